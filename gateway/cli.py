@@ -1,0 +1,115 @@
+"""``gateway``: the command line of the research gateway (DESIGN.md section 5).
+
+Heavy libraries (OpenDP, Polars, FastAPI) are imported inside commands, so
+``gateway --help`` and ``gateway vet`` start fast. Every command takes
+``--json``; every refusal is one clear line (or a JSON object) and exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gateway.errors import GatewayError
+
+app = typer.Typer(
+    help="Health-Thing research gateway: differentially private insights, never the data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+source_app = typer.Typer(help="The platform database (synthetic here).", no_args_is_help=True)
+extract_app = typer.Typer(
+    help="Pseudonymised, consent-aware, encrypted extracts.", no_args_is_help=True
+)
+rights_app = typer.Typer(help="Members' rights changes from the platform.", no_args_is_help=True)
+analysis_app = typer.Typer(help="Python analyses, run without data.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(source_app, name="source")
+app.add_typer(extract_app, name="extract")
+app.add_typer(rights_app, name="rights")
+app.add_typer(analysis_app, name="analysis")
+app.add_typer(audit_app, name="audit")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+PolicyOption = Annotated[
+    Path, typer.Option("--policy", help="Policy file, e.g. policies/health_thing.yaml.")
+]
+
+
+def emit(payload: Any, as_json: bool, human: Callable[[], None]) -> None:
+    """Print ``payload`` as JSON, or call ``human`` to render it for people."""
+    if as_json:
+        if hasattr(payload, "model_dump"):
+            payload = payload.model_dump(mode="json")
+        typer.echo(json.dumps(payload, indent=2, default=str))
+    else:
+        human()
+
+
+@contextmanager
+def refusals(as_json: bool) -> Iterator[None]:
+    """Turn a ``GatewayError`` into one clear message and exit status 1."""
+    try:
+        yield
+    except GatewayError as err:
+        if as_json:
+            typer.echo(json.dumps({"error": err.to_dict()}, indent=2, default=str))
+        else:
+            typer.secho(f"error [{err.code}]: {err.message}", err=True, fg="red")
+            for issue in err.issues:
+                typer.echo(f"  - [{issue.code}] {issue.message}", err=True)
+            if err.hint:
+                typer.echo(f"hint: {err.hint}", err=True)
+        raise typer.Exit(1) from None
+
+
+def read_sql(sql: str | None, sql_file: Path | None) -> str:
+    """SQL from ``--sql "..."``, ``--sql -`` (standard input) or ``--sql-file``."""
+    if (sql is None) == (sql_file is None):
+        raise typer.BadParameter("give exactly one of --sql or --sql-file")
+    if sql_file is not None:
+        return sql_file.read_text(encoding="utf-8")
+    assert sql is not None
+    return sys.stdin.read() if sql == "-" else sql
+
+
+# ---------------------------------------------------------------- source generate
+# (commands for this section go here)
+
+
+# ---------------------------------------------------------------- extract build / status / dummy
+# (commands for this section go here)
+
+
+# ---------------------------------------------------------------- rights import
+# (commands for this section go here)
+
+
+# ---------------------------------------------------------------- vet
+# (commands for this section go here)
+
+
+# ---------------------------------------------------------------- run
+# (commands for this section go here)
+
+
+# ---------------------------------------------------------------- analysis run
+# (commands for this section go here)
+
+
+# ---------------------------------------------------------------- serve / worker / demo
+# (commands for this section go here)
+
+
+# ---------------------------------------------------------------- audit verify
+# (commands for this section go here)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

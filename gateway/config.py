@@ -1,0 +1,89 @@
+"""Settings from ``GATEWAY_*`` environment variables.
+
+One ``Settings`` object for the whole gateway. Validators refuse unsafe
+combinations outside development, so a production deployment cannot start
+with, say, an unsandboxed executor.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Where state lives and how the gateway behaves."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True)
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Field(
+        default=Path(".gateway"),
+        description="Release store, metadata database and logs.",
+    )
+    key_dir_override: Path | None = Field(
+        default=None,
+        alias="GATEWAY_KEY_DIR",
+        description="Pseudonym and extract keys; never inside or beside an extract.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata database (default: SQLite in data_dir).",
+    )
+    insecure_no_sandbox: bool = Field(
+        default=False,
+        description="Run jobs without isolation. Development only; refused in production.",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment is Environment.PRODUCTION and self.insecure_no_sandbox:
+            raise ValueError(
+                "GATEWAY_INSECURE_NO_SANDBOX is not allowed when GATEWAY_ENVIRONMENT=production"
+            )
+        return self
+
+    @cached_property
+    def key_dir(self) -> Path:
+        return self.key_dir_override or self.data_dir / "keys"
+
+    @property
+    def metadata_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'gateway.sqlite'}"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` with mode 0700, or refuse one that others can read.
+
+    Key material must not be readable by other users; an existing directory
+    with group or world permissions is an error, never silently fixed.
+    """
+    from gateway.errors import ConfigError
+
+    if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                "unsafe_key_dir",
+                f"key directory {path} has mode {mode:o}; others can read it",
+                hint=f"run: chmod 700 {path}",
+            )
+        return path
+    path.mkdir(parents=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def get_settings() -> Settings:
+    return Settings()

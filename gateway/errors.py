@@ -1,0 +1,99 @@
+"""The one error hierarchy of the gateway.
+
+Every refusal is a ``GatewayError`` with a stable ``code`` and, for query
+errors, a list of ``Issue``s pointing at the offending text. The service turns
+any ``GatewayError`` into an RFC 9457 problem document; the CLI prints it and
+exits non-zero. Errors may quote the query, never row values or un-noised
+numbers.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Issue(BaseModel):
+    """One thing wrong with a query, located in its text."""
+
+    code: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    start: int | None = Field(default=None, description="0-based offset of the fragment")
+    end: int | None = Field(default=None, description="0-based offset just past the fragment")
+    highlight: str | None = None
+    hint: str | None = None
+
+
+class GatewayError(Exception):
+    """Root of every refusal the gateway makes on purpose."""
+
+    status = 400
+    title = "Request refused"
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        issues: list[Issue] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.issues = issues or []
+
+    def __str__(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "issues": [issue.model_dump() for issue in self.issues],
+        }
+
+
+class ConfigError(GatewayError):
+    title = "Configuration error"
+    status = 500
+
+
+class SourceError(GatewayError):
+    title = "Source database error"
+
+
+class PolicyError(GatewayError):
+    title = "Invalid policy"
+
+
+class ExtractError(GatewayError):
+    title = "Extract error"
+    status = 409
+
+
+class VetError(GatewayError):
+    title = "Query rejected"
+    status = 422
+
+
+class BudgetError(GatewayError):
+    title = "Privacy budget exceeded"
+    status = 403
+
+
+class DpError(GatewayError):
+    title = "Differential privacy error"
+
+
+class SandboxError(GatewayError):
+    title = "Sandbox error"
+    status = 500
+
+
+class AnalysisError(GatewayError):
+    title = "Analysis error"
+    status = 422

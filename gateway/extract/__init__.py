@@ -1,0 +1,1 @@
+"""Pseudonymised, consent-aware, encrypted extracts: all the sandbox ever sees."""

@@ -1,0 +1,43 @@
+"""Read a policy file, or say precisely which field is wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from gateway.errors import PolicyError
+from gateway.policy.model import Policy
+
+
+def load_policy(path: str | Path) -> Policy:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(
+            "policy_not_found",
+            f"policy file {path} does not exist",
+            hint="pass --policy policies/health_thing.yaml",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise PolicyError("policy_not_yaml", f"{path} is not valid YAML: {exc}") from None
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise PolicyError(
+            "policy_invalid",
+            f"{path}: {where}: {first['msg']} ({exc.error_count()} problem(s) in all)",
+            hint="see docs/policy.md for the policy format",
+        ) from None
+
+
+def policy_hash(policy: Policy) -> str:
+    """Content hash of the validated policy; stable across YAML formatting."""
+    canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,174 @@
+"""Typed policy: tables, column roles, contribution bounds, budgets, limits.
+
+Policies hold values, no behaviour. Every stage reads the same ``Policy``:
+the extract builder (which columns exist and where they come from), the
+vetter (what may be asked), the DP engine (bounds, budgets, key domains).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnRole(StrEnum):
+    PRIVACY_UNIT = "privacy_unit"  # member_pid: never output, only the unit of privacy
+    IDENTIFIER = "identifier"  # never output, never grouped, never filtered on
+    CATEGORY = "category"  # groupable; public `domain` or DP partition selection
+    MEASURE = "measure"  # aggregated, clamped to [lower, upper]
+    DATE = "date"  # groupable and filterable; `domain` bounds make keys public
+
+
+class Aggregation(StrEnum):
+    COUNT = "count"  # COUNT(*)
+    COUNT_DISTINCT_MEMBERS = "count_distinct_members"  # COUNT(DISTINCT member_pid)
+    SUM = "sum"
+    MEAN = "mean"
+    MEDIAN = "median"
+    QUANTILE = "quantile"
+
+
+class Derivation(_Strict):
+    """Where an extract column comes from in the source, and how it is reduced.
+
+    ``transform`` names one of the extract builder's fixed reductions; the
+    builder refuses anything else, so a policy cannot copy raw values it does
+    not mean to.
+    """
+
+    source: str = Field(description="source column as table.column")
+    transform: Literal[
+        "pseudonym",
+        "copy",
+        "year",
+        "age_band",
+        "province",
+        "date",
+        "month",
+        "theme_name",
+        "word_count",
+        "days_between",
+    ]
+    until: str | None = Field(default=None, description="second column, for days_between")
+
+
+class Column(_Strict):
+    role: ColumnRole
+    type: Literal["VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "DATE"]
+    description: str = ""
+    derive: Derivation | None = None
+    domain: tuple[str, ...] | None = Field(
+        default=None, description="public key set for a category: every key is released"
+    )
+    lower: float | None = Field(default=None, description="clamp bound for a measure")
+    upper: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds_fit_role(self) -> Column:
+        if self.role is ColumnRole.MEASURE:
+            if self.lower is None or self.upper is None:
+                raise ValueError("a measure needs clamp bounds `lower` and `upper`")
+            if self.lower >= self.upper:
+                raise ValueError("`lower` must be below `upper`")
+        elif self.lower is not None or self.upper is not None:
+            raise ValueError("only measures have clamp bounds")
+        if self.domain is not None and self.role not in (ColumnRole.CATEGORY, ColumnRole.DATE):
+            raise ValueError("only categories and dates can have a public domain")
+        return self
+
+
+class Contributions(_Strict):
+    """How much one member may contribute to one query over this table."""
+
+    max_rows_per_group: Annotated[int, Field(ge=1)] = 10
+    max_groups: Annotated[int, Field(ge=1)] = 12
+
+
+class Table(_Strict):
+    description: str = ""
+    source: str = Field(description="the source table that drives this extract table")
+    columns: dict[str, Column]
+    contributions: Contributions = Contributions()
+
+    @model_validator(mode="after")
+    def _one_privacy_unit(self) -> Table:
+        units = [n for n, c in self.columns.items() if c.role is ColumnRole.PRIVACY_UNIT]
+        if len(units) != 1:
+            raise ValueError(f"a table needs exactly one privacy_unit column, found {units}")
+        return self
+
+
+class Purpose(_Strict):
+    """A reason for processing; anything but the contract basis needs consent."""
+
+    basis: Literal["contract", "consent"]
+    description: str = ""
+
+
+class Budget(_Strict):
+    per_query_epsilon_cap: Annotated[float, Field(gt=0)] = 1.0
+    default_project_epsilon: Annotated[float, Field(gt=0)] = 10.0
+    delta: Annotated[float, Field(gt=0, lt=1e-3)] = 1e-7
+    default_query_epsilon: Annotated[float, Field(gt=0)] = 0.5
+
+
+class Limits(_Strict):
+    max_query_bytes: Annotated[int, Field(ge=100)] = 20_000
+    max_nesting: Annotated[int, Field(ge=5)] = 50
+    max_groups: Annotated[int, Field(ge=1)] = 10_000
+
+
+class Release(_Strict):
+    """When a released number is shown at all."""
+
+    confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    min_group_members: Annotated[int, Field(ge=1)] = 10
+
+
+class AutoApproval(_Strict):
+    """Queries a reviewer need not see: within these bounds, from these templates."""
+
+    max_epsilon: Annotated[float, Field(ge=0)] = 0.5
+    templates: tuple[str, ...] = ()
+
+
+class Extract(_Strict):
+    expiry_days: Annotated[int, Field(ge=1, le=30)] = 30
+    support_retention_years: Annotated[int, Field(ge=1)] = 10
+    age_bands: tuple[int, ...] = (18, 25, 35, 45, 55, 65, 75)
+
+
+class Policy(_Strict):
+    name: str
+    version: int = 1
+    description: str = ""
+    privacy_unit: str = "member_pid"
+    unit_table: str = Field(default="members", description="the one table other tables join")
+    purposes: dict[str, Purpose]
+    aggregations: tuple[Aggregation, ...] = tuple(Aggregation)
+    budget: Budget = Budget()
+    limits: Limits = Limits()
+    release: Release = Release()
+    auto_approval: AutoApproval = AutoApproval()
+    extract: Extract = Extract()
+    tables: dict[str, Table]
+
+    @model_validator(mode="after")
+    def _unit_table_exists(self) -> Policy:
+        if self.unit_table not in self.tables:
+            raise ValueError(f"unit_table {self.unit_table!r} is not among the tables")
+        for name, table in self.tables.items():
+            if self.privacy_unit not in table.columns:
+                raise ValueError(f"table {name!r} lacks the privacy unit {self.privacy_unit!r}")
+        if "mission" not in self.purposes:
+            raise ValueError("the `mission` purpose must be listed")
+        return self
+
+    def column(self, table: str, column: str) -> Column:
+        return self.tables[table].columns[column]

@@ -1,0 +1,1 @@
+"""The platform's own database (synthetic here): what Health-Thing holds."""

@@ -1,0 +1,1 @@
+"""SQL vetting: parse with sqlglot, check against policy, compile to a plan."""
