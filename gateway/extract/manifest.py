@@ -30,6 +30,7 @@ class Manifest(BaseModel):
     ]  # reason -> rows left out (no_consent, restricted, erased, retention, ...)
     content_hash: str
     key_id: str  # names the key in GATEWAY_KEY_DIR; the key itself is never here
+    dummy: bool = False  # synthetic values, no real member; unencrypted, never an insight
 
 
 def manifest_path(extract: Path) -> Path:
