@@ -87,6 +87,29 @@ def read_sql(sql: str | None, sql_file: Path | None) -> str:
 # (commands for this section go here)
 
 
+@extract_app.command("dummy")
+def extract_dummy(
+    policy: PolicyOption,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the dummy extract.")],
+    members: Annotated[int, typer.Option("--members", help="Synthetic members.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same values.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a dummy extract: the policy's schema, synthetic values, no real member."""
+    from gateway.extract.dummy import build_dummy
+    from gateway.policy import load_policy
+
+    with refusals(as_json):
+        manifest = build_dummy(load_policy(policy), out, members=members, seed=seed)
+
+    def human() -> None:
+        counts = ", ".join(f"{t} {n:,}" for t, n in manifest.row_counts.items())
+        typer.echo(f"dummy extract {out}: {counts}")
+        typer.echo("synthetic values only, unencrypted; results on it are labelled dummy")
+
+    emit(manifest, as_json, human)
+
+
 # ---------------------------------------------------------------- rights import
 # (commands for this section go here)
 
