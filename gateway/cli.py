@@ -126,6 +126,53 @@ def extract_dummy(
 # (commands for this section go here)
 
 
+def _cell(value: object, interval: tuple[float, float] | None) -> str:
+    shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return f"{shown} [{interval[0]:.4g}, {interval[1]:.4g}]" if interval else shown
+
+
+@analysis_app.command("run")
+def analysis_run(
+    extract: Annotated[Path, typer.Option("--extract", help="Extract (or dummy) to run on.")],
+    policy: PolicyOption,
+    file: Annotated[Path, typer.Option("--file", help="The analysis, a Python file.")],
+    epsilon: Annotated[
+        float | None,
+        typer.Option("--epsilon", help="ε for the whole analysis [default: the policy's]."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a Python analysis: build its plan without data, vet it, release DP results."""
+    from gateway.config import get_settings
+    from gateway.pipeline import run_analysis
+    from gateway.policy import load_policy
+
+    with refusals(as_json):
+        loaded = load_policy(policy)
+        given = loaded.budget.default_query_epsilon if epsilon is None else epsilon
+        result = run_analysis(file, extract, loaded, given, get_settings())
+
+    def human() -> None:
+        if result.dummy:
+            typer.secho("DUMMY DATA: synthetic values, not an insight; no budget spent", bold=True)
+        for named in result.results:
+            release = named.release
+            typer.echo(f"\n{named.name}  (ε {named.epsilon:g}, {release.mechanism})")
+            typer.echo("  " + " | ".join(release.columns))
+            for row, intervals in zip(release.rows, release.ci, strict=True):
+                cells = (_cell(v, i) for v, i in zip(row, intervals, strict=True))
+                typer.echo("  " + " | ".join(cells))
+            if release.suppressed_groups:
+                typer.echo(f"  ({release.suppressed_groups} small groups withheld)")
+        typer.echo(
+            f"\n{result.name}: ε spent {result.epsilon_spent:g} "
+            f"(planned {result.epsilon_planned:g} of {result.epsilon_given:g} given); "
+            "values with 95% confidence intervals"
+        )
+
+    emit(result, as_json, human)
+
+
 # ---------------------------------------------------------------- serve / worker / demo
 # (commands for this section go here)
 
