@@ -275,12 +275,9 @@ def _write(path: Path, policy: Policy, tables: dict[str, pa.Table]) -> None:
 
     con = duckdb.connect(
         str(path),
-        config={
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "enable_progress_bar": False,
-        },
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
+    con.execute("SET enable_progress_bar = false")
     try:
         for name, table in policy.tables.items():
             columns = ", ".join(f"{_quoted(c)} {col.type}" for c, col in table.columns.items())
