@@ -179,7 +179,11 @@ class Cond:
         return Cond(_flat(Or, self.predicate, _cond(other).predicate))
 
     def __invert__(self) -> Cond:
-        return Cond(Not(term=self.predicate))
+        """``NOT``; folded into ``NOT IN``, ``NOT BETWEEN``, ``IS NOT NULL`` where SQL has them."""
+        p = self.predicate
+        if isinstance(p, InSet | Between | IsNull):
+            return Cond(p.model_copy(update={"negated": not p.negated}))
+        return Cond(p.term if isinstance(p, Not) else Not(term=p))
 
     def __bool__(self) -> bool:
         _no_data("a condition")

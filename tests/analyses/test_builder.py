@@ -110,6 +110,16 @@ def test_conditions_compose_like_sql() -> None:
     )
 
 
+def test_negation_takes_the_sql_form() -> None:
+    theme = col("theme")
+    plan = table("tips").filter(~theme.is_in(["sleep"])).agg(count()).plan()
+    assert plan.where == InSet(column=TIPS_THEME, values=("sleep",), negated=True)
+    assert (~theme.is_null()).predicate == (theme != None).predicate  # noqa: E711
+    assert (~~theme.is_between("a", "b")).predicate == theme.is_between("a", "b").predicate
+    assert (~~(theme == "x")).predicate == (theme == "x").predicate
+    assert isinstance((~(theme == "x")).predicate, Not)
+
+
 def test_every_aggregate_maps_to_its_policy_function() -> None:
     plan = (
         table("tips")
