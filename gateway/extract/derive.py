@@ -48,6 +48,9 @@ ALLOWED: dict[Kind, frozenset[str]] = {
 }
 """Kind -> the reductions a policy may ask for."""
 
+SENSITIVE = frozenset({Kind.KEY, Kind.IDENTIFIER, Kind.BIRTH_DATE, Kind.PLACE, Kind.FREE_TEXT})
+"""Kinds whose raw value identifies a member or is what they wrote."""
+
 SOURCE_KINDS: dict[str, Kind] = {
     "accounts.account_id": Kind.KEY,
     "accounts.username": Kind.IDENTIFIER,
@@ -141,7 +144,7 @@ def check_policy(policy: Policy) -> None:
             if derive.transform not in ALLOWED[kind]:
                 allowed = ", ".join(sorted(ALLOWED[kind])) or "nothing: never extracted"
                 refuse(
-                    "raw_sensitive_column" if kind is not Kind.CATEGORY else "bad_transform",
+                    "raw_sensitive_column" if kind in SENSITIVE else "transform_not_allowed",
                     where,
                     f"{derive.source} is a {kind.value} column; "
                     f"transform {derive.transform!r} is not allowed (allowed: {allowed})",
