@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal, cast
 
 from sqlglot import exp
+from sqlglot.tokenizer_core import TokenType
 
 from gateway.errors import Issue
 from gateway.policy.model import Aggregation, Column, ColumnRole, Policy
@@ -188,6 +189,8 @@ class _Compiler:
         self.policy = policy
         self.scope = Scope(policy, text)
         self.issues: list[Issue] = []
+        self.fallback: Span | None = None
+        """Where the clause being compiled starts: the place of an issue with none."""
 
     def add(
         self,
@@ -196,7 +199,12 @@ class _Compiler:
         at: exp.Expr | Span | None,
         hint: str | None = None,
     ) -> None:
-        self.issues.append(self.text.issue(code, message, at, hint))
+        self.push(self.text.issue(code, message, at, hint))
+
+    def push(self, issue: Issue) -> None:
+        if issue.start is None and self.fallback is not None:
+            issue = self.text.issue(issue.code, issue.message, self.fallback, issue.hint)
+        self.issues.append(issue)
 
     def _has(self, code: str) -> bool:
         return any(issue.code == code for issue in self.issues)
@@ -209,8 +217,13 @@ class _Compiler:
             return None
         self._clauses(tree)
         table, joined = self._from(tree)
+        self.fallback = self.text.keyword("SELECT")
         items = [self._item(node) for node in tree.expressions]
+        if not items:
+            self.add("parse_error", "the SELECT list is empty", None, "select an aggregate")
+        self.fallback = self.text.keyword("WHERE")
         where = self._where(tree.args.get("where"))
+        self.fallback = self.text.keyword("GROUP")
         keys = self._group_by(tree.args.get("group"), items)
         aggregated = any(item.aggregate_attempt for item in items)
         if aggregated:
@@ -224,7 +237,9 @@ class _Compiler:
                 hint="add an aggregate such as COUNT(*) or AVG(helpful_votes), with GROUP BY",
             )
         outputs, named_keys = self._outputs(items, keys)
+        self.fallback = self.text.keyword("ORDER")
         order = self._order_by(tree.args.get("order"), items, named_keys, outputs)
+        self.fallback = self.text.keyword("LIMIT")
         limit = self._limit(tree.args.get("limit"))
         if self.issues or table is None:
             return None
@@ -382,7 +397,7 @@ class _Compiler:
         """The policy table a FROM item names, or None with the reason recorded."""
         issue = self._table_issue(node)
         if isinstance(issue, Issue):
-            self.issues.append(issue)
+            self.push(issue)
             return None
         return issue
 
@@ -390,7 +405,7 @@ class _Compiler:
         target = node.this
         if isinstance(target, exp.Func):
             name = _func_name(target)
-            if names.is_system(name):
+            if names.is_system(name) and not names.is_file_reader(name):
                 return self.text.issue(
                     "system_catalog",
                     f"`{name}()` reads the engine's catalog or settings",
@@ -427,15 +442,15 @@ class _Compiler:
                 hint=f"write {name} or main.{name}",
             )
         table = fold(name)
-        if table in self.policy.tables:
-            return table
-        if names.looks_like_path(name):
+        if self.text.token_type(target) is TokenType.STRING or names.looks_like_path(name):
             return self.text.issue(
                 "table_function",
                 f"'{name}' would read a file; only extract tables can be read",
                 node,
                 hint=self._tables(),
             )
+        if table in self.policy.tables:
+            return table
         return self.text.issue(
             "unknown_table",
             f"`{name}` is not an extract table",
@@ -661,12 +676,12 @@ class _Compiler:
     def _resolved(self, column: exp.Column) -> Bound | None:
         bound = self.scope.resolve(column)
         if isinstance(bound, Issue):
-            self.issues.append(bound)
+            self.push(bound)
             return None
         return bound
 
     def _identifier(self, node: exp.Expr, bound: Bound, context: Context) -> None:
-        self.issues.append(self._identifier_issue(node, bound, context, bare=True))
+        self.push(self._identifier_issue(node, bound, context, bare=True))
 
     def _identifier_issue(
         self, node: exp.Expr, bound: Bound, context: Context, bare: bool
@@ -795,6 +810,14 @@ class _Compiler:
         self, node: exp.Expr, items: list[Item], aliases: dict[str | None, Item]
     ) -> Item | Key | None:
         """What one GROUP BY entry names: a SELECT item (by position or alias) or a key."""
+        if isinstance(node, exp.Rollup | exp.Cube | exp.GroupingSets):
+            self.add(
+                "unsupported_grouping",
+                f"{type(node).__name__.upper()} is not supported",
+                node,
+                hint="group by plain columns: GROUP BY theme, created_month",
+            )
+            return None
         if _is_int_literal(node):
             position = int(node.name)
             if 1 <= position <= len(items):
@@ -993,13 +1016,7 @@ class _Compiler:
             )
             return _INVALID
         if not _is_constant(node):
-            self.add(
-                "unsupported_expression",
-                "a column can only be compared with constants",
-                node,
-                hint="write the value out, e.g. DATE '2024-01-01' or 'sleep'",
-            )
-            self._reject_inside(node, "filter", above=_QUIET, skip_root=True)
+            self._reject(node, "filter")
             return _INVALID
         if bound is None:
             return _INVALID
@@ -1221,7 +1238,7 @@ class _Compiler:
             node, codes, is_bare, inner, skip = stack.pop()
             issue = None if skip else self._classify(node, context, is_bare, inner)
             if issue is not None and issue.code not in codes:
-                self.issues.append(issue)
+                self.push(issue)
                 codes = codes | (
                     {issue.code} | _CONSTRUCTS if issue.code in _CONSTRUCTS else {issue.code}
                 )
@@ -1293,7 +1310,7 @@ class _Compiler:
     def _classify_read(self, node: exp.Func) -> Issue | None:
         """A call that reads the engine's settings or catalog, or files."""
         name = _func_name(node)
-        if names.is_system(name):
+        if names.is_system(name) and not names.is_file_reader(name):
             return self.text.issue(
                 "system_catalog",
                 f"`{name}` reads the engine's settings, environment or catalog",
@@ -1382,7 +1399,8 @@ _NEUTRAL = (
 def _unsupported(node: exp.Expr, context: Context) -> tuple[str, str, exp.Expr, str]:
     where = {
         "output": "the SELECT list holds group keys and aggregates only",
-        "filter": "WHERE compares columns with constants only",
+        "filter": "WHERE compares columns with constants written out, such as 'sleep' or "
+        "DATE '2024-01-01'",
         "group": "GROUP BY takes category and date columns (optionally date_trunc)",
         "other": "this construct is outside the accepted SQL",
     }[context]

@@ -90,6 +90,8 @@ class Scope:
             tables = list(dict.fromkeys(self.bindings.values()))
         key = fold(name)
         found = [(t, self.column_names(t)[key]) for t in tables if key in self.column_names(t)]
+        if len(found) > 1 and key == self.policy.privacy_unit:
+            found = found[:1]  # equal on every row of an inner join on it
         if len(found) > 1:
             aliases = [a for a, t in self.bindings.items() if t in {f[0] for f in found}]
             return self.text.issue(

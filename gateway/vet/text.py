@@ -79,6 +79,11 @@ class QueryText:
     def token_span(self, first: Token, last: Token) -> Span:
         return first.start, last.end + 1
 
+    def token_type(self, node: exp.Expr) -> TokenType | None:
+        """The kind of token a leaf node was read from (a 'string' or a "name")."""
+        index = self._token_at.get(node.meta.get("start", -1))
+        return None if index is None else self.tokens[index].token_type
+
     def keyword(self, word: str) -> Span | None:
         """Where a keyword (``HAVING``, ``UNION``, ...) first appears, if it does."""
         word = word.upper()
