@@ -105,7 +105,7 @@ class Scope:
             spec = self.policy.tables[table].columns[canonical]
             return Bound(ColumnRef(table=table, column=canonical), spec)
         if not self.complete:
-            return None
+            return self._unit() if key == self.policy.privacy_unit else None
         if not qualifier and key in self.bindings:
             return self.text.issue(
                 "row_level_output",
@@ -119,6 +119,12 @@ class Scope:
             column,
             hint=self._column_hint(name, tables),
         )
+
+    def _unit(self) -> Bound:
+        """The privacy unit, which every table has: protected even where FROM failed."""
+        table, column = self.policy.unit_table, self.policy.privacy_unit
+        spec = self.policy.tables[table].columns[column]
+        return Bound(ColumnRef(table=table, column=column), spec)
 
     def _column_hint(self, name: str, tables: list[str]) -> str:
         candidates = [c for t in tables for c in self.policy.tables[t].columns]
