@@ -259,7 +259,10 @@ def test_ambiguous_column_needs_a_qualifier(policy: Policy) -> None:
     tables = policy.model_dump(mode="json")["tables"]
     tables["tips"]["columns"]["country"] = tables["members"]["columns"]["country"]
     shared = policy_with(tables=tables)
-    sql = "SELECT country, COUNT(*) FROM tips t JOIN members m ON t.member_pid = m.member_pid GROUP BY 1"
+    sql = (
+        "SELECT country, COUNT(*) FROM tips t JOIN members m "
+        "ON t.member_pid = m.member_pid GROUP BY 1"
+    )
     assert "ambiguous_column" in codes(sql, shared)
     assert vet(
         sql.replace("SELECT country", "SELECT m.country").replace("BY 1", "BY m.country"), shared

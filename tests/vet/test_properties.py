@@ -174,8 +174,9 @@ def vet_or_refuse(sql: str) -> QueryPlan | None:
     try:
         return vet(sql, POLICY)
     except VetError as error:
-        assert error.issues
-        return None
+        issues = error.issues
+    assert issues
+    return None
 
 
 @SETTINGS
