@@ -117,6 +117,7 @@ def vet_command(
     from gateway.errors import VetError
     from gateway.policy import load_policy
     from gateway.vet import vet_report
+    from gateway.vet.codes import Code
     from gateway.vet.render import render_issues, render_plan
 
     with refusals(as_json):
@@ -124,7 +125,7 @@ def vet_command(
             text = read_sql(sql, sql_file)
         except (OSError, UnicodeDecodeError) as exc:
             raise VetError(
-                "unreadable_query",
+                Code.UNREADABLE_QUERY,
                 f"the query cannot be read: {exc}",
                 hint="pass UTF-8 text with --sql, --sql-file or --sql -",
             ) from None

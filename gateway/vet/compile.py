@@ -21,6 +21,7 @@ from sqlglot.tokenizer_core import TokenType
 from gateway.errors import Issue
 from gateway.policy.model import Aggregation, Column, ColumnRole, Policy
 from gateway.vet import names
+from gateway.vet.codes import Code
 from gateway.vet.plan import (
     Aggregate,
     And,
@@ -43,11 +44,11 @@ from gateway.vet.text import QueryText, Span, did_you_mean, fold
 Context = Literal["output", "filter", "group", "other"]
 Bucket = Literal["month", "year"]
 
-_IDENTIFIER_CODES: dict[Context, str] = {
-    "output": "identifier_in_expression",
-    "filter": "identifier_in_filter",
-    "group": "identifier_in_group_by",
-    "other": "identifier_in_expression",
+_IDENTIFIER_CODES: dict[Context, Code] = {
+    "output": Code.IDENTIFIER_IN_EXPRESSION,
+    "filter": Code.IDENTIFIER_IN_FILTER,
+    "group": Code.IDENTIFIER_IN_GROUP_BY,
+    "other": Code.IDENTIFIER_IN_EXPRESSION,
 }
 _AGGREGATES: dict[type[exp.Expr], tuple[Aggregation, frozenset[str]]] = {
     exp.Count: (Aggregation.COUNT, frozenset({"this", "big_int"})),
@@ -70,25 +71,25 @@ _COMPARISONS: dict[type[exp.Expr], tuple[str, str]] = {
 }
 """Operator, and the operator with its sides swapped (``5 < x`` is ``x > 5``)."""
 
-_CLAUSES: dict[str, tuple[str, str, str]] = {
-    "with_": ("cte", "WITH", "write the query as one SELECT over an extract table"),
+_CLAUSES: dict[str, tuple[Code, str, str]] = {
+    "with_": (Code.CTE, "WITH", "write the query as one SELECT over an extract table"),
     "distinct": (
-        "unsupported_clause",
+        Code.UNSUPPORTED_CLAUSE,
         "DISTINCT",
         "group with GROUP BY and aggregate; distinct rows are never released",
     ),
     "having": (
-        "having_not_supported",
+        Code.HAVING_NOT_SUPPORTED,
         "HAVING",
         "filter rows with WHERE; to drop small or large groups, filter the released "
         "table afterwards (that costs no budget)",
     ),
-    "qualify": ("window_function", "QUALIFY", "window functions cannot be bounded"),
-    "windows": ("window_function", "WINDOW", "window functions cannot be bounded"),
-    "into": ("forbidden_statement", "INTO", "SELECT ... INTO would create a table"),
-    "laterals": ("table_function", "LATERAL", "read one extract table"),
-    "offset": ("unsupported_clause", "OFFSET", "use LIMIT alone"),
-    "sample": ("unsupported_clause", "SAMPLE", "sampling is done by the DP engine, not SQL"),
+    "qualify": (Code.WINDOW_FUNCTION, "QUALIFY", "window functions cannot be bounded"),
+    "windows": (Code.WINDOW_FUNCTION, "WINDOW", "window functions cannot be bounded"),
+    "into": (Code.FORBIDDEN_STATEMENT, "INTO", "SELECT ... INTO would create a table"),
+    "laterals": (Code.TABLE_FUNCTION, "LATERAL", "read one extract table"),
+    "offset": (Code.UNSUPPORTED_CLAUSE, "OFFSET", "use LIMIT alone"),
+    "sample": (Code.UNSUPPORTED_CLAUSE, "SAMPLE", "sampling is done by the DP engine, not SQL"),
 }
 """SELECT clauses refused with a dedicated code; any other unknown clause is refused too."""
 
@@ -194,7 +195,7 @@ class _Compiler:
 
     def add(
         self,
-        code: str,
+        code: Code,
         message: str,
         at: exp.Expr | Span | None,
         hint: str | None = None,
@@ -203,10 +204,10 @@ class _Compiler:
 
     def push(self, issue: Issue) -> None:
         if issue.start is None and self.fallback is not None:
-            issue = self.text.issue(issue.code, issue.message, self.fallback, issue.hint)
+            issue = self.text.issue(Code(issue.code), issue.message, self.fallback, issue.hint)
         self.issues.append(issue)
 
-    def _has(self, code: str) -> bool:
+    def _has(self, code: Code) -> bool:
         return any(issue.code == code for issue in self.issues)
 
     # ------------------------------------------------------------ statement
@@ -220,7 +221,7 @@ class _Compiler:
         self.fallback = self.text.keyword("SELECT")
         items = [self._item(node) for node in tree.expressions]
         if not items:
-            self.add("parse_error", "the SELECT list is empty", None, "select an aggregate")
+            self.add(Code.PARSE_ERROR, "the SELECT list is empty", None, "select an aggregate")
         self.fallback = self.text.keyword("WHERE")
         where = self._where(tree.args.get("where"))
         self.fallback = self.text.keyword("GROUP")
@@ -229,9 +230,9 @@ class _Compiler:
         if aggregated:
             self._grouped(items, keys)
         stats = [(item, item.stat) for item in items if item.stat is not None]
-        if items and not aggregated and not self._has("row_level_output"):
+        if items and not aggregated and not self._has(Code.ROW_LEVEL_OUTPUT):
             self.add(
-                "row_level_output",
+                Code.ROW_LEVEL_OUTPUT,
                 "the query has no aggregate, so it would return rows; only aggregates are released",
                 _union(self.text, [i.node for i in items]),
                 hint="add an aggregate such as COUNT(*) or AVG(helpful_votes), with GROUP BY",
@@ -260,28 +261,28 @@ class _Compiler:
     def _not_a_select(self, tree: exp.Expr) -> None:
         if isinstance(tree, exp.SetOperation):
             self.add(
-                "set_operation",
+                Code.SET_OPERATION,
                 f"{type(tree).__name__.upper()} combines several queries; the gateway answers one",
                 self.text.keyword(type(tree).__name__) or tree,
                 hint="submit each SELECT as its own query",
             )
         elif isinstance(tree, exp.Subquery):
             self.add(
-                "subquery",
+                Code.SUBQUERY,
                 "the whole query is wrapped in parentheses",
                 tree,
                 hint="remove the outer parentheses",
             )
         elif isinstance(tree, exp.DDL | exp.DML | exp.Command):
             self.add(
-                "forbidden_statement",
+                Code.FORBIDDEN_STATEMENT,
                 "this statement changes data or settings and is never run",
                 tree,
                 hint="the gateway answers one read-only SELECT over the extract tables",
             )
         else:
             self.add(
-                "not_select",
+                Code.NOT_SELECT,
                 f"a {type(tree).__name__.upper()} statement is not a SELECT query",
                 tree,
                 hint="write SELECT ... FROM <table> ...",
@@ -294,7 +295,7 @@ class _Compiler:
             code, keyword, hint = _CLAUSES.get(
                 name,
                 (
-                    "unsupported_clause",
+                    Code.UNSUPPORTED_CLAUSE,
                     name.strip("_").upper(),
                     "write SELECT ... FROM ... [JOIN members] [WHERE] [GROUP BY] "
                     "[ORDER BY] [LIMIT]",
@@ -303,7 +304,7 @@ class _Compiler:
             node = value[0] if isinstance(value, list) else value
             at = _widen(self.text.keyword(keyword.split()[0]), self.text.span(node))
             self.add(code, f"{keyword} is not supported", at, hint)
-            if code in {"cte", "table_function"}:
+            if code in {Code.CTE, Code.TABLE_FUNCTION}:
                 self._reject_inside(node, "other", nested=True)
 
     # ------------------------------------------------------------ FROM / JOIN
@@ -313,7 +314,7 @@ class _Compiler:
         source = select.args.get("from_")
         if source is None:
             self.add(
-                "missing_from",
+                Code.MISSING_FROM,
                 "the query reads no table",
                 _union(self.text, select.expressions),
                 hint="add FROM tips (or another extract table)",
@@ -323,7 +324,7 @@ class _Compiler:
         joins: list[exp.Join] = select.args.get("joins") or []
         for extra in joins[1:]:
             self.add(
-                "join_not_allowed",
+                Code.JOIN_NOT_ALLOWED,
                 "only one join is allowed: the members table, on member_pid",
                 extra,
                 hint=self._join_hint(),
@@ -337,7 +338,7 @@ class _Compiler:
             return None, True
         if (base == unit) == (other == unit):
             self.add(
-                "join_not_allowed",
+                Code.JOIN_NOT_ALLOWED,
                 f"a join must pair {unit} with one other table",
                 joins[0],
                 hint=self._join_hint(),
@@ -351,7 +352,9 @@ class _Compiler:
             if isinstance(node, exp.Query):
                 self._reject(node, "other")
             else:
-                self.add("table_function", "only extract tables can be read", node, self._tables())
+                self.add(
+                    Code.TABLE_FUNCTION, "only extract tables can be read", node, self._tables()
+                )
                 self._reject_inside(node, "other", skip_root=True, nested=True)
             self.scope.complete = False
             return None
@@ -363,7 +366,7 @@ class _Compiler:
         extra = _extra_args(node, {"this", "db", "catalog", "alias"})
         if extra:
             self.add(
-                "unsupported_clause",
+                Code.UNSUPPORTED_CLAUSE,
                 f"table modifiers ({', '.join(extra)}) are not supported",
                 node,
                 hint="name the table, optionally with an alias: FROM tips t",
@@ -372,7 +375,7 @@ class _Compiler:
         if alias is not None:
             if _extra_args(alias, {"this"}):
                 self.add(
-                    "unsupported_clause",
+                    Code.UNSUPPORTED_CLAUSE,
                     "renaming columns in FROM is not supported",
                     node,
                     hint="alias the table only: FROM tips t",
@@ -382,7 +385,7 @@ class _Compiler:
         if key is None or key in self.scope.bindings:
             self.scope.complete = False
             self.add(
-                "duplicate_output" if key else "unknown_table",
+                Code.DUPLICATE_OUTPUT if key else Code.UNKNOWN_TABLE,
                 f"the table name or alias `{name}` is used twice"
                 if key
                 else f"`{name}` is not a usable alias",
@@ -407,20 +410,20 @@ class _Compiler:
             name = _func_name(target)
             if names.is_system(name) and not names.is_file_reader(name):
                 return self.text.issue(
-                    "system_catalog",
+                    Code.SYSTEM_CATALOG,
                     f"`{name}()` reads the engine's catalog or settings",
                     node,
                     hint="query the extract tables: " + ", ".join(self.policy.tables),
                 )
             return self.text.issue(
-                "table_function",
+                Code.TABLE_FUNCTION,
                 f"`{name}()` is a table function; only extract tables can be read",
                 node,
                 hint="query the extract tables: " + ", ".join(self.policy.tables),
             )
         if not isinstance(target, exp.Identifier):
             return self.text.issue(
-                "table_function", "only extract tables can be read", node, hint=self._tables()
+                Code.TABLE_FUNCTION, "only extract tables can be read", node, hint=self._tables()
             )
         name = target.name
         schema = node.text("db")
@@ -428,14 +431,14 @@ class _Compiler:
             fold(name) not in self.policy.tables and names.is_system(fold(name) or "")
         ):
             return self.text.issue(
-                "system_catalog",
+                Code.SYSTEM_CATALOG,
                 f"`{node.sql(dialect='duckdb')}` is a system catalog",
                 node,
                 hint=self._tables(),
             )
         if node.args.get("catalog") is not None or (schema and fold(schema) != "main"):
             return self.text.issue(
-                "unknown_table",
+                Code.UNKNOWN_TABLE,
                 f"`{node.sql(dialect='duckdb')}` is not an extract table; the extract tables "
                 "live in the schema `main`",
                 node,
@@ -444,7 +447,7 @@ class _Compiler:
         table = fold(name)
         if self.text.token_type(target) is TokenType.STRING or names.looks_like_path(name):
             return self.text.issue(
-                "table_function",
+                Code.TABLE_FUNCTION,
                 f"'{name}' would read a file; only extract tables can be read",
                 node,
                 hint=self._tables(),
@@ -452,7 +455,7 @@ class _Compiler:
         if table in self.policy.tables:
             return table
         return self.text.issue(
-            "unknown_table",
+            Code.UNKNOWN_TABLE,
             f"`{name}` is not an extract table",
             node,
             hint=did_you_mean(name, self.policy.tables) or self._tables(),
@@ -475,7 +478,7 @@ class _Compiler:
             if join.args.get("using"):
                 described = "USING"
             self.add(
-                "join_not_allowed",
+                Code.JOIN_NOT_ALLOWED,
                 f"{described or 'this'} join is not allowed; only an inner join on "
                 f"{self.policy.privacy_unit} is",
                 join,
@@ -485,7 +488,7 @@ class _Compiler:
         on = join.args.get("on")
         if on is None:
             self.add(
-                "join_not_allowed",
+                Code.JOIN_NOT_ALLOWED,
                 "a join without ON pairs every row with every row",
                 join,
                 hint=self._join_hint(),
@@ -503,7 +506,7 @@ class _Compiler:
         refs = {b.ref.table for b in bound if isinstance(b, Bound) and b.spec.role is _UNIT}
         if len(bound) != 2 or refs != {base, other}:
             self.add(
-                "join_not_allowed",
+                Code.JOIN_NOT_ALLOWED,
                 f"the join condition must be exactly "
                 f"{self.policy.unit_table}.{self.policy.privacy_unit} = "
                 f"<table>.{self.policy.privacy_unit}",
@@ -537,7 +540,7 @@ class _Compiler:
     def _check_alias(self, alias: str, at: exp.Expr) -> None:
         if not alias or len(alias) > _MAX_ALIAS or not alias.isprintable():
             self.add(
-                "invalid_alias",
+                Code.INVALID_ALIAS,
                 f"an output name must be 1 to {_MAX_ALIAS} printable characters",
                 at,
                 hint="use a short plain name, e.g. AS tips_per_theme",
@@ -548,7 +551,7 @@ class _Compiler:
         extra = _extra_args(node, allowed)
         if extra:
             self.add(
-                "unsupported_expression",
+                Code.UNSUPPORTED_EXPRESSION,
                 f"{_func_name(node).upper()} with {', '.join(extra)} is not supported",
                 node,
                 hint="call the aggregate on one column, e.g. SUM(helpful_votes)",
@@ -559,7 +562,7 @@ class _Compiler:
             return self._count(node, argument)
         if isinstance(argument, exp.Distinct):
             self.add(
-                "aggregate_not_allowed",
+                Code.AGGREGATE_NOT_ALLOWED,
                 f"{_func_name(node).upper()}(DISTINCT ...) is not supported",
                 node,
                 hint="drop DISTINCT; only COUNT(DISTINCT member_pid) counts distinct values",
@@ -577,7 +580,7 @@ class _Compiler:
         if function in self.policy.aggregations:
             return True
         self.add(
-            "aggregate_not_allowed",
+            Code.AGGREGATE_NOT_ALLOWED,
             f"the policy does not allow {function.value} aggregates",
             node,
             hint="allowed: " + ", ".join(a.value for a in self.policy.aggregations),
@@ -599,14 +602,14 @@ class _Compiler:
                 function = Aggregation.COUNT_DISTINCT_MEMBERS
                 return Stat(function) if self._allowed(function, node) else None
             self.add(
-                "aggregate_not_allowed",
+                Code.AGGREGATE_NOT_ALLOWED,
                 f"COUNT(DISTINCT ...) is allowed only as COUNT(DISTINCT {unit})",
                 node,
                 hint=f"count members with COUNT(DISTINCT {unit}), rows with COUNT(*)",
             )
         else:
             self.add(
-                "aggregate_not_allowed",
+                Code.AGGREGATE_NOT_ALLOWED,
                 "COUNT takes * or DISTINCT " + unit,
                 node,
                 hint="write COUNT(*), with WHERE <column> IS NOT NULL to skip missing values",
@@ -627,7 +630,7 @@ class _Compiler:
         if value is not None and 0 < value < 1:
             return value
         self.add(
-            "invalid_quantile",
+            Code.INVALID_QUANTILE,
             "the quantile must be one number strictly between 0 and 1",
             raw if raw is not None else node,
             hint="e.g. QUANTILE_CONT(word_count, 0.9); MEDIAN(x) for the middle",
@@ -639,7 +642,7 @@ class _Compiler:
         measures = self._measures_hint()
         if type(argument) is not exp.Column or isinstance(argument.this, exp.Star):
             self.add(
-                "unbounded_measure",
+                Code.UNBOUNDED_MEASURE,
                 f"{_func_name(node).upper()} of an expression has no clamp bounds",
                 argument,
                 hint=f"aggregate a measure column as it is ({measures}); filter with WHERE",
@@ -654,7 +657,7 @@ class _Compiler:
             return None
         if bound.spec.role is not ColumnRole.MEASURE:
             self.add(
-                "unbounded_measure",
+                Code.UNBOUNDED_MEASURE,
                 f"`{bound.ref.column}` is a {bound.spec.role.value} column, not a measure "
                 "with clamp bounds",
                 argument,
@@ -690,20 +693,21 @@ class _Compiler:
         what = "the privacy unit" if bound.spec.role is _UNIT else "an identifier"
         code = _IDENTIFIER_CODES[context]
         if context == "output" and bare:
-            code = "identifier_in_output"
+            code = Code.IDENTIFIER_IN_OUTPUT
         unit = self.policy.privacy_unit
         messages = {
-            "identifier_in_output": f"`{column}` is {what} and is never released",
-            "identifier_in_filter": f"filtering on `{column}` ({what}) would single out rows",
-            "identifier_in_group_by": f"grouping on `{column}` ({what}) would make groups of one",
-            "identifier_in_expression": f"`{column}` is {what}; it may appear only in the "
+            Code.IDENTIFIER_IN_OUTPUT: f"`{column}` is {what} and is never released",
+            Code.IDENTIFIER_IN_FILTER: f"filtering on `{column}` ({what}) would single out rows",
+            Code.IDENTIFIER_IN_GROUP_BY: f"grouping on `{column}` ({what}) would make groups "
+            "of one",
+            Code.IDENTIFIER_IN_EXPRESSION: f"`{column}` is {what}; it may appear only in the "
             f"members join and in COUNT(DISTINCT {unit})",
         }
         hints = {
-            "identifier_in_output": f"count instead: COUNT(DISTINCT {unit}) or COUNT(*)",
-            "identifier_in_filter": "filter on categories, dates or measures",
-            "identifier_in_group_by": "group on a category or date column",
-            "identifier_in_expression": f"use COUNT(DISTINCT {unit}) to count members",
+            Code.IDENTIFIER_IN_OUTPUT: f"count instead: COUNT(DISTINCT {unit}) or COUNT(*)",
+            Code.IDENTIFIER_IN_FILTER: "filter on categories, dates or measures",
+            Code.IDENTIFIER_IN_GROUP_BY: "group on a category or date column",
+            Code.IDENTIFIER_IN_EXPRESSION: f"use COUNT(DISTINCT {unit}) to count members",
         }
         return self.text.issue(code, messages[code], node, hints[code])
 
@@ -730,7 +734,7 @@ class _Compiler:
             or isinstance(column.this, exp.Star)
         ):
             self.add(
-                "unsupported_expression",
+                Code.UNSUPPORTED_EXPRESSION,
                 "date_trunc takes a unit and a date column",
                 node,
                 hint="e.g. date_trunc('month', created_date)",
@@ -745,7 +749,7 @@ class _Compiler:
             return None
         if bound.spec.type != "DATE":
             self.add(
-                "type_mismatch",
+                Code.TYPE_MISMATCH,
                 f"date_trunc needs a date column; `{bound.ref.column}` is a "
                 f"{bound.spec.role.value}",
                 node,
@@ -763,7 +767,7 @@ class _Compiler:
         if unit in ("month", "year"):
             return cast(Bucket, unit)
         self.add(
-            "unsupported_bucket",
+            Code.UNSUPPORTED_BUCKET,
             f"date_trunc to '{unit}' is not supported",
             at,
             hint="truncate to 'month' or 'year'",
@@ -777,7 +781,7 @@ class _Compiler:
         extra = _extra_args(group, {"expressions", "all"})
         if extra:
             self.add(
-                "unsupported_grouping",
+                Code.UNSUPPORTED_GROUPING,
                 f"{', '.join(e.upper() for e in extra)} is not supported",
                 group.args[extra[0]] if not isinstance(group.args[extra[0]], list) else group,
                 hint="group by plain columns: GROUP BY theme, created_month",
@@ -798,7 +802,7 @@ class _Compiler:
         for key, node in keys:
             if key.bound.spec.role not in (ColumnRole.CATEGORY, ColumnRole.DATE):
                 self.add(
-                    "not_groupable",
+                    Code.NOT_GROUPABLE,
                     f"`{key.bound.ref.column}` is a {key.bound.spec.role.value}; only "
                     "category and date columns can be grouped on",
                     node,
@@ -812,7 +816,7 @@ class _Compiler:
         """What one GROUP BY entry names: a SELECT item (by position or alias) or a key."""
         if isinstance(node, exp.Rollup | exp.Cube | exp.GroupingSets):
             self.add(
-                "unsupported_grouping",
+                Code.UNSUPPORTED_GROUPING,
                 f"{type(node).__name__.upper()} is not supported",
                 node,
                 hint="group by plain columns: GROUP BY theme, created_month",
@@ -823,7 +827,7 @@ class _Compiler:
             if 1 <= position <= len(items):
                 return items[position - 1]
             self.add(
-                "invalid_group_by",
+                Code.INVALID_GROUP_BY,
                 f"GROUP BY {position}: the SELECT list has {len(items)} items",
                 node,
                 hint="number SELECT items from 1, or name the column",
@@ -844,7 +848,7 @@ class _Compiler:
 
     def _misplaced(self, node: exp.Expr, clause: str) -> None:
         self.add(
-            "misplaced_aggregate",
+            Code.MISPLACED_AGGREGATE,
             f"an aggregate cannot appear in {clause}",
             node,
             hint="aggregates belong in the SELECT list",
@@ -855,7 +859,7 @@ class _Compiler:
         for item in items:
             if item.key is not None and item.key.ident not in grouped:
                 self.add(
-                    "column_not_grouped",
+                    Code.COLUMN_NOT_GROUPED,
                     f"`{item.key.bound.ref.column}` is selected but not grouped on",
                     item.node,
                     hint=f"add it to GROUP BY, or aggregate it; ({self._measures_hint()} "
@@ -878,7 +882,7 @@ class _Compiler:
                 continue
             if item.key is not None and item.key.ident in named:
                 self.add(
-                    "duplicate_output",
+                    Code.DUPLICATE_OUTPUT,
                     f"`{item.key.bound.ref.column}` is selected twice",
                     item.node,
                     hint="select each group key once",
@@ -902,7 +906,7 @@ class _Compiler:
         key = name.lower()
         if any(key == existing.lower() for existing in outputs):
             self.add(
-                "duplicate_output",
+                Code.DUPLICATE_OUTPUT,
                 f"two output columns would both be called `{name}`",
                 at,
                 hint="give each output column its own alias with AS",
@@ -989,7 +993,7 @@ class _Compiler:
 
     def _not_comparison(self, node: exp.Expr) -> None:
         self.add(
-            "unsupported_expression",
+            Code.UNSUPPORTED_EXPRESSION,
             "WHERE accepts a column compared with constants (=, <>, <, <=, >, >=, IN, "
             "BETWEEN, IS NULL), combined with AND, OR and NOT",
             node,
@@ -1009,7 +1013,7 @@ class _Compiler:
         node = _unparen(node)
         if type(node) is exp.Null:
             self.add(
-                "unsupported_expression",
+                Code.UNSUPPORTED_EXPRESSION,
                 "a comparison with NULL is never true",
                 node,
                 hint="use IS NULL or IS NOT NULL",
@@ -1047,7 +1051,7 @@ class _Compiler:
             day = dt.date.fromisoformat(literal.this)
         except ValueError:
             self.add(
-                "invalid_literal",
+                Code.INVALID_LITERAL,
                 f"'{literal.this}' is not a date",
                 node,
                 hint="write dates as 'YYYY-MM-DD', e.g. DATE '2024-03-01'",
@@ -1055,7 +1059,7 @@ class _Compiler:
             return _INVALID
         if _grain(bound.spec) == "month" and op in ("=", "!=", "in") and day.day != 1:
             self.add(
-                "invalid_literal",
+                Code.INVALID_LITERAL,
                 f"`{bound.ref.column}` holds the first day of each month, never {day}",
                 node,
                 hint=f"compare with '{day.replace(day=1)}', or use a range",
@@ -1068,7 +1072,7 @@ class _Compiler:
         if domain is None or op not in ("=", "!=", "in") or value in domain:
             return value
         self.add(
-            "value_not_in_domain",
+            Code.VALUE_NOT_IN_DOMAIN,
             f"'{value}' is not a value of `{bound.ref.column}`",
             node,
             hint=did_you_mean(value, domain) or "values: " + ", ".join(domain),
@@ -1078,7 +1082,7 @@ class _Compiler:
     def _mismatch(self, node: exp.Expr, bound: Bound) -> None:
         expected = {"DATE": "a date such as DATE '2024-01-01'", "VARCHAR": "a 'string'"}
         self.add(
-            "type_mismatch",
+            Code.TYPE_MISMATCH,
             f"`{bound.ref.column}` is {bound.spec.type}; it cannot be compared with "
             f"`{node.sql(dialect='duckdb')}`",
             node,
@@ -1097,7 +1101,7 @@ class _Compiler:
         if order is None:
             return []
         if _extra_args(order, {"expressions"}):
-            self.add("unsupported_clause", "this ORDER BY form is not supported", order)
+            self.add(Code.UNSUPPORTED_CLAUSE, "this ORDER BY form is not supported", order)
             return []
         result: list[OrderBy] = []
         for ordered in order.expressions:
@@ -1105,7 +1109,7 @@ class _Compiler:
                 ordered, {"this", "desc", "nulls_first"}
             ):
                 self.add(
-                    "unsupported_clause",
+                    Code.UNSUPPORTED_CLAUSE,
                     "ORDER BY accepts output columns with ASC or DESC",
                     ordered,
                     hint="e.g. ORDER BY n DESC",
@@ -1152,7 +1156,7 @@ class _Compiler:
             self._reject_inside(target, "other")
         if shown is None:
             self.add(
-                "order_by_not_output",
+                Code.ORDER_BY_NOT_OUTPUT,
                 "ORDER BY can only sort on output columns",
                 target,
                 hint="sort on one of: " + ", ".join(outputs),
@@ -1167,7 +1171,7 @@ class _Compiler:
         plain = type(limit) is exp.Limit and not _extra_args(limit, {"expression", "limit_options"})
         if not plain or (options is not None and any(options.args.values())):
             self.add(
-                "unsupported_clause",
+                Code.UNSUPPORTED_CLAUSE,
                 "only a plain LIMIT n is supported",
                 limit,
                 hint=f"write LIMIT n with 1 <= n <= {ceiling}",
@@ -1177,7 +1181,7 @@ class _Compiler:
         if _is_int_literal(count) and 1 <= int(count.name) <= ceiling:
             return int(count.name)
         self.add(
-            "invalid_limit",
+            Code.INVALID_LIMIT,
             f"LIMIT must be a whole number from 1 to {ceiling}",
             limit,
             hint=f"write LIMIT n with 1 <= n <= {ceiling}",
@@ -1201,7 +1205,7 @@ class _Compiler:
         limit = self.policy.limits.max_groups
         if estimate > limit:
             self.add(
-                "too_many_groups",
+                Code.TOO_MANY_GROUPS,
                 f"the query has at least {estimate} groups; the policy allows {limit}",
                 self.text.keyword("GROUP"),
                 hint="group on fewer or coarser keys (date_trunc('year', ...)), or narrow "
@@ -1255,7 +1259,7 @@ class _Compiler:
             return self._classify_read(node) if isinstance(node, exp.Func) else None
         if type(node) is exp.Column:
             if isinstance(node.this, exp.Star):
-                return issue("row_level_output", "`*` stands for whole rows", node, _ROWS_HINT)
+                return issue(Code.ROW_LEVEL_OUTPUT, "`*` stands for whole rows", node, _ROWS_HINT)
             bound = self.scope.resolve(node)
             if not isinstance(bound, Bound):
                 return bound
@@ -1263,40 +1267,40 @@ class _Compiler:
                 return None
             return self._identifier_issue(node, bound, context, bare)
         if isinstance(node, exp.Star) and type(node.parent) is not exp.Count:
-            return issue("row_level_output", "`*` stands for whole rows", node, _ROWS_HINT)
+            return issue(Code.ROW_LEVEL_OUTPUT, "`*` stands for whole rows", node, _ROWS_HINT)
         if isinstance(node, exp.Query):
             return issue(
-                "subquery",
+                Code.SUBQUERY,
                 "subqueries cannot be bounded by the DP engine",
                 node,
                 "filter with constants in WHERE; join only members",
             )
         if isinstance(node, exp.Window | exp.WindowSpec):
             return issue(
-                "window_function",
+                Code.WINDOW_FUNCTION,
                 "window functions are not supported",
                 node,
                 "aggregate with GROUP BY instead of OVER (...)",
             )
         if isinstance(node, exp.Filter):
             return issue(
-                "unsupported_expression",
+                Code.UNSUPPORTED_EXPRESSION,
                 "FILTER (WHERE ...) on an aggregate is not supported",
                 node,
                 "move the condition to the query's WHERE",
             )
         if isinstance(node, exp.Case):
             return issue(
-                "unsupported_expression",
+                Code.UNSUPPORTED_EXPRESSION,
                 "CASE expressions are not supported",
                 node,
                 "filter rows with WHERE instead of choosing values with CASE",
             )
         if isinstance(node, exp.Lambda):
-            return issue("lambda", "lambda functions are not supported", node, _SUBSET_HINT)
+            return issue(Code.LAMBDA, "lambda functions are not supported", node, _SUBSET_HINT)
         if isinstance(node, exp.Placeholder | exp.Parameter):
             return issue(
-                "unsupported_expression",
+                Code.UNSUPPORTED_EXPRESSION,
                 "query parameters are not supported",
                 node,
                 "write the value into the query",
@@ -1312,14 +1316,14 @@ class _Compiler:
         name = _func_name(node)
         if names.is_system(name) and not names.is_file_reader(name):
             return self.text.issue(
-                "system_catalog",
+                Code.SYSTEM_CATALOG,
                 f"`{name}` reads the engine's settings, environment or catalog",
                 node,
                 "nothing about the engine is released",
             )
         if names.is_file_reader(name):
             return self.text.issue(
-                "table_function",
+                Code.TABLE_FUNCTION,
                 f"`{name}` reads files or other data; only extract tables can be read",
                 node,
                 self._tables(),
@@ -1335,7 +1339,7 @@ class _Compiler:
             if context in ("filter", "group"):
                 clause = "WHERE" if context == "filter" else "GROUP BY"
                 return self.text.issue(
-                    "misplaced_aggregate",
+                    Code.MISPLACED_AGGREGATE,
                     f"an aggregate cannot appear in {clause}",
                     node,
                     "aggregates belong in the SELECT list",
@@ -1343,7 +1347,7 @@ class _Compiler:
             if type(node) in _AGGREGATES:
                 return None
             return self.text.issue(
-                "aggregate_not_allowed",
+                Code.AGGREGATE_NOT_ALLOWED,
                 f"`{name}` is not an aggregate the gateway can make differentially private",
                 node,
                 "allowed: COUNT(*), COUNT(DISTINCT member_pid), SUM, AVG, MEDIAN and "
@@ -1351,14 +1355,14 @@ class _Compiler:
             )
         if type(node) is exp.Anonymous:
             return self.text.issue(
-                "unknown_function",
+                Code.UNKNOWN_FUNCTION,
                 f"`{name}` is not a function the vetter knows; user-defined functions and "
                 "macros cannot be called",
                 node,
                 _SUBSET_HINT,
             )
         return self.text.issue(
-            "function_not_allowed",
+            Code.FUNCTION_NOT_ALLOWED,
             f"`{name}` is not allowed here",
             node,
             _SUBSET_HINT,
@@ -1367,13 +1371,15 @@ class _Compiler:
 
 _UNIT = ColumnRole.PRIVACY_UNIT
 _Op = Literal["=", "!=", "<", "<=", ">", ">="]
-_CONSTRUCTS = frozenset({"unsupported_expression", "function_not_allowed", "unknown_function"})
+_CONSTRUCTS = frozenset(
+    {Code.UNSUPPORTED_EXPRESSION, Code.FUNCTION_NOT_ALLOWED, Code.UNKNOWN_FUNCTION}
+)
 """Codes for "this construct is outside the subset": one per branch is enough.
 
 Under a refused construct only what reads protected data (identifiers,
 files, catalogs, subqueries) is still worth its own issue.
 """
-_QUIET = frozenset({"unsupported_expression"})
+_QUIET = frozenset({Code.UNSUPPORTED_EXPRESSION})
 """Codes a caller has already reported for the node it hands to ``_reject_inside``."""
 _ROWS_HINT = "select group keys and aggregates such as COUNT(*)"
 _SUBSET_HINT = "see docs/vetting.md for the SQL the gateway accepts"
@@ -1396,7 +1402,7 @@ _NEUTRAL = (
 """Parts that are harmless in themselves; their parent or children carry any issue."""
 
 
-def _unsupported(node: exp.Expr, context: Context) -> tuple[str, str, exp.Expr, str]:
+def _unsupported(node: exp.Expr, context: Context) -> tuple[Code, str, exp.Expr, str]:
     where = {
         "output": "the SELECT list holds group keys and aggregates only",
         "filter": "WHERE compares columns with constants written out, such as 'sleep' or "
@@ -1410,7 +1416,7 @@ def _unsupported(node: exp.Expr, context: Context) -> tuple[str, str, exp.Expr, 
         what = f"`{_func_name(node)}`"
     else:
         what = "this expression"
-    return "unsupported_expression", f"{what} is not supported here: {where}", node, _SUBSET_HINT
+    return Code.UNSUPPORTED_EXPRESSION, f"{what} is not supported here: {where}", node, _SUBSET_HINT
 
 
 def _name(item: Item) -> str:

@@ -15,6 +15,7 @@ from sqlglot.tokenizer_core import Token, TokenType
 
 from gateway.errors import Issue
 from gateway.policy.model import Limits
+from gateway.vet.codes import Code
 from gateway.vet.names import FORBIDDEN_STATEMENTS
 from gateway.vet.text import QueryText
 
@@ -31,7 +32,7 @@ def check_size(sql: str, limits: Limits) -> list[Issue]:
         return []
     return [
         Issue(
-            code="query_too_long",
+            code=Code.QUERY_TOO_LONG,
             message=f"the query is {size} bytes; the policy allows {limits.max_query_bytes}",
             hint="shorten the query: long IN lists can often become a range (BETWEEN)",
         )
@@ -45,7 +46,7 @@ def token_error(text: QueryText, error: TokenError) -> Issue:
     start = int(found.group(1)) if found else (error.start or 0)
     start = min(start, max(len(text.sql) - 1, 0))
     return text.issue(
-        "parse_error",
+        Code.PARSE_ERROR,
         "the query cannot be read: a string, quoted name or comment is not closed",
         (start, len(text.sql)),
         hint="close every ' string, \" name and /* comment",
@@ -62,12 +63,12 @@ def single_statement(text: QueryText, tokens: list[Token]) -> tuple[list[Token],
             statements[-1].append(token)
     statements = [s for s in statements if s]
     if not statements:
-        return [], [text.issue("empty_query", "the query is empty", hint="write one SELECT")]
+        return [], [text.issue(Code.EMPTY_QUERY, "the query is empty", hint="write one SELECT")]
     if len(statements) > 1:
         second = statements[1]
         return [], [
             text.issue(
-                "multiple_statements",
+                Code.MULTIPLE_STATEMENTS,
                 f"the text holds {len(statements)} statements; the gateway runs exactly one",
                 text.token_span(second[0], second[-1]),
                 hint="submit a single SELECT, without a second statement after `;`",
@@ -89,7 +90,7 @@ def check_statement_kind(text: QueryText, statement: list[Token]) -> list[Issue]
     ):
         return [
             text.issue(
-                "forbidden_statement",
+                Code.FORBIDDEN_STATEMENT,
                 f"{first.text.upper()} statements change data, settings, files or extensions "
                 "and are never run",
                 span,
@@ -98,7 +99,7 @@ def check_statement_kind(text: QueryText, statement: list[Token]) -> list[Issue]
         ]
     return [
         text.issue(
-            "not_select",
+            Code.NOT_SELECT,
             f"the query starts with `{first.text}`; only SELECT queries are answered",
             span,
             hint="write SELECT ... FROM <table> ...",
@@ -127,7 +128,7 @@ def check_nesting(text: QueryText, statement: list[Token], limits: Limits) -> li
 
 def too_deep(text: QueryText, span: tuple[int, int] | None, limits: Limits) -> Issue:
     return text.issue(
-        "too_deeply_nested",
+        Code.TOO_DEEPLY_NESTED,
         f"the query nests expressions deeper than the policy's limit of {limits.max_nesting}",
         span,
         hint="remove redundant parentheses or split the condition into simpler terms",

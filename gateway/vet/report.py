@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gateway.errors import Issue, VetError
 from gateway.policy.model import Policy
+from gateway.vet.codes import Code
 from gateway.vet.plan import QueryPlan
 from gateway.vet.vetting import vet
 
@@ -47,7 +48,7 @@ def check_epsilon(epsilon: float, policy: Policy) -> list[Issue]:
     if not math.isfinite(epsilon) or epsilon <= 0:
         return [
             Issue(
-                code="invalid_epsilon",
+                code=Code.INVALID_EPSILON,
                 message=f"ε must be a positive number, not {epsilon}",
                 hint=f"pass --epsilon between 0 and {cap}",
             )
@@ -55,7 +56,7 @@ def check_epsilon(epsilon: float, policy: Policy) -> list[Issue]:
     if epsilon > cap:
         return [
             Issue(
-                code="epsilon_over_cap",
+                code=Code.EPSILON_OVER_CAP,
                 message=f"ε = {epsilon} is above the policy's per-query cap of {cap}",
                 hint=f"pass --epsilon {cap} or less; a larger ε needs a policy change",
             )

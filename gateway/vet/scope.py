@@ -14,6 +14,7 @@ from sqlglot import exp
 from gateway.errors import Issue
 from gateway.policy.model import Column, ColumnRole, Policy
 from gateway.source.schema import SOURCE_TABLES
+from gateway.vet.codes import Code
 from gateway.vet.plan import ColumnRef
 from gateway.vet.text import QueryText, did_you_mean, fold
 
@@ -69,7 +70,7 @@ class Scope:
             column.args.get("db") is not None and fold(column.text("db")) != "main"
         ):
             return self.text.issue(
-                "unknown_table",
+                Code.UNKNOWN_TABLE,
                 f"`{column.sql(dialect='duckdb')}` names a table outside the extract",
                 column,
                 hint="refer to columns as column or alias.column",
@@ -80,7 +81,7 @@ class Scope:
                 return None
             if table is None:
                 return self.text.issue(
-                    "unknown_table",
+                    Code.UNKNOWN_TABLE,
                     f"`{qualifier}` is not a table or alias in FROM/JOIN",
                     column,
                     hint=did_you_mean(qualifier, self.bindings) or self._tables_hint(),
@@ -95,7 +96,7 @@ class Scope:
         if len(found) > 1:
             aliases = [a for a, t in self.bindings.items() if t in {f[0] for f in found}]
             return self.text.issue(
-                "ambiguous_column",
+                Code.AMBIGUOUS_COLUMN,
                 f"`{name}` is a column of more than one joined table",
                 column,
                 hint="qualify it: " + " or ".join(f"{a}.{found[0][1]}" for a in aliases),
@@ -108,13 +109,13 @@ class Scope:
             return self._unit() if key == self.policy.privacy_unit else None
         if not qualifier and key in self.bindings:
             return self.text.issue(
-                "row_level_output",
+                Code.ROW_LEVEL_OUTPUT,
                 f"`{name}` is a table: it stands for whole rows, which are never released",
                 column,
                 hint="select group keys and aggregates such as COUNT(*)",
             )
         return self.text.issue(
-            "unknown_column",
+            Code.UNKNOWN_COLUMN,
             f"`{name}` is not a column of {' or '.join(sorted(set(tables)))}",
             column,
             hint=self._column_hint(name, tables),

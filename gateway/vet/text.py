@@ -16,6 +16,7 @@ from sqlglot import exp
 from sqlglot.tokenizer_core import Token, TokenType
 
 from gateway.errors import Issue
+from gateway.vet.codes import Code
 
 Span = tuple[int, int]
 """``(start, end)`` character offsets, ``end`` exclusive."""
@@ -55,7 +56,7 @@ class QueryText:
 
     def issue(
         self,
-        code: str,
+        code: Code,
         message: str,
         at: exp.Expr | Span | None = None,
         hint: str | None = None,

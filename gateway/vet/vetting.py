@@ -23,6 +23,7 @@ from sqlglot.tokenizer_core import Token
 
 from gateway.errors import Issue, VetError
 from gateway.policy.model import Limits, Policy
+from gateway.vet.codes import Code
 from gateway.vet.compile import compile_select
 from gateway.vet.gate import (
     check_nesting,
@@ -68,7 +69,7 @@ def rejected(issues: list[Issue]) -> VetError:
     first = ordered[0]
     more = f" (and {len(ordered) - 1} more)" if len(ordered) > 1 else ""
     return VetError(
-        "query_rejected",
+        Code.QUERY_REJECTED,
         f"{first.message}{more}",
         hint=first.hint,
         issues=ordered[:MAX_ISSUES],
@@ -89,11 +90,12 @@ def _parse(text: QueryText, statement: list[Token], limits: Limits) -> exp.Expr:
         raise rejected([too_deep(text, None, limits)]) from None
     except Exception as error:  # fail closed on any parser failure
         raise rejected(
-            [text.issue("parse_error", f"the query cannot be parsed ({type(error).__name__})")]
+            [text.issue(Code.PARSE_ERROR, f"the query cannot be parsed ({type(error).__name__})")]
         ) from None
     found = [tree for tree in trees if tree is not None]
     if len(found) != 1:
-        raise rejected([text.issue("parse_error", "the query cannot be parsed as one statement")])
+        message = "the query cannot be parsed as one statement"
+        raise rejected([text.issue(Code.PARSE_ERROR, message)])
     return found[0]
 
 
@@ -113,7 +115,7 @@ def _parse_issue(text: QueryText, error: ParseError) -> Issue:
             if text.sql[end - len(highlight) : end] == highlight:
                 span = (end - len(highlight), end)
     return text.issue(
-        "parse_error",
+        Code.PARSE_ERROR,
         f"syntax error: {description}",
         span,
         hint="the gateway reads DuckDB SQL; see docs/vetting.md for the accepted subset",
