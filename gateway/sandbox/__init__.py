@@ -1,0 +1,1 @@
+"""Isolated, resource-limited execution of queries and analyses; fails closed."""
