@@ -15,6 +15,8 @@ error, so it cannot corrupt the result.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import sys
 import traceback
@@ -79,9 +81,9 @@ def harden(connection: duckdb.DuckDBPyConnection) -> None:
 
 def run_query(spec: QuerySpec) -> Release:
     try:
-        from gateway.dp import execute  # type: ignore[attr-defined]
-        from gateway.extract.reader import attach  # type: ignore[import-not-found]
-    except ImportError as err:
+        execute = importlib.import_module("gateway.dp").execute
+        attach = importlib.import_module("gateway.extract.reader").attach
+    except (ImportError, AttributeError) as err:
         raise SandboxError(
             "engine_unavailable",
             f"the sandbox runtime lacks the query engine: {err}",
@@ -157,9 +159,7 @@ def perform(raw: bytes) -> Output:
             return QueryOutput(release=run_query(spec))
         return AnalysisOutput(plan=run_analysis(spec))
     except GatewayError as err:
-        return Failure(
-            error=type(err).__name__, code=err.code, message=err.message, hint=err.hint
-        )
+        return Failure(error=type(err).__name__, code=err.code, message=err.message, hint=err.hint)
     except MemoryError:
         return Failure(
             error="SandboxError",
@@ -185,10 +185,8 @@ def _warm(kind: str) -> None:
     if kind == "analysis":
         modules = ["gateway.analyses"]
     for name in modules:
-        try:
-            __import__(name)
-        except ImportError:
-            pass  # reported when the job needs it
+        with contextlib.suppress(ImportError):  # reported when the job needs it
+            importlib.import_module(name)
 
 
 def main() -> None:

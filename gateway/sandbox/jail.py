@@ -149,7 +149,9 @@ def build_root(plan: dict[str, object]) -> None:
     mount(None, "/newroot/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
     scratch = "/newroot" + str(plan["scratch"])
     os.makedirs(scratch, exist_ok=True)
-    mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan['scratch_bytes']},mode=0755")
+    mount(
+        "tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan['scratch_bytes']},mode=0755"
+    )
     umount("/oldroot")
     os.chdir("/newroot")
     pivot_root(".", ".")
@@ -177,9 +179,7 @@ def confine(plan: dict[str, object]) -> None:
         bpf = bpf_file.read()
     program = ctypes.create_string_buffer(bpf, len(bpf))
     fprog = _SockFprog(len(bpf) // 8, ctypes.addressof(program))
-    _check(
-        _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp"
-    )
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
 
 
 def main() -> None:
@@ -189,7 +189,7 @@ def main() -> None:
     build_root(plan)
     confine(plan)
     os.chdir(str(plan["scratch"]))
-    os.execve(argv[0], argv, plan["env"])  # type: ignore[arg-type]
+    os.execve(argv[0], argv, plan["env"])  # noqa: S606 (the job, not a shell)
 
 
 if __name__ == "__main__":

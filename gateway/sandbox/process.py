@@ -9,6 +9,7 @@ until the wall clock runs out, and then kills the whole group.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import selectors
@@ -24,6 +25,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from gateway.errors import GatewayError, SandboxError
 from gateway.sandbox.jobs import (
+    SCRATCH_INSIDE,
     AnalysisOutput,
     Failure,
     Job,
@@ -41,7 +43,12 @@ log = logging.getLogger(__name__)
 
 HOST_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 """The whole environment of the launcher: nothing of the gateway's is inherited."""
-INSIDE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", "TMPDIR": "/tmp"}
+INSIDE_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "HOME": SCRATCH_INSIDE,
+    "TMPDIR": SCRATCH_INSIDE,
+}
 """The whole environment of the job."""
 
 _CHUNK = 65536
@@ -194,10 +201,8 @@ class ProcessSandbox:
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
     if process.returncode is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     process.wait()
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
@@ -206,7 +211,9 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
 
 def communicate(process: subprocess.Popen[bytes], spec: bytes, limits: Limits) -> _Raw:
     """Write ``spec``, read both outputs, never more than the caps, never past the deadline."""
-    assert process.stdin and process.stdout and process.stderr
+    assert process.stdin is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
     deadline = time.monotonic() + limits.wall_seconds
     out, err = bytearray(), bytearray()
     pending = memoryview(spec)

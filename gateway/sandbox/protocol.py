@@ -81,7 +81,9 @@ def run_analysis(sandbox: Sandbox, job: AnalysisJob) -> JsonValue:
     return output.plan
 
 
-def check_output(job: Job, output: QueryOutput | AnalysisOutput | Failure) -> QueryOutput | AnalysisOutput:
+def check_output(
+    job: Job, output: QueryOutput | AnalysisOutput | Failure
+) -> QueryOutput | AnalysisOutput:
     """Refuse a result that is a failure or does not answer ``job``.
 
     A failure is re-raised as the ``GatewayError`` subclass it names, so a
