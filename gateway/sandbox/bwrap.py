@@ -49,6 +49,8 @@ class BubblewrapSandbox(ProcessSandbox):
             "/proc",
             "--dev",
             "/dev",
+            "--remount-ro",
+            "/dev",
             "--size",
             str(view.scratch_bytes),
             "--tmpfs",

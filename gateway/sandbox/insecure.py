@@ -12,7 +12,6 @@ import logging
 
 from gateway.config import Environment, Settings
 from gateway.errors import GatewayError, SandboxError
-from gateway.sandbox.inside import perform
 from gateway.sandbox.jobs import AnalysisOutput, Job, QueryOutput, make_spec
 from gateway.sandbox.limits import Limits
 from gateway.sandbox.protocol import Step, check_output
@@ -51,6 +50,8 @@ class InsecureSandbox:
         if job.job_id in self._outcomes:
             return
         log.warning("%s (job %s)", WARNING, job.job_id)
+        from gateway.sandbox.inside import perform  # what the sandbox would run, here
+
         spec = make_spec(job, self.limits.duckdb_memory_bytes, self.limits.duckdb_threads)
         try:
             self._outcomes[job.job_id] = check_output(job, perform(spec.model_dump_json().encode()))
