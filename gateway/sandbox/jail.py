@@ -11,11 +11,13 @@ only. It does what bubblewrap would do, in the same order:
 3. mount ``/proc`` of the new pid namespace, a minimal ``/dev``, the sized
    scratch tmpfs at ``/tmp``; detach the host; pivot into the new root and
    remount it read-only
-4. set the hostname and the rlimits, drop every capability (bounding set,
+4. fork the job (this process stays as pid 1 and reports the job's exit);
+   in the job: set the hostname and the rlimits, drop every capability (bounding set,
    ambient, securebits ``noroot``), set ``no_new_privs``, load the syscall
    filter, and execute the job's interpreter with a fresh environment.
 
-Invoked as ``python -I -m gateway.sandbox.jail PLAN_JSON -- ARGV...``. Once
+Invoked as ``python -I -S .../gateway/sandbox/jail.py PLAN_JSON -- ARGV...``:
+standard library only, so no site-packages or gateway import slows it. Once
 the host is detached nothing can be imported any more, so everything this
 module uses is imported at the top.
 """
@@ -183,13 +185,22 @@ def confine(plan: dict[str, object]) -> None:
 
 
 def main() -> None:
+    """Build the root, then stay as pid 1 (signals to pid 1 are ignored, so the
+    job must not be it) and report the job's end as ``bwrap`` does: its exit
+    status, or 128 + the signal that killed it."""
     split = sys.argv.index("--")
     plan = json.loads(sys.argv[1])
     argv = sys.argv[split + 1 :]
     build_root(plan)
-    confine(plan)
-    os.chdir(str(plan["scratch"]))
-    os.execve(argv[0], argv, plan["env"])  # noqa: S606 (the job, not a shell)
+    child = os.fork()
+    if child == 0:
+        confine(plan)
+        os.chdir(str(plan["scratch"]))
+        os.execve(argv[0], argv, plan["env"])  # noqa: S606 (the job, not a shell)
+    os.close(0)
+    os.close(1)
+    _, status = os.waitpid(child, 0)
+    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import compileall
 import shutil
-import textwrap
 import sqlite3
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -22,11 +22,13 @@ def observe(sandbox: ProcessSandbox, body: str) -> dict[str, Any]:
     return plan
 
 
-def test_the_deployment_secrets_are_absent(
-    sandbox: ProcessSandbox, deployment: Deployment
-) -> None:
+def test_the_deployment_secrets_are_absent(sandbox: ProcessSandbox, deployment: Deployment) -> None:
     secrets = {name: str(path) for name, path in deployment.secrets.items()}
-    secrets |= {"shadow": "/etc/shadow", "passwd": "/etc/passwd", "host_extract": str(deployment.extract)}
+    secrets |= {
+        "shadow": "/etc/shadow",
+        "passwd": "/etc/passwd",
+        "host_extract": str(deployment.extract),
+    }
     for path in secrets.values():
         assert Path(path).exists(), f"the test needs {path} on the trusted side"
     seen = observe(
@@ -56,12 +58,17 @@ def test_only_the_runtime_is_visible(sandbox: ProcessSandbox) -> None:
         """,
     )
     runtime_tops = {p.parts[1] for p in [*python_roots(), PACKAGE_DIR]}
-    assert set(seen["top"]) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr"} | {
-        "dev",
-        "proc",
-        "tmp",
-        "etc",
-    } | runtime_tops
+    assert (
+        set(seen["top"])
+        <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr"}
+        | {
+            "dev",
+            "proc",
+            "tmp",
+            "etc",
+        }
+        | runtime_tops
+    )
     assert seen["etc"] == ["ld.so.cache"]
     assert seen["home"] == "FileNotFoundError: [Errno 2] No such file or directory: '/home'" or (
         "home" in runtime_tops
