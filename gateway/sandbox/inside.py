@@ -52,6 +52,9 @@ ENGINE_SETTINGS: dict[str, object] = {
 }
 """DuckDB settings a query connection must have before the engine sees it."""
 
+SPEC: TypeAdapter[QuerySpec | AnalysisSpec] = TypeAdapter(Spec)
+OUTPUT: TypeAdapter[QueryOutput | AnalysisOutput | Failure] = TypeAdapter(Output)
+
 
 def harden(connection: duckdb.DuckDBPyConnection) -> None:
     """Make the engine itself refuse files, network and extensions, then lock it.
@@ -144,10 +147,10 @@ def _researcher_failure(spec: AnalysisSpec, err: BaseException) -> Failure:
     )
 
 
-def perform(raw: bytes) -> Output:
+def perform(raw: bytes) -> QueryOutput | AnalysisOutput | Failure:
     """One spec in, one output out; every failure becomes data, never a crash."""
     try:
-        spec: QuerySpec | AnalysisSpec = TypeAdapter(Spec).validate_json(raw)
+        spec = SPEC.validate_json(raw)
     except ValidationError as err:
         return Failure(
             error="SandboxError",
@@ -195,8 +198,10 @@ def main() -> None:
     sys.stdout = sys.stderr
     _warm(sys.argv[1] if len(sys.argv) > 1 else "")
     output = perform(sys.stdin.buffer.read())
-    result.write(TypeAdapter(Output).dump_json(output))
+    result.write(OUTPUT.dump_json(output))
     result.flush()
+    sys.stderr.flush()
+    os._exit(0)  # the result is out; interpreter teardown would only delay the parent
 
 
 if __name__ == "__main__":
