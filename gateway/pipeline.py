@@ -13,24 +13,28 @@ The CLI, the service and its workers call ``run_analysis``.
 
 from __future__ import annotations
 
-import datetime as dt
+import base64
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import JsonValue, SecretStr, ValidationError
+from pydantic import SecretStr
 
-from gateway.analyses.plan import AnalysisPlan
+from gateway.analyses.collect import CollectedAnalysis, read_collected
 from gateway.analyses.result import AnalysisResult, NamedRelease
 from gateway.analyses.vetting import VettedAnalysis, vet_analysis
 from gateway.config import Settings
-from gateway.errors import AnalysisError, ExtractError
-from gateway.extract.manifest import Manifest, manifest_path
+from gateway.errors import AnalysisError
+from gateway.extract.manifest import Manifest, load_manifest
+from gateway.extract.reader import extract_key
+from gateway.extract.status import check_usable
 from gateway.policy import Policy
 
 if TYPE_CHECKING:
     from gateway.sandbox import Sandbox
 
-MAX_CODE_BYTES = 512 * 1024
+MAX_CODE_BYTES = 256 * 1024
+"""Largest analysis source; base64 inside the job it stays under the sandbox's limit."""
 
 
 def read_analysis(file: Path) -> str:
@@ -61,48 +65,30 @@ def read_analysis(file: Path) -> str:
         ) from None
 
 
-def parse_plan(raw: JsonValue) -> AnalysisPlan:
-    """Validate what the sandbox sent back; nothing but a plan is accepted."""
-    try:
-        return AnalysisPlan.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise AnalysisError(
-            "analysis_not_a_plan",
-            f"the analysis did not produce a plan: {where}: {first['msg']}"[:2000],
-            hint="set `analysis = Analysis('name')` and add queries built with gateway.analyses",
-        ) from None
+_COLLECT = """\
+import base64
+from gateway.analyses.collect import collect_plan
+plan = collect_plan(base64.b64decode({code!r}).decode(), {filename!r}).model_dump(mode="json")
+"""
+"""What the sandbox's analysis job runs: the researcher's source, under the SDK's guards."""
 
 
-def collect(code: str, filename: str, sandbox: Sandbox) -> AnalysisPlan:
-    """Stage 1: the researcher's code, run without data, gives its plan."""
+def collect(code: str, filename: str, sandbox: Sandbox) -> CollectedAnalysis:
+    """Stage 1: the researcher's code, run in the sandbox without data, gives its plan."""
     from gateway.sandbox import AnalysisJob, run_analysis
 
-    return parse_plan(run_analysis(sandbox, AnalysisJob(code=code, filename=filename)))
+    encoded = base64.b64encode(code.encode()).decode()
+    job = AnalysisJob(code=_COLLECT.format(code=encoded, filename=filename), filename=filename)
+    return read_collected(json.dumps(run_analysis(sandbox, job)))
 
 
-def usable_extract(extract: Path, settings: Settings) -> tuple[Manifest, SecretStr]:
-    """The extract's manifest and key, once it is known to exist and not to have expired."""
-    try:
-        manifest = Manifest.model_validate_json(manifest_path(extract).read_bytes())
-    except (OSError, ValidationError):
-        raise ExtractError(
-            "extract_not_found",
-            f"{extract} is not an extract with a readable manifest",
-            hint="build one with `gateway extract build` or `gateway extract dummy`",
-        ) from None
-    if manifest.expires_at <= dt.datetime.now(dt.UTC):
-        raise ExtractError(
-            "extract_expired",
-            f"{extract} expired at {manifest.expires_at:%Y-%m-%d %H:%M} UTC",
-            hint="rebuild it with `gateway extract build`",
-        )
+def usable_extract(extract: Path, settings: Settings) -> tuple[Manifest, SecretStr | None]:
+    """The extract's manifest and key (None for a dummy), if it is neither expired nor stale."""
+    manifest = load_manifest(extract)
+    check_usable(extract, manifest, settings)
     if manifest.dummy:
-        return manifest, SecretStr("")
-    from gateway.extract.reader import extract_key
-
-    return manifest, SecretStr(extract_key(extract, settings))
+        return manifest, None
+    return manifest, SecretStr(extract_key(manifest, settings))
 
 
 def execute(
@@ -173,6 +159,7 @@ def run_analysis(
         from gateway.sandbox import make_sandbox
 
         sandbox = make_sandbox(settings)
-    plan = collect(code, filename, sandbox)
-    vetted = vet_analysis(plan, policy, epsilon)
-    return execute(vetted, policy, extract, settings, sandbox)
+    collected = collect(code, filename, sandbox)
+    vetted = vet_analysis(collected.plan, policy, epsilon)
+    result = execute(vetted, policy, extract, settings, sandbox)
+    return result.model_copy(update={"output": collected.output})

@@ -30,3 +30,4 @@ class AnalysisResult(BaseModel):
     epsilon_planned: float = Field(description="ε × the sum of the shares")
     epsilon_spent: float = Field(description="what the project's budget is charged; 0 if dummy")
     results: tuple[NamedRelease, ...]
+    output: str = Field(default="", description="what the analysis printed building its plan")

@@ -87,9 +87,31 @@ def _named(name: str, issue: Issue) -> Issue:
     return issue.model_copy(update={"message": f"{name}: {issue.message}"})
 
 
-def _without_bounds(plan: QueryPlan) -> QueryPlan:
-    aggregates = tuple(a.model_copy(update={"lower": None, "upper": None}) for a in plan.aggregates)
-    return plan.model_copy(update={"aggregates": aggregates})
+def _same_question(built: QueryPlan, compiled: QueryPlan, policy: Policy) -> bool:
+    """True if the vetter compiled the plan that was built, up to two normalisations.
+
+    The vetter adds the policy's clamp bounds, and drops a bucket that is the
+    column's own grain (``date_trunc('month', created_month)`` is
+    ``created_month``); the SDK cannot know a column's grain, so it may ask.
+    """
+    aggregates = tuple(
+        a.model_copy(update={"lower": None, "upper": None}) for a in compiled.aggregates
+    )
+    keys = tuple(
+        k.model_copy(update={"bucket": None})
+        if k.bucket == "month" and _monthly(policy, k.column.table, k.column.column)
+        else k
+        for k in built.group_by
+    )
+    return compiled.model_copy(update={"aggregates": aggregates}) == built.model_copy(
+        update={"group_by": keys}
+    )
+
+
+def _monthly(policy: Policy, table: str, column: str) -> bool:
+    spec = policy.tables.get(table, None)
+    derive = spec.columns[column].derive if spec and column in spec.columns else None
+    return derive is not None and derive.transform == "month"
 
 
 def _vet_one(query: PlannedQuery, policy: Policy) -> tuple[str, QueryPlan | None, list[Issue]]:
@@ -115,7 +137,7 @@ def _vet_one(query: PlannedQuery, policy: Policy) -> tuple[str, QueryPlan | None
     except VetError as err:
         found = err.issues or [Issue(code=err.code, message=err.message, hint=err.hint)]
         return sql, None, [_named(query.name, i) for i in found]
-    if query.plan is not None and _without_bounds(compiled) != query.plan:
+    if query.plan is not None and not _same_question(query.plan, compiled, policy):
         mismatch = Issue(
             code="plan_mismatch",
             message=f"{query.name}: the vetter read this query differently from how it was built",

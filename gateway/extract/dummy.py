@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 
 from gateway.errors import ExtractError
+from gateway.extract.derive import PSEUDONYM_HEX
 from gateway.extract.manifest import Manifest, manifest_path
 from gateway.policy import ColumnRole, Policy, Table, policy_hash
 from gateway.policy.model import Column
@@ -59,9 +60,9 @@ class _Members:
 
 
 def _pseudonyms(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Random 256-bit hex strings, shaped like HMAC-SHA256 pseudonyms but keyed to nothing."""
-    raw = binascii.hexlify(rng.bytes(32 * n))
-    return np.frombuffer(raw, dtype="S64")  # ASCII bytes: a quarter of the memory of str
+    """Random hex strings shaped like the builder's pseudonyms, but keyed to nothing."""
+    raw = binascii.hexlify(rng.bytes(PSEUDONYM_HEX // 2 * n))
+    return np.frombuffer(raw, dtype=f"S{PSEUDONYM_HEX}")  # ASCII: a quarter of str's memory
 
 
 def _zipf_weights(k: int) -> np.ndarray:
@@ -151,9 +152,9 @@ class _TableBuilder:
         source = column.derive.source if column.derive else name
         kind = _ARROW_TYPES[column.type]
         if column.role is ColumnRole.PRIVACY_UNIT:
-            return pa.array(self.members.pids[self.owner], pa.binary(64)).cast(kind)
+            return pa.array(self.members.pids[self.owner], pa.binary(PSEUDONYM_HEX)).cast(kind)
         if column.role is ColumnRole.IDENTIFIER:
-            return pa.array(_pseudonyms(self.rng, self.n), pa.binary(64)).cast(kind)
+            return pa.array(_pseudonyms(self.rng, self.n), pa.binary(PSEUDONYM_HEX)).cast(kind)
         if transform == "age_band":
             return self._age_band(name, column, self._date(source, birth=True))
         if transform == "year" or column.role is ColumnRole.DATE:

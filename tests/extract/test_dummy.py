@@ -12,19 +12,17 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.config import Settings
 from gateway.errors import ExtractError
 from gateway.extract import dummy
 from gateway.extract.dummy import build_dummy
 from gateway.extract.manifest import Manifest, manifest_path
-from gateway.policy import ColumnRole, Policy, load_policy
+from gateway.extract.reader import open_extract
+from gateway.policy import ColumnRole, Policy
+from tests.extract.conftest import Built
 
 POLICY = Path(__file__).parent.parent.parent / "policies" / "health_thing.yaml"
 AS_OF = dt.date(2025, 6, 15)
-
-
-@pytest.fixture(scope="module")
-def policy() -> Policy:
-    return load_policy(POLICY)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +46,32 @@ def test_schema_is_exactly_the_policys(policy: Policy, con: duckdb.DuckDBPyConne
         assert [(r[0], r[1]) for r in described] == [
             (c, col.type) for c, col in table.columns.items()
         ]
+
+
+def test_schema_is_exactly_a_real_extracts(mission: Built, con: duckdb.DuckDBPyConnection) -> None:
+    real, _ = open_extract(mission.path, mission.settings, now=mission.manifest.built_at)
+    try:
+        for table in mission.manifest.row_counts:
+            assert (
+                con.sql(f'DESCRIBE "{table}"').fetchall()
+                == real.sql(f"DESCRIBE {table}").fetchall()
+            )
+        pid = "SELECT min(length(member_pid)), max(length(member_pid)) FROM members"
+        assert con.sql(pid).fetchall() == real.sql(pid).fetchall()
+    finally:
+        real.close()
+
+
+def test_dummy_opens_like_an_extract_without_a_key(
+    built: tuple[Path, Manifest], tmp_path: Path
+) -> None:
+    connection, manifest = open_extract(built[0], Settings(data_dir=tmp_path / "state"))
+    try:
+        assert manifest.dummy
+        assert connection.sql("SELECT count(*) FROM members").fetchone() == (400,)
+    finally:
+        connection.close()
+    assert not (tmp_path / "state").exists()  # no key looked up, none created
 
 
 def test_manifest_marks_it_dummy_and_counts_rows(
@@ -84,7 +108,7 @@ def test_values_respect_domains_and_bounds(policy: Policy, con: duckdb.DuckDBPyC
 def test_pseudonyms_are_random_and_consistent_across_tables(con: duckdb.DuckDBPyConnection) -> None:
     members, distinct, shape = con.sql(
         "SELECT count(*), count(DISTINCT member_pid), "
-        "bool_and(regexp_full_match(member_pid, '[0-9a-f]{64}')) FROM members"
+        "bool_and(regexp_full_match(member_pid, '[0-9a-f]{32}')) FROM members"
     ).fetchone()  # type: ignore[misc]
     assert members == distinct == 400
     assert shape
