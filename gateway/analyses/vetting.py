@@ -61,7 +61,7 @@ def check_budget(plan: AnalysisPlan, policy: Policy, epsilon: float) -> float:
     """Total ε of ``plan`` run with ``epsilon``; refused if over what was given or the cap."""
     if not math.isfinite(epsilon) or epsilon <= 0:
         raise BudgetError(
-            "epsilon_invalid",
+            "invalid_epsilon",
             f"ε must be a positive number, got {epsilon!r}",
             hint=f"e.g. --epsilon {policy.budget.default_query_epsilon}",
         )

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gateway.vet
-from gateway.analyses import Analysis, AnalysisPlan, count, mean, table
+from gateway.analyses import (
+    Analysis,
+    AnalysisPlan,
+    Cond,
+    Query,
+    col,
+    count,
+    count_members,
+    mean,
+    median,
+    quantile,
+    sum_,
+    table,
+)
+from gateway.analyses.render import to_sql
 from gateway.analyses.vetting import check_budget, vet_analysis
 from gateway.errors import AnalysisError, BudgetError, VetError
-from gateway.policy import Policy
-from tests.analyses.factories import sleep_trends
+from gateway.policy import Column, ColumnRole, Policy
+from tests.analyses.factories import EXAMPLES, example_plan, sleep_trends
 
 
 @pytest.fixture
@@ -35,9 +54,9 @@ def test_total_epsilon_is_epsilon_times_the_shares(policy: Policy) -> None:
     ("epsilon", "code"),
     [
         (2.5, "epsilon_over_cap"),
-        (0.0, "epsilon_invalid"),
-        (-1.0, "epsilon_invalid"),
-        (float("nan"), "epsilon_invalid"),
+        (0.0, "invalid_epsilon"),
+        (-1.0, "invalid_epsilon"),
+        (float("nan"), "invalid_epsilon"),
     ],
 )
 def test_budget_refusal_comes_before_any_query_is_vetted(
@@ -103,3 +122,107 @@ def test_every_query_reaches_the_vetter_and_all_issues_are_reported(
         "by_month: vetter reached",
         "by_theme: vetter reached",
     ]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_pass_the_vetter_unchanged(path: Path, policy: Policy) -> None:
+    plan = example_plan(path)
+    vetted = vet_analysis(plan, policy, 1.0)
+    assert vetted.epsilon == pytest.approx(1.0)
+    assert vetted.analysis_hash == plan.plan_hash()
+    for built, checked in zip(plan.queries, vetted.queries, strict=True):
+        assert built.plan is not None
+        assert checked.epsilon == pytest.approx(built.share)
+        assert checked.sql == to_sql(built.plan)
+        for aggregate in checked.plan.aggregates:
+            if aggregate.column is not None:
+                spec = policy.column(aggregate.column.table, aggregate.column.column)
+                assert (aggregate.lower, aggregate.upper) == (spec.lower, spec.upper)
+
+
+def test_a_bucket_at_the_columns_own_grain_is_the_same_question(policy: Policy) -> None:
+    vetted = vet_analysis(sleep_trends().plan(), policy, 1.0)
+    assert vetted.queries[0].plan.group_by[0].bucket is None  # created_month is monthly
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        (table("tips").group_by("tip_pid").agg(count()), "identifier_in_group_by"),
+        (table("tips").agg(mean("theme")), "unbounded_measure"),
+        (table("tips").group_by("nope").agg(count()), "unknown_column"),
+        (table("tips").group_by(col("members.age_band")).agg(count()), "unknown_table"),
+    ],
+)
+def test_builder_queries_meet_the_sql_rules(policy: Policy, query: Query, code: str) -> None:
+    plan = Analysis("x").add("bad", query, share=0.5).add("good", table("tips").agg(count())).plan()
+    with pytest.raises(VetError) as err:
+        vet_analysis(plan, policy, 1.0)
+    assert err.value.code == "analysis_rejected"
+    assert "1 of 2 queries" in err.value.message
+    assert all(i.message.startswith("bad: ") for i in err.value.issues)
+    assert code in {i.code for i in err.value.issues}
+
+
+def _condition(draw: st.DrawFn, column: str, spec: Column) -> Cond | None:
+    """A well-typed condition on ``column`` in one of the forms the SDK offers."""
+    c = col(column)
+    form = draw(st.integers(0, 2))
+    if spec.role is ColumnRole.CATEGORY and spec.domain:
+        values = draw(st.lists(st.sampled_from(spec.domain), min_size=1, max_size=3))
+        return [c == values[0], c.is_in(values), ~c.is_in(values)][form]
+    if spec.role is ColumnRole.MEASURE:
+        assert spec.lower is not None
+        assert spec.upper is not None
+        low = draw(st.integers(int(spec.lower), int(spec.upper)))
+        return [c >= low, c.is_between(low, low + 5), c.is_not_null()][form]
+    if spec.role is ColumnRole.DATE:
+        day = draw(st.dates(dt.date(2020, 1, 1), dt.date(2025, 12, 31)))
+        return [c < day, ~(c >= day), c.is_between(day, day + dt.timedelta(days=90))][form]
+    return None
+
+
+@st.composite
+def schema_queries(draw: st.DrawFn, policy: Policy) -> Query:
+    """A query the SDK can build over the real schema, with well-typed constants."""
+    name = draw(st.sampled_from(sorted(policy.tables)))
+    columns = policy.tables[name].columns
+    query = table(name)
+    if name != policy.unit_table and draw(st.booleans()):
+        query = query.join_members()
+    filtered = draw(st.lists(st.sampled_from(sorted(columns)), max_size=3, unique=True))
+    conditions = [c for c in (_condition(draw, n, columns[n]) for n in filtered) if c is not None]
+    if len(conditions) > 1 and draw(st.booleans()):
+        conditions = [conditions[0] | conditions[1], *conditions[2:]]
+    if conditions:
+        query = query.filter(*conditions)
+    groupable = sorted(
+        n for n, spec in columns.items() if spec.role in (ColumnRole.CATEGORY, ColumnRole.DATE)
+    )
+    keys = [
+        col(n).year().alias(f"{n}_year")
+        if columns[n].role is ColumnRole.DATE and draw(st.booleans())
+        else col(n)
+        for n in draw(st.lists(st.sampled_from(groupable), max_size=2, unique=True))
+    ]
+    statistics = [count(), count_members()]
+    measures = sorted(n for n, spec in columns.items() if spec.role is ColumnRole.MEASURE)
+    if measures:
+        m = draw(st.sampled_from(measures))
+        statistics += [sum_(m), mean(m), median(m), quantile(m, 0.75)]
+    chosen = draw(
+        st.lists(st.sampled_from(range(len(statistics))), min_size=1, max_size=3, unique=True)
+    )
+    aggregates = [statistics[i].alias(f"s{i}") for i in chosen]
+    return query.group_by(*keys).agg(*aggregates) if keys else query.agg(*aggregates)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_schema_query_compiles_to_the_plan_it_was_built_as(
+    data: st.DataObject, policy: Policy
+) -> None:
+    query = data.draw(schema_queries(policy))
+    plan = Analysis("generated").add("q", query).plan()
+    vetted = vet_analysis(plan, policy, 1.0)  # raises plan_mismatch if the two sides disagree
+    assert vetted.queries[0].plan.output_columns == query.plan().output_columns
