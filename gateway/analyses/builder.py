@@ -21,7 +21,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal, NoReturn
 
 from gateway.analyses.plan import AnalysisPlan, PlannedQuery
@@ -285,15 +285,16 @@ class Query:
     aggregates: tuple[Aggregate, ...] = ()
     order: tuple[OrderBy, ...] = ()
     row_limit: int | None = None
-    _grouped: bool = field(default=False, repr=False)
 
     def _before_agg(self, method: str) -> None:
         if self.aggregates:
-            raise ValueError(f"call .{method}(...) before .agg(...); filters apply to rows")
+            raise ValueError(
+                f"this query already has its statistics: call .{method}(...) before .agg(...)"
+            )
 
     def _after_agg(self, method: str) -> None:
         if not self.aggregates:
-            raise ValueError(f"call .{method}(...) after .agg(...); it orders released results")
+            raise ValueError(f"call .{method}(...) after .agg(...); it shapes the released rows")
 
     def filter(self, *conditions: Cond) -> Query:
         """Keep rows matching every condition (SQL ``WHERE``)."""
