@@ -252,7 +252,7 @@ class Classifier:
             )
         if type(node) is exp.Anonymous:
             return self.text.issue(
-                Code.UNKNOWN_FUNCTION,
+                Code.UDF,
                 f"`{name}` is not a function the vetter knows; user-defined functions and "
                 "macros cannot be called",
                 node,

@@ -1158,7 +1158,7 @@ class _Compiler:
 _UNIT = ColumnRole.PRIVACY_UNIT
 _Op = Literal["=", "!=", "<", "<=", ">", ">="]
 _CONSTRUCTS = frozenset(
-    {Code.UNSUPPORTED_EXPRESSION, Code.FUNCTION_NOT_ALLOWED, Code.UNKNOWN_FUNCTION}
+    {Code.UNSUPPORTED_EXPRESSION, Code.FUNCTION_NOT_ALLOWED, Code.UDF}
 )
 """Codes for "this construct is outside the subset": one per branch is enough.
 
