@@ -1157,9 +1157,7 @@ class _Compiler:
 
 _UNIT = ColumnRole.PRIVACY_UNIT
 _Op = Literal["=", "!=", "<", "<=", ">", ">="]
-_CONSTRUCTS = frozenset(
-    {Code.UNSUPPORTED_EXPRESSION, Code.FUNCTION_NOT_ALLOWED, Code.UDF}
-)
+_CONSTRUCTS = frozenset({Code.UNSUPPORTED_EXPRESSION, Code.FUNCTION_NOT_ALLOWED, Code.UDF})
 """Codes for "this construct is outside the subset": one per branch is enough.
 
 Under a refused construct only what reads protected data (identifiers,
