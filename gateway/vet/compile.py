@@ -188,6 +188,8 @@ class _Compiler:
         self.issues: list[Issue] = []
         self.fallback: Span | None = None
         """Where the clause being compiled starts: the place of an issue with none."""
+        self.derived: set[str | None] = set()
+        """Names defined by WITH, refused there rather than again as unknown tables."""
 
     def add(
         self,
@@ -298,6 +300,8 @@ class _Compiler:
                 ),
             )
             node = value[0] if isinstance(value, list) else value
+            if code is Code.CTE:
+                self.derived = {fold(cte.alias) for cte in value.expressions}
             at = _widen(self.text.keyword(keyword.split()[0]), self.text.span(node))
             self.add(code, f"{keyword} is not supported", at, hint)
             if code in {Code.CTE, Code.TABLE_FUNCTION}:
@@ -398,10 +402,11 @@ class _Compiler:
     def _table(self, node: exp.Table) -> str | None:
         """The policy table a FROM item names, or None with the reason recorded."""
         issue = self.classify.table(node)
-        if isinstance(issue, Issue):
-            self.push(issue)
-            return None
-        return issue
+        if not isinstance(issue, Issue):
+            return issue
+        if not (issue.code == Code.UNKNOWN_TABLE and fold(node.name) in self.derived):
+            self.push(issue)  # a name WITH defined is already refused as a CTE
+        return None
 
     def _join_hint(self) -> str:
         pid, unit = self.policy.privacy_unit, self.policy.unit_table
