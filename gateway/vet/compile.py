@@ -705,9 +705,9 @@ class _Compiler:
                 group.args[extra[0]] if not isinstance(group.args[extra[0]], list) else group,
                 hint="group by plain columns: GROUP BY theme, created_month",
             )
-        if group.args.get("all"):
-            return [(i.key, i.node) for i in items if i.key is not None]
         keys: list[tuple[Key, exp.Expr]] = []
+        if group.args.get("all"):
+            keys += [(i.key, i.node) for i in items if i.key is not None]
         aliases = {fold(i.alias): i for i in items if i.alias is not None and fold(i.alias)}
         for node in (unparen(g) for g in group.expressions):
             item = self._group_item(node, items, aliases)
