@@ -55,3 +55,25 @@ def test_issue_without_a_place_shows_message_and_hint_only() -> None:
         "error[epsilon_over_cap]: too much",
         "  = hint: ask for less",
     ]
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "MIN(word_count)",
+        "max(helpful_votes)",
+        "string_agg(theme, ',')",
+        "arg_max(theme, helpful_votes)",
+        "STDDEV( word_count )",
+        "CASE WHEN theme = 'sleep' THEN 1 END",
+        "count(*) OVER (PARTITION BY theme)",
+        "CAST(theme AS INT)",
+        "theme::INT",
+        "[1, 2]",
+        "lower(theme)",
+    ],
+)
+def test_highlight_covers_the_whole_construct(fragment: str, policy: Policy) -> None:
+    sql = f"SELECT\t{fragment}, COUNT(*) FROM tips"
+    highlights = [issue.highlight for issue in issues_of(sql, policy)]
+    assert fragment in highlights
