@@ -125,13 +125,19 @@ def _check_target(out: Path, force: bool) -> Path:
         raise SourceError(
             "output_is_directory",
             f"--out {out} is a directory",
-            hint="name a database file inside it, e.g. --out {}".format(out / "source.duckdb"),
+            hint=f"name a database file inside it, e.g. --out {out / 'source.duckdb'}",
         )
     if target.exists() and not force:
         raise SourceError(
             "output_exists",
             f"{out} already exists",
             hint="pass --force to replace it, or choose another --out",
+        )
+    if target.parent.exists() and not target.parent.is_dir():
+        raise SourceError(
+            "output_not_writable",
+            f"cannot write {out}: {target.parent} is not a directory",
+            hint="choose an --out in a directory you can write to",
         )
     if not target.parent.is_dir():
         raise SourceError(
