@@ -120,7 +120,6 @@ def source_generate(
     emit(summary, as_json, human)
 
 
-
 # ---------------------------------------------------------------- extract build / status / dummy
 # (commands for this section go here)
 

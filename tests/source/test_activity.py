@@ -26,8 +26,8 @@ def test_tips_per_member_are_heavy_tailed(db: duckdb.DuckDBPyConnection) -> None
     assert scalar(db, f"SELECT median(n) FROM ({TIPS_PER_MEMBER}) WHERE n > 0") <= 10
     top_percent = scalar(
         db,
-        f"SELECT sum(n) FILTER (WHERE n >= (SELECT quantile_disc(n, 0.99) FROM ({TIPS_PER_MEMBER}))) "
-        f"/ sum(n) FROM ({TIPS_PER_MEMBER})",
+        f"SELECT sum(n) FILTER (WHERE n >= (SELECT quantile_disc(n, 0.99) "
+        f"FROM ({TIPS_PER_MEMBER}))) / sum(n) FROM ({TIPS_PER_MEMBER})",
     )
     assert top_percent > 0.15, "the top 1% of members should write a large share of tips"
 
@@ -41,7 +41,10 @@ def test_every_reference_exists(db: duckdb.DuckDBPyConnection) -> None:
         "erasure_requests",
         "support_requests",
     ):
-        orphans = f"SELECT count(*) FROM {table} WHERE account_id NOT IN (SELECT account_id FROM accounts)"
+        orphans = (
+            f"SELECT count(*) FROM {table} "
+            "WHERE account_id NOT IN (SELECT account_id FROM accounts)"
+        )
         assert scalar(db, orphans) == 0, table
         assert scalar(db, f"SELECT count(*) FROM {table} WHERE account_id IS NULL") == 0, table
     for table in ("tips", "theme_follows"):
@@ -140,7 +143,10 @@ def test_bodies_are_free_text_that_sometimes_names_a_condition(
 
 
 def test_most_members_follow_a_few_themes(db: duckdb.DuckDBPyConnection) -> None:
-    follows = "SELECT a.account_id, count(f.theme_id) AS n FROM accounts a LEFT JOIN theme_follows f USING (account_id) GROUP BY 1"
+    follows = (
+        "SELECT a.account_id, count(f.theme_id) AS n FROM accounts a "
+        "LEFT JOIN theme_follows f USING (account_id) GROUP BY 1"
+    )
     assert (
         0.08
         < scalar(db, f"SELECT avg(CASE WHEN n = 0 THEN 1.0 ELSE 0 END) FROM ({follows})")

@@ -69,7 +69,8 @@ def test_nothing_happens_at_or_after_the_snapshot(
     db: duckdb.DuckDBPyConnection, stats_source: GenerateSummary, table: str, column: str
 ) -> None:
     newest = db.execute(f"SELECT max({column}) FROM {table}").fetchone()
-    assert newest is not None and newest[0] is not None
+    assert newest is not None
+    assert newest[0] is not None
     assert newest[0] < stats_source.snapshot_at
 
 

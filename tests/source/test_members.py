@@ -107,7 +107,8 @@ def test_ages_follow_an_adult_dutch_pyramid(db: duckdb.DuckDBPyConnection) -> No
 
 def test_provinces_follow_the_population(db: duckdb.DuckDBPyConnection) -> None:
     cities = db.execute(
-        "SELECT city, count(*) FROM accounts WHERE country = 'NL' AND city IS NOT NULL GROUP BY city"
+        "SELECT city, count(*) FROM accounts "
+        "WHERE country = 'NL' AND city IS NOT NULL GROUP BY city"
     ).fetchall()
     assert {city for city, _ in cities} <= CITY_PROVINCE.keys()
     per_province = dict.fromkeys(PROVINCES, 0)
@@ -140,4 +141,5 @@ def test_sign_ups_grow_over_the_years(db: duckdb.DuckDBPyConnection) -> None:
         ).fetchall()
     )
     assert per_year[0] > 3 * per_year[11]
-    assert min(per_year) == 0 and max(per_year) == 11
+    assert min(per_year) == 0
+    assert max(per_year) == 11

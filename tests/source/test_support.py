@@ -11,7 +11,8 @@ from tests.source.factories import AS_OF, scalar, values
 def test_requests_span_more_than_ten_years(db: duckdb.DuckDBPyConnection) -> None:
     older = scalar(
         db,
-        f"SELECT count(*) FROM support_requests WHERE created_at < DATE '{AS_OF}' - INTERVAL 10 YEAR",
+        "SELECT count(*) FROM support_requests "
+        f"WHERE created_at < DATE '{AS_OF}' - INTERVAL 10 YEAR",
     )
     total = scalar(db, "SELECT count(*) FROM support_requests")
     assert 0.2 < total / 20_000 < 1.0
@@ -47,9 +48,10 @@ def test_recent_requests_are_still_open(db: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_some_bodies_are_signed_with_a_first_name(db: duckdb.DuckDBPyConnection) -> None:
+    greeting = "(groet|Groeten|Groetjes|bedankt|Regards|regards|advance|Cheers),? [A-Z][a-z]+$"
     signed = scalar(
         db,
-        "SELECT avg(CASE WHEN regexp_matches(body, '(groet|Groeten|Groetjes|bedankt|Regards|regards|advance|Cheers),? [A-Z][a-z]+$') "
-        "THEN 1.0 ELSE 0 END) FROM support_requests",
+        f"SELECT avg(CASE WHEN regexp_matches(body, '{greeting}') THEN 1.0 ELSE 0 END) "
+        "FROM support_requests",
     )
     assert 0.35 < signed < 0.65
