@@ -1,27 +1,30 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 PYTHON_VERSION := 3.11
 VENV := .venv
-UV := $(VENV)/bin/uv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+LINT_PATHS := $(wildcard gateway tests bench analyses)
 
 .PHONY: demo test lint install system-deps bench clean
 
 $(UV):
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet uv==0.13.9
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==0.13.9
 
 install: $(UV)
-	$(UV) sync --frozen --python $(VENV)/bin/python
+	$(UV) sync --frozen --python python3.11
 
 system-deps:
-	@command -v bwrap >/dev/null && [ -x /usr/bin/chromium ] || { \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap chromium >/dev/null; }
+	@command -v bwrap >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
 
 demo: install system-deps
 	$(VENV)/bin/gateway demo
 
 lint: install
-	$(VENV)/bin/ruff check gateway tests bench analyses
-	$(VENV)/bin/ruff format --check gateway tests bench analyses
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
@@ -32,4 +35,4 @@ bench: install system-deps
 	$(VENV)/bin/python -m bench
 
 clean:
-	rm -rf $(VENV) .gateway .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .gateway .pytest_cache .mypy_cache .ruff_cache
