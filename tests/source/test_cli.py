@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -180,3 +181,30 @@ def test_progress_bar_does_not_change_the_data(
     shown = generate(300, 2, tmp_path / "shown.duckdb", as_of=AS_OF, progress=True)
     assert "100%" in capsys.readouterr().err
     assert differing_tables(quiet.path, shown.path) == set()
+
+
+def test_refuses_a_stale_write_ahead_log_without_force(tmp_path: Path) -> None:
+    (tmp_path / "s.duckdb.wal").write_bytes(b"log of a database that is gone")
+    exit_code, _, err = run("--members", "10", "--out", str(tmp_path / "s.duckdb"))
+    assert exit_code == 1
+    assert "error [output_exists]" in err
+    assert "s.duckdb.wal" in err
+    assert files_in(tmp_path) == {"s.duckdb.wal"}
+
+
+def test_never_overwrites_a_file_that_appears_while_generating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "s.duckdb"
+    real_support = generate_module.support_requests
+
+    def meanwhile(*args: Any) -> Any:
+        target.write_bytes(b"written by someone else meanwhile")
+        return real_support(*args)
+
+    monkeypatch.setattr(generate_module, "support_requests", meanwhile)
+    exit_code, _, err = run("--members", "100", "--out", str(target))
+    assert exit_code == 1
+    assert "error [output_exists]" in err
+    assert target.read_bytes() == b"written by someone else meanwhile"
+    assert files_in(tmp_path) == {"s.duckdb"}
