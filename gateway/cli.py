@@ -197,7 +197,7 @@ def extract_status(
 def extract_dummy(
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Where to write the dummy extract.")],
-    members: Annotated[int, typer.Option("--members", help="Synthetic members.")] = 1000,
+    members: Annotated[int, typer.Option("--members", help="Synthetic members.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same values.")] = 0,
     as_json: JsonOption = False,
 ) -> None:

@@ -36,6 +36,8 @@ from gateway.policy import ColumnRole, Policy, Table, policy_hash
 from gateway.policy.model import Column
 
 MAX_MEMBERS = 5_000_000
+DEFAULT_MEMBERS = 20_000
+"""Enough members that monthly groups clear DP partition selection, as on a real platform."""
 HISTORY_MONTHS = 36
 """How far back joining months reach from the build date."""
 UNKNOWN_BIRTH_RATE = 0.03
@@ -316,7 +318,7 @@ def build_dummy(
     policy: Policy,
     out: Path,
     *,
-    members: int = 1000,
+    members: int = DEFAULT_MEMBERS,
     seed: int = 0,
     as_of: dt.date | None = None,
 ) -> Manifest:
@@ -329,7 +331,7 @@ def build_dummy(
         raise ExtractError(
             "dummy_members_invalid",
             f"a dummy extract has 1 to {MAX_MEMBERS:,} members, not {members}",
-            hint="e.g. --members 1000; a small dummy shows the shape of results",
+            hint=f"e.g. --members {DEFAULT_MEMBERS}",
         )
     _refuse_to_replace_real(out)
     built_at = dt.datetime.now(dt.UTC)
