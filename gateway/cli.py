@@ -197,16 +197,19 @@ def extract_status(
 def extract_dummy(
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Where to write the dummy extract.")],
-    members: Annotated[int, typer.Option("--members", help="Synthetic members.")] = 20_000,
+    members: Annotated[
+        int | None, typer.Option("--members", help="Synthetic members [default: 20000].")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same values.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Write a dummy extract: the policy's schema, synthetic values, no real member."""
-    from gateway.extract.dummy import build_dummy
+    from gateway.extract.dummy import DEFAULT_MEMBERS, build_dummy
     from gateway.policy import load_policy
 
     with refusals(as_json):
-        manifest = build_dummy(load_policy(policy), out, members=members, seed=seed)
+        count = DEFAULT_MEMBERS if members is None else members
+        manifest = build_dummy(load_policy(policy), out, members=count, seed=seed)
 
     def human() -> None:
         counts = ", ".join(f"{t} {n:,}" for t, n in manifest.row_counts.items())
