@@ -56,8 +56,8 @@ SPEC: TypeAdapter[QuerySpec | AnalysisSpec] = TypeAdapter(Spec)
 OUTPUT: TypeAdapter[QueryOutput | AnalysisOutput | Failure] = TypeAdapter(Output)
 
 
-def harden(connection: duckdb.DuckDBPyConnection) -> None:
-    """Make the engine itself refuse files, network and extensions, then lock it.
+def harden(connection: duckdb.DuckDBPyConnection, spec: QuerySpec) -> None:
+    """Make the engine itself refuse files, network and extensions, cap it, then lock it.
 
     Applied on top of whatever the extract reader configured, so a reader or
     engine bug that lets SQL through still meets a connection that can read
@@ -65,6 +65,18 @@ def harden(connection: duckdb.DuckDBPyConnection) -> None:
     whose configuration is already locked in an unsafe state.
     """
     unsafe = []
+    caps = {  # name: (value to set, value read back; None if DuckDB reformats it)
+        "memory_limit": (f"'{spec.duckdb_memory_bytes}B'", None),
+        "threads": (str(spec.duckdb_threads), str(spec.duckdb_threads)),
+        "temp_directory": (f"'{SCRATCH_INSIDE}'", SCRATCH_INSIDE),
+    }
+    for name, (value, readback) in caps.items():
+        try:
+            connection.execute(f"SET {name} = {value}")
+        except Exception:  # the reader locked it or turned external access off first
+            (current,) = connection.execute("SELECT current_setting(?)", [name]).fetchone() or ("",)
+            if readback is not None and str(current) != readback:
+                unsafe.append(name)
     for name, wanted in ENGINE_SETTINGS.items():
         (current,) = connection.execute("SELECT current_setting(?)", [name]).fetchone() or (None,)
         if current == wanted:
@@ -100,7 +112,7 @@ def run_query(spec: QuerySpec) -> Release:
         threads=spec.duckdb_threads,
         temp_directory=SCRATCH_INSIDE,
     )
-    harden(connection)
+    harden(connection, spec)
     release: Release = execute(
         spec.plan,
         spec.policy,

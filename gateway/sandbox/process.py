@@ -30,12 +30,11 @@ from gateway.sandbox.jobs import (
     Failure,
     Job,
     Output,
-    QueryJob,
     QueryOutput,
     make_spec,
 )
 from gateway.sandbox.limits import Limits
-from gateway.sandbox.protocol import Step, check_output
+from gateway.sandbox.protocol import Step, check_job, check_output
 from gateway.sandbox.seccomp import filter_fd
 from gateway.sandbox.view import PACKAGE_DIR, View, view_for
 
@@ -118,17 +117,12 @@ class ProcessSandbox:
         raise NotImplementedError
 
     def prepare(self, job: Job) -> None:
-        """1. refuse a missing extract; 2. build the view; 3. compile the syscall
-        filter into an fd; 4. start the isolated child, which loads its runtime
-        and blocks on standard input."""
+        """1. refuse an oversized analysis or a missing extract; 2. build the view;
+        3. compile the syscall filter into an fd; 4. start the isolated child,
+        which loads its runtime and blocks on standard input."""
         if job.job_id in self._runs:
             return
-        if isinstance(job, QueryJob) and not job.extract.is_file():
-            raise SandboxError(
-                "extract_missing",
-                f"extract {job.extract} does not exist",
-                hint="build the extract first (gateway extract build)",
-            )
+        check_job(job, self.limits)
         view = view_for(job, self.package_source, self.limits.scratch_bytes)
         seccomp = filter_fd()
         try:

@@ -185,3 +185,11 @@ def test_a_release_that_does_not_answer_the_job_is_refused(
         run_query(StubSandbox(release=release), job)
     assert caught.value.code == "result_mismatch"
     assert problem in caught.value.message
+
+
+def test_an_oversized_analysis_starts_nothing(sandbox: ProcessSandbox) -> None:
+    job = analysis_job("plan = 1\n" + "#" * sandbox.limits.code_bytes)
+    with pytest.raises(AnalysisError) as caught:
+        sandbox.prepare(job)
+    assert caught.value.code == "analysis_too_large"
+    assert sandbox.step(job) is None

@@ -88,3 +88,23 @@ def test_a_missing_extract_starts_nothing(engine_sandbox: ProcessSandbox, tmp_pa
     with pytest.raises(SandboxError) as caught:
         run_query(engine_sandbox, query_job(tmp_path / "absent.duckdb"))
     assert caught.value.code == "extract_missing"
+
+
+def test_the_engine_runs_capped_and_locked(
+    engine_sandbox: ProcessSandbox, deployment: Deployment
+) -> None:
+    settings = "', '".join(
+        [
+            "memory_limit",
+            "threads",
+            "temp_directory",
+            "lock_configuration",
+            "enable_external_access",
+        ]
+    )
+    sql = (
+        "(SELECT string_agg(name || '=' || value, ';' ORDER BY name) AS s FROM duckdb_settings() "
+        f"WHERE name IN ('{settings}')) t WHERE s = 'enable_external_access=false;"
+        "lock_configuration=true;memory_limit=256.0 MiB;temp_directory=/tmp;threads=1'"
+    )
+    assert run_query(engine_sandbox, query_job(deployment.extract, table=sql)).rows == [[1]]
