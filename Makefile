@@ -17,7 +17,7 @@ install: $(UV)
 
 system-deps:
 	@command -v bwrap >/dev/null || { \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap libseccomp2 >/dev/null; }
 
 demo: install system-deps
 	$(VENV)/bin/gateway demo
