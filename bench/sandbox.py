@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from gateway.sandbox import AnalysisJob, BubblewrapSandbox, UnshareSandbox
 from gateway.sandbox.inside import perform
@@ -50,7 +51,7 @@ def in_process(repeat: int) -> float:
 
 
 def bare_python(repeat: int) -> float:
-    argv = inside_argv(type(sys.executable)(sys.executable), "analysis")  # type: ignore[arg-type]
+    argv = inside_argv(Path(sys.executable), "analysis")
     data = spec_bytes(AnalysisJob(code=CODE))
     return median_ms(
         lambda: subprocess.run(argv, input=data, env=HOST_ENV, capture_output=True, check=True),
@@ -63,7 +64,7 @@ def cold(sandbox: ProcessSandbox, repeat: int) -> float:
         job = AnalysisJob(code=CODE)
         sandbox.prepare(job)
         sandbox.execute(job)
-        assert sandbox.finalize(job).plan == {"answer": 42}  # type: ignore[union-attr]
+        assert sandbox.finalize(job).model_dump()["plan"] == {"answer": 42}
         sandbox.cleanup(job)
 
     return median_ms(once, repeat)
