@@ -20,6 +20,7 @@ import importlib
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import JsonValue, TypeAdapter, ValidationError
@@ -46,11 +47,12 @@ ENGINE_SETTINGS: dict[str, object] = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
-    "allow_community_extensions": False,
     "allow_unsigned_extensions": False,
-    "allow_persistent_secrets": False,
 }
-"""DuckDB settings a query connection must have before the engine sees it."""
+"""DuckDB settings a query connection must have before the engine sees it.
+
+With external access off, DuckDB also refuses to install or load any
+extension and to write persistent secrets; locking the configuration keeps it so."""
 
 SPEC: TypeAdapter[QuerySpec | AnalysisSpec] = TypeAdapter(Spec)
 OUTPUT: TypeAdapter[QueryOutput | AnalysisOutput | Failure] = TypeAdapter(Output)
@@ -85,7 +87,11 @@ def harden(connection: duckdb.DuckDBPyConnection, spec: QuerySpec) -> None:
             connection.execute(f"SET {name} = {str(wanted).lower()}")
         except Exception:  # duckdb raises several error classes here
             unsafe.append(name)
-    connection.execute("SET lock_configuration = true")
+    (locked,) = connection.execute("SELECT current_setting('lock_configuration')").fetchone() or (
+        False,
+    )
+    if not locked:
+        connection.execute("SET lock_configuration = true")
     if unsafe:
         raise SandboxError(
             "engine_not_hardened",
@@ -106,11 +112,11 @@ def run_query(spec: QuerySpec) -> Release:
         ) from None
 
     connection = attach(
-        spec.extract_path,
+        Path(spec.extract_path),
         spec.key,
-        memory_limit=spec.duckdb_memory_bytes,
+        memory_limit=f"{spec.duckdb_memory_bytes}B",
         threads=spec.duckdb_threads,
-        temp_directory=SCRATCH_INSIDE,
+        temp_directory=Path(SCRATCH_INSIDE),
     )
     harden(connection, spec)
     release: Release = execute(
@@ -119,6 +125,7 @@ def run_query(spec: QuerySpec) -> Release:
         connection,
         epsilon=spec.epsilon,
         extract_hash=spec.extract_hash,
+        dummy=spec.key is None,  # only dummy extracts are unencrypted
     )
     return release
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from gateway.errors import SandboxError
 from gateway.sandbox import run_query
+from gateway.sandbox.inside import harden
+from gateway.sandbox.jobs import QuerySpec, make_spec
 from gateway.sandbox.process import ProcessSandbox
 from gateway.sandbox.view import view_for
 from tests.sandbox.factories import KEY, TIPS, Deployment, query_job
@@ -108,3 +111,44 @@ def test_the_engine_runs_capped_and_locked(
         "lock_configuration=true;memory_limit=256.0 MiB;temp_directory=/tmp;threads=1'"
     )
     assert run_query(engine_sandbox, query_job(deployment.extract, table=sql)).rows == [[1]]
+
+
+def test_harden_locks_an_open_connection() -> None:
+    connection = duckdb.connect()
+    harden(connection, _spec())
+    settings = dict(connection.execute("SELECT name, value FROM duckdb_settings()").fetchall())
+    assert settings["enable_external_access"] == "false"
+    assert settings["lock_configuration"] == "true"
+    assert settings["threads"] == "1"
+    with pytest.raises(duckdb.InvalidInputException):
+        connection.execute("SET enable_external_access = true")
+
+
+def test_harden_accepts_a_connection_the_reader_already_locked_safely() -> None:
+    connection = duckdb.connect(
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "threads": 1,
+            "temp_directory": "/tmp",
+        }
+    )
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
+    harden(connection, _spec())
+
+
+def test_harden_refuses_a_connection_locked_open() -> None:
+    connection = duckdb.connect()
+    connection.execute("SET lock_configuration = true")
+    with pytest.raises(SandboxError) as caught:
+        harden(connection, _spec())
+    assert caught.value.code == "engine_not_hardened"
+    assert "enable_external_access" in caught.value.message
+
+
+def _spec() -> QuerySpec:
+    job = query_job(Path("unused.duckdb"))
+    spec = make_spec(job, duckdb_memory_bytes=256 * 2**20, duckdb_threads=1)
+    assert isinstance(spec, QuerySpec)
+    return spec
