@@ -58,39 +58,37 @@ SPEC: TypeAdapter[QuerySpec | AnalysisSpec] = TypeAdapter(Spec)
 OUTPUT: TypeAdapter[QueryOutput | AnalysisOutput | Failure] = TypeAdapter(Output)
 
 
+def _setting(connection: duckdb.DuckDBPyConnection, name: str) -> object:
+    row = connection.execute("SELECT current_setting(?)", [name]).fetchone()
+    return row[0] if row else None
+
+
 def harden(connection: duckdb.DuckDBPyConnection, spec: QuerySpec) -> None:
     """Make the engine itself refuse files, network and extensions, cap it, then lock it.
 
     Applied on top of whatever the extract reader configured, so a reader or
     engine bug that lets SQL through still meets a connection that can read
-    only the attached extract. Refuses (``engine_not_hardened``) a connection
-    whose configuration is already locked in an unsafe state.
+    only the attached extract. A setting the reader already locked is accepted
+    if it has the safe value; otherwise the job is refused (``engine_not_hardened``).
     """
-    unsafe = []
-    caps = {  # name: (value to set, value read back; None if DuckDB reformats it)
-        "memory_limit": (f"'{spec.duckdb_memory_bytes}B'", None),
-        "threads": (str(spec.duckdb_threads), str(spec.duckdb_threads)),
+    import duckdb  # query jobs only; analysis jobs do not pay for it
+
+    wanted: dict[str, tuple[str, object]] = {  # name: (SQL value, value read back)
+        "memory_limit": (f"'{spec.duckdb_memory_bytes}B'", None),  # read back reformatted
+        "threads": (str(spec.duckdb_threads), spec.duckdb_threads),
         "temp_directory": (f"'{SCRATCH_INSIDE}'", SCRATCH_INSIDE),
     }
-    for name, (value, readback) in caps.items():
-        try:
-            connection.execute(f"SET {name} = {value}")
-        except Exception:  # the reader locked it or turned external access off first
-            (current,) = connection.execute("SELECT current_setting(?)", [name]).fetchone() or ("",)
-            if readback is not None and str(current) != readback:
-                unsafe.append(name)
-    for name, wanted in ENGINE_SETTINGS.items():
-        (current,) = connection.execute("SELECT current_setting(?)", [name]).fetchone() or (None,)
-        if current == wanted:
+    wanted |= {name: (str(value).lower(), value) for name, value in ENGINE_SETTINGS.items()}
+    unsafe = []
+    for name, (value, readback) in wanted.items():
+        if readback is not None and _setting(connection, name) == readback:
             continue
         try:
-            connection.execute(f"SET {name} = {str(wanted).lower()}")
-        except Exception:  # duckdb raises several error classes here
-            unsafe.append(name)
-    (locked,) = connection.execute("SELECT current_setting('lock_configuration')").fetchone() or (
-        False,
-    )
-    if not locked:
+            connection.execute(f"SET {name} = {value}")
+        except duckdb.Error:  # locked by the reader in another state
+            if readback is not None:
+                unsafe.append(name)
+    if not _setting(connection, "lock_configuration"):
         connection.execute("SET lock_configuration = true")
     if unsafe:
         raise SandboxError(
