@@ -38,7 +38,7 @@ def test_the_key_travels_only_on_stdin(
     engine_sandbox: ProcessSandbox, deployment: Deployment
 ) -> None:
     job = query_job(deployment.extract)
-    view = view_for(job, engine_sandbox.package_source, engine_sandbox.limits.scratch_bytes)
+    view = view_for(job.extract, engine_sandbox.package_source, engine_sandbox.limits.scratch_bytes)
     command = engine_sandbox.command(view, job.kind, seccomp_fd=3)
     assert not any(KEY in argument for argument in command)
     assert KEY not in repr(job)  # nor in logs of the job
