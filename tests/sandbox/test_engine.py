@@ -152,3 +152,14 @@ def _spec() -> QuerySpec:
     spec = make_spec(job, duckdb_memory_bytes=256 * 2**20, duckdb_threads=1)
     assert isinstance(spec, QuerySpec)
     return spec
+
+
+def test_the_real_extract_reader_works_inside_and_stays_locked(
+    reader_sandbox: ProcessSandbox, deployment: Deployment
+) -> None:
+    locked = " AND ".join(
+        f"(SELECT value FROM duckdb_settings() WHERE name = '{name}') = '{value}'"
+        for name, value in [("enable_external_access", "false"), ("lock_configuration", "true")]
+    )
+    sql = f"(SELECT * FROM tips WHERE {locked}) t"
+    assert run_query(reader_sandbox, query_job(deployment.extract, table=sql)).rows == [[TIPS]]
