@@ -79,17 +79,21 @@ def inside_argv(python: Path, kind: str) -> list[str]:
     return [str(python), "-I", "-B", "-m", "gateway.sandbox.inside", kind]
 
 
+def rlimits(limits: Limits) -> dict[str, tuple[int, int]]:
+    """(soft, hard) per resource, named as ``prlimit`` names them; the CPU hard
+    limit is a second after the soft one, so SIGXCPU comes first, then SIGKILL."""
+    return {
+        "cpu": (limits.cpu_seconds, limits.cpu_seconds + 1),
+        "as": (limits.address_space_bytes, limits.address_space_bytes),
+        "fsize": (limits.file_size_bytes, limits.file_size_bytes),
+        "nproc": (limits.processes, limits.processes),
+        "nofile": (limits.open_files, limits.open_files),
+        "core": (0, 0),
+    }
+
+
 def rlimit_argv(limits: Limits) -> list[str]:
-    """``prlimit`` arguments, soft:hard; the CPU hard limit is a second later (SIGKILL)."""
-    cpu = limits.cpu_seconds
-    return [
-        f"--cpu={cpu}:{cpu + 1}",
-        f"--as={limits.address_space_bytes}",
-        f"--fsize={limits.file_size_bytes}",
-        f"--nproc={limits.processes}",
-        f"--nofile={limits.open_files}",
-        "--core=0",
-    ]
+    return [f"--{name}={soft}:{hard}" for name, (soft, hard) in rlimits(limits).items()]
 
 
 class ProcessSandbox:
