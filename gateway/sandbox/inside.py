@@ -190,7 +190,10 @@ def perform(raw: bytes) -> QueryOutput | AnalysisOutput | Failure:
     except (Exception, SystemExit) as err:
         if isinstance(spec, AnalysisSpec):
             return _researcher_failure(spec, err)
-        # The message of an engine exception may quote extract values: name only the type.
+        # The message of an engine exception may quote extract values: log where it
+        # happened and its type, never its text.
+        trace = "".join(traceback.format_tb(err.__traceback__))
+        print(f"{trace}{type(err).__name__} (message withheld)", file=sys.stderr)
         return Failure(
             error="SandboxError",
             code="engine_failed",
