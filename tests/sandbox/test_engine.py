@@ -28,10 +28,15 @@ def test_a_query_runs_over_the_encrypted_extract(
     assert release.extract_hash == job.extract_hash
 
 
-def test_a_wrong_key_opens_nothing(engine_sandbox: ProcessSandbox, deployment: Deployment) -> None:
+def test_a_wrong_key_opens_nothing(
+    engine_sandbox: ProcessSandbox, deployment: Deployment, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = "0f" * 32
     with pytest.raises(SandboxError) as caught:
-        run_query(engine_sandbox, query_job(deployment.extract, key="not-the-key"))
+        run_query(engine_sandbox, query_job(deployment.extract, key=wrong))
     assert caught.value.code == "engine_failed"
+    assert "(message withheld)" in caplog.text  # the operator sees where, not what
+    assert wrong not in caplog.text
 
 
 def test_the_key_travels_only_on_stdin(
