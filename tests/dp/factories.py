@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from gateway.policy import Policy, load_policy
 from gateway.policy.model import Aggregation
@@ -41,8 +42,10 @@ def extract(
         con.execute(f'CREATE TABLE "{name}" ({columns})')
         rows = list((tables or {}).get(name, ()))
         if rows:
-            marks = ", ".join("?" for _ in table.columns)
-            con.executemany(f'INSERT INTO "{name}" VALUES ({marks})', rows)
+            data = pl.DataFrame(rows, schema=list(table.columns), orient="row").to_arrow()
+            con.register("new_rows", data)
+            con.execute(f'INSERT INTO "{name}" SELECT * FROM new_rows')
+            con.unregister("new_rows")
     return con
 
 
@@ -111,3 +114,41 @@ def plan(
 
 def by(table: str, column: str, alias: str | None = None, bucket: str | None = None) -> GroupKey:
     return GroupKey(column=col(table, column), bucket=bucket, alias=alias or column)  # type: ignore[arg-type]
+
+
+def with_column(policy: Policy, table: str, column: str, **update: Any) -> Policy:
+    """``policy`` with one column's fields replaced (e.g. a public date domain)."""
+    tables = dict(policy.tables)
+    columns = dict(tables[table].columns)
+    columns[column] = columns[column].model_copy(update=update)
+    tables[table] = tables[table].model_copy(update={"columns": columns})
+    return policy.model_copy(update={"tables": tables})
+
+
+def tips_per_theme(con: duckdb.DuckDBPyConnection, per_theme: dict[str, int]) -> None:
+    """Add ``per_theme[t]`` tips in theme t, each from a member of its own, in March 2024."""
+    offset = 0
+    for theme, n in per_theme.items():
+        con.execute(
+            """INSERT INTO tips SELECT sha256('tip' || (i + $o)::VARCHAR),
+                   sha256('member-' || (i + $o)::VARCHAR), $t, DATE '2024-03-05',
+                   DATE '2024-03-01', (i % 7)::INTEGER, 40 FROM range($n) r(i)""",
+            {"o": offset, "t": theme, "n": n},
+        )
+        offset += n
+
+
+def members_per_value(
+    con: duckdb.DuckDBPyConnection, column: str, per_value: dict[str, int]
+) -> None:
+    """Add ``per_value[v]`` members whose ``column`` (province, country) is v."""
+    offset = 0
+    for value, n in per_value.items():
+        province = value if column == "province" else "Utrecht"
+        country = value if column == "country" else "NL"
+        con.execute(
+            """INSERT INTO members SELECT sha256('member-' || (i + $o)::VARCHAR), 1980,
+                   '35-44', $p, $c, DATE '2020-01-01' FROM range($n) r(i)""",
+            {"o": offset, "p": province, "c": country, "n": n},
+        )
+        offset += n
