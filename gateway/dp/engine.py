@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import tempfile
 from collections import Counter
 from collections.abc import Mapping
+from pathlib import Path
 
 import duckdb
 
@@ -58,8 +60,9 @@ def execute(
             hint="ask at a smaller ε, or ask a reviewer for more budget",
         )
     calibration = calibrate(shape, policy.release.confidence)
-    frame = load_frame(plan, policy, shape, connection)
-    noisy = release(calibration, frame.data)
+    with tempfile.TemporaryDirectory(prefix="gateway-dp-") as directory:
+        frame = load_frame(plan, policy, shape, connection, Path(directory))
+        noisy = release(calibration, frame.data)
     columns = [g.alias for g in shape.groups] + [o.alias for o in shape.outputs]
     table = _Table(shape, calibration, policy.release.min_group_members)
     for record in noisy.iter_rows(named=True):

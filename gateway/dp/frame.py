@@ -16,10 +16,14 @@ privacy unit survives the reduction, and OpenDP bounds it from there.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from gateway.dp.release import Cell
 from gateway.dp.shape import Pipeline, Shape, column_of, key_sql, key_value
@@ -40,6 +44,7 @@ from gateway.vet.plan import (
 
 TABLE = "t"
 MEMBERS = "m"
+BATCH_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -68,21 +73,40 @@ def schema(shape: Shape) -> pl.Schema:
 
 
 def load_frame(
-    plan: QueryPlan, policy: Policy, shape: Shape, connection: duckdb.DuckDBPyConnection
+    plan: QueryPlan,
+    policy: Policy,
+    shape: Shape,
+    connection: duckdb.DuckDBPyConnection,
+    directory: Path,
 ) -> Frame:
-    """Run the exact part of ``plan`` and hand its per-member reduction to Polars."""
+    """Run the exact part of ``plan``; its per-member reduction goes to a file in ``directory``.
+
+    OpenDP runs on its own build of Polars: an in-memory frame would be copied
+    into it, a Parquet file is read there directly. ``directory`` should be
+    private to this query and removed after the release.
+    """
     sql = _Sql(plan, policy, shape)
-    data = _fetch(connection, *sql.frame())
+    path = directory / "frame.parquet"
+    with _refusing_data_in_errors():
+        reader = connection.execute(*sql.frame()).fetch_record_batch(BATCH_ROWS)
+        with pq.ParquetWriter(path, reader.schema, compression="none") as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+    data = pl.scan_parquet(path)
+    if data.collect_schema() != schema(shape):
+        raise DpError(
+            "frame_schema", "the frame does not have the columns OpenDP was calibrated for"
+        )
     keys = dict(shape.public_keys) if shape.public_keys is not None else {}
     if shape.grouped and shape.public_keys is None:
-        decoded = _fetch(connection, *sql.cells())
-        keys = {row[0]: tuple(key_value(v) for v in row[1:]) for row in decoded.iter_rows()}
-        if len(keys) != decoded.height:
+        with _refusing_data_in_errors():
+            decoded = connection.execute(*sql.cells()).fetchall()
+        keys = {row[0]: tuple(key_value(v) for v in row[1:]) for row in decoded}
+        if len(keys) != len(decoded):
             raise DpError(
                 "cell_hash_collision", "two group keys share a cell id; regroup the query"
             )
-    columns = schema(shape)
-    return Frame(data.select(columns.names()).cast(dict(columns.items())).lazy(), keys)
+    return Frame(data, keys)
 
 
 def quote(name: str) -> str:
@@ -111,7 +135,9 @@ class _Sql:
         if self.shape.grouped:
             select.append(f"hash({self.unit}, {self.keys}, CAST(? AS UBIGINT)) AS h")
             self.params.append(secrets.randbits(64))
-        select.append(f"least(greatest({x}, {measure.lower}), {measure.upper}) AS x")
+        select.append(
+            f"CAST(least(greatest({x}, {measure.lower}), {measure.upper}) AS BIGINT) AS x"
+        )
         body, params = self._body(f"{x} IS NOT NULL")
         return f"SELECT {', '.join(select)} {body}", self.params + params
 
@@ -202,15 +228,14 @@ class _Where:
         return f"CAST(? AS {sql_type})"
 
 
-def _fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pl.DataFrame:
+@contextmanager
+def _refusing_data_in_errors() -> Iterator[None]:
+    """DuckDB's messages may quote data values; only the kind of error leaves."""
     try:
-        frame = pl.from_arrow(connection.execute(sql, params).fetch_arrow_table())
+        yield
     except duckdb.Error as exc:
-        # DuckDB's message may quote data values; only its kind leaves this function.
         raise DpError(
             "query_failed",
             f"the extract could not answer the compiled query ({type(exc).__name__})",
             hint="check that filter values have the type of their column",
         ) from None
-    assert isinstance(frame, pl.DataFrame)
-    return frame

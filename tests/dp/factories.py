@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from gateway.dp.frame import load_frame
+from gateway.dp.shape import shape_of
 from gateway.policy import Policy, load_policy
 from gateway.policy.model import Aggregation
 from gateway.vet.plan import Aggregate, ColumnRef, GroupKey, Predicate, QueryPlan
@@ -125,17 +128,19 @@ def with_column(policy: Policy, table: str, column: str, **update: Any) -> Polic
     return policy.model_copy(update={"tables": tables})
 
 
-def tips_per_theme(con: duckdb.DuckDBPyConnection, per_theme: dict[str, int]) -> None:
-    """Add ``per_theme[t]`` tips in theme t, each from a member of its own, in March 2024."""
+def tips_per_theme(
+    con: duckdb.DuckDBPyConnection, per_theme: dict[str, int], per_member: int = 1
+) -> None:
+    """Add ``per_theme[t]`` tips in theme t, ``per_member`` by each member, in March 2024."""
     offset = 0
     for theme, n in per_theme.items():
         con.execute(
             """INSERT INTO tips SELECT sha256('tip' || (i + $o)::VARCHAR),
-                   sha256('member-' || (i + $o)::VARCHAR), $t, DATE '2024-03-05',
+                   sha256('member-' || ((i + $o) // $k)::VARCHAR), $t, DATE '2024-03-05',
                    DATE '2024-03-01', (i % 7)::INTEGER, 40 FROM range($n) r(i)""",
-            {"o": offset, "t": theme, "n": n},
+            {"o": offset, "t": theme, "n": n, "k": per_member},
         )
-        offset += n
+        offset += n + per_member
 
 
 def members_per_value(
@@ -152,3 +157,13 @@ def members_per_value(
             {"o": offset, "p": province, "c": country, "n": n},
         )
         offset += n
+
+
+def frame(
+    plan: QueryPlan, policy: Policy, con: Any
+) -> tuple[pl.DataFrame, dict[int, tuple[Any, ...]]]:
+    """The frame OpenDP would read for ``plan``, collected, and the names of its cells."""
+    shape = shape_of(plan, policy, epsilon=1.0)
+    with tempfile.TemporaryDirectory() as directory:
+        loaded = load_frame(plan, policy, shape, con, Path(directory))
+        return loaded.data.collect(), loaded.keys

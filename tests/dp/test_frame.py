@@ -19,8 +19,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.dp.frame import load_frame
-from gateway.dp.shape import shape_of
 from gateway.errors import DpError
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
@@ -60,9 +58,8 @@ def _extract(policy: Policy, tips: list[tuple[int, str, dt.date, int | None]]) -
 
 
 def _frame_rows(plan: QueryPlan, policy: Policy, con: duckdb.DuckDBPyConnection) -> Counter[Any]:
-    shape = shape_of(plan, policy, epsilon=1.0)
-    frame = load_frame(plan, policy, shape, con).data.drop("h", strict=False).collect()
-    return Counter(frame.iter_rows())
+    data, _ = f.frame(plan, policy, con)
+    return Counter(data.drop("h", strict=False).iter_rows())
 
 
 def _member_hash(member: int) -> int:
@@ -93,15 +90,12 @@ def test_cells_add_up_to_the_exact_sql_answer_for_members_within_bounds(
         for i in range(4)
     ]
     con = _extract(health_policy, tips)
-    shape = shape_of(CELLS_PLAN, health_policy, epsilon=1.0)
-    frame = load_frame(CELLS_PLAN, health_policy, shape, con)
-    totals = (
-        frame.data.collect()
-        .group_by("cell")
-        .agg(rows=pl.sum("n"), members=pl.len(), total=pl.sum("s0"), counted=pl.sum("c0"))
+    data, keys = f.frame(CELLS_PLAN, health_policy, con)
+    totals = data.group_by("cell").agg(
+        rows=pl.sum("n"), members=pl.len(), total=pl.sum("s0"), counted=pl.sum("c0")
     )
     got = {
-        frame.keys[r["cell"]]: (r["rows"], r["members"], r["total"], r["counted"])
+        keys[r["cell"]]: (r["rows"], r["members"], r["total"], r["counted"])
         for r in totals.iter_rows(named=True)
     }
     exact = con.execute(
@@ -115,16 +109,14 @@ def test_cells_add_up_to_the_exact_sql_answer_for_members_within_bounds(
 def test_a_heavy_member_is_scaled_to_the_bound_keeping_their_mean(health_policy: Policy) -> None:
     k = health_policy.tables["tips"].contributions.max_rows_per_group
     tips = [(0, "sleep", MONTHS[0], 30)] * 500 + [(0, "sleep", MONTHS[0], 10)] * 500
-    shape = shape_of(CELLS_PLAN, health_policy, epsilon=1.0)
-    frame = load_frame(CELLS_PLAN, health_policy, shape, _extract(health_policy, tips))
-    (row,) = frame.data.collect().iter_rows(named=True)
+    data, _ = f.frame(CELLS_PLAN, health_policy, _extract(health_policy, tips))
+    (row,) = data.iter_rows(named=True)
     assert (row["n"], row["c0"], row["s0"]) == (k, k, 20 * k)
 
 
 def _count_where(policy: Policy, con: duckdb.DuckDBPyConnection, where: Predicate) -> int:
     plan = f.plan("tips", f.count(), where=where)
-    shape = shape_of(plan, policy, epsilon=1.0)
-    data = load_frame(plan, policy, shape, con).data.collect()
+    data, _ = f.frame(plan, policy, con)
     return int(data["n"].sum())
 
 
@@ -193,8 +185,7 @@ def test_filter_values_are_bound_parameters_never_sql_text(health_policy: Policy
         "tips", f.count(), where=Compare(column=f.col("tips", "theme"), op="=", value=hostile)
     )
     recorder = _Recorder(con)
-    shape = shape_of(plan, health_policy, epsilon=1.0)
-    data = load_frame(plan, health_policy, shape, recorder).data.collect()  # type: ignore[arg-type]
+    data, _ = f.frame(plan, health_policy, recorder)
     assert data.height == 0
     assert recorder.statements
     assert all(hostile not in s and "sleep" not in s for s in recorder.statements)
@@ -203,9 +194,8 @@ def test_filter_values_are_bound_parameters_never_sql_text(health_policy: Policy
 @pytest.mark.parametrize("column", ["member_pid", "tip_pid"])
 def test_identifiers_cannot_be_filtered_on(health_policy: Policy, column: str) -> None:
     plan = f.plan("tips", f.count(), where=Compare(column=f.col("tips", column), op="=", value="x"))
-    shape = shape_of(plan, health_policy, epsilon=1.0)
     with pytest.raises(DpError) as err:
-        load_frame(plan, health_policy, shape, f.extract(health_policy))
+        f.frame(plan, health_policy, f.extract(health_policy))
     assert err.value.code == "identifier_in_filter"
 
 
@@ -213,12 +203,7 @@ def test_members_columns_need_the_join(health_policy: Policy) -> None:
     where = Compare(column=f.col("members", "province"), op="=", value="Utrecht")
     plan = f.plan("tips", f.count(), where=where)
     with pytest.raises(DpError) as err:
-        load_frame(
-            plan,
-            health_policy,
-            shape_of(plan, health_policy, epsilon=1.0),
-            f.extract(health_policy),
-        )
+        f.frame(plan, health_policy, f.extract(health_policy))
     assert err.value.code == "unknown_column"
     joined = f.plan("tips", f.count(), where=where, join_members=True)
     con = f.extract(
@@ -228,9 +213,7 @@ def test_members_columns_need_the_join(health_policy: Policy) -> None:
             "members": [f.member(1), f.member(2, province="Zeeland")],
         },
     )
-    data = load_frame(
-        joined, health_policy, shape_of(joined, health_policy, epsilon=1.0), con
-    ).data.collect()
+    data, _ = f.frame(joined, health_policy, con)
     assert int(data["n"].sum()) == 1
 
 
@@ -242,6 +225,6 @@ def test_a_literal_of_the_wrong_type_is_refused_without_quoting_data(health_poli
         where=Compare(column=f.col("tips", "helpful_votes"), op="=", value="many"),
     )
     with pytest.raises(DpError) as err:
-        load_frame(plan, health_policy, shape_of(plan, health_policy, epsilon=1.0), con)
+        f.frame(plan, health_policy, con)
     assert err.value.code == "query_failed"
     assert "many" not in err.value.message

@@ -7,6 +7,8 @@ scale of 0 shows exactly what a member can move before noise is added.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -51,17 +53,18 @@ def _exact(plan: QueryPlan, policy: Policy, con: duckdb.DuckDBPyConnection) -> d
     """The plan's row count per cell, truncated by OpenDP but without noise."""
     shape = shape_of(plan, policy, epsilon=1.0)
     calibration = calibrate(shape, 0.95)
-    frame = load_frame(plan, policy, shape, con)
-    context = mechanism._context(frame.data, calibration.domain, calibration.loss)
-    accountant = context.accountant
-    noiseless = dp.m.make_private_lazyframe(
-        accountant.input_domain,
-        accountant.input_metric,
-        accountant.output_measure,
-        mechanism._query(context, shape).polars_plan,
-        global_scale=0.0,
-    )
-    released = noiseless(frame.data).collect()
+    with tempfile.TemporaryDirectory() as directory:
+        frame = load_frame(plan, policy, shape, con, Path(directory))
+        context = mechanism._context(frame.data, calibration.domain, calibration.loss)
+        accountant = context.accountant
+        noiseless = dp.m.make_private_lazyframe(
+            accountant.input_domain,
+            accountant.input_metric,
+            accountant.output_measure,
+            mechanism._query(context, shape).polars_plan,
+            global_scale=0.0,
+        )
+        released = noiseless(frame.data).collect()
     return {frame.keys[r["cell"]]: r["rows"] for r in released.iter_rows(named=True)}
 
 
