@@ -7,6 +7,7 @@ Heavy libraries (OpenDP, Polars, FastAPI) are imported inside commands, so
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -80,19 +81,191 @@ def read_sql(sql: str | None, sql_file: Path | None) -> str:
 
 
 # ---------------------------------------------------------------- source generate
-# (commands for this section go here)
+
+
+@source_app.command("generate")
+def source_generate(
+    members: Annotated[int, typer.Option("--members", help="Number of member accounts.")],
+    out: Annotated[Path, typer.Option("--out", help="Database file to write, e.g. SRC.duckdb.")],
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same data.")] = 0,
+    as_of: Annotated[
+        datetime.datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Snapshot date: the data ends the day before. Default: today.",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a synthetic Health-Thing platform database (deterministic for a seed)."""
+    from gateway.source.generate import generate
+
+    with refusals(as_json):
+        summary = generate(
+            members,
+            seed,
+            out,
+            as_of=as_of.date() if as_of else None,
+            force=force,
+            progress=not as_json and sys.stderr.isatty(),
+        )
+
+    def human() -> None:
+        counts = ", ".join(f"{rows:,} {table}" for table, rows in summary.row_counts.items())
+        typer.echo(f"wrote {out} in {summary.seconds:.1f} s (snapshot {summary.snapshot_at})")
+        typer.echo(f"  {counts}")
+
+    emit(summary, as_json, human)
 
 
 # ---------------------------------------------------------------- extract build / status / dummy
-# (commands for this section go here)
+@extract_app.command("build")
+def extract_build(
+    source: Annotated[Path, typer.Option("--source", help="The platform database.")],
+    policy: PolicyOption,
+    project: Annotated[
+        str, typer.Option("--project", help="Project id; pseudonyms are keyed per project.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Encrypted extract to write.")],
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="Purpose of processing, as listed in the policy.")
+    ] = "mission",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing extract.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Build a pseudonymised, consent-aware, encrypted extract and its manifest."""
+    from gateway.config import get_settings
+    from gateway.extract.build import build_extract
+    from gateway.policy import load_policy
+    from gateway.source.geography import CITY_PROVINCE
+
+    with refusals(as_json):
+        manifest = build_extract(
+            source,
+            load_policy(policy),
+            project,
+            purpose,
+            out,
+            get_settings(),
+            force=force,
+            progress=not as_json,
+            city_province=CITY_PROVINCE,
+        )
+
+    def human() -> None:
+        rows = ", ".join(f"{name} {n:,}" for name, n in manifest.row_counts.items())
+        left_out = ", ".join(f"{why} {n:,}" for why, n in manifest.excluded.items() if n)
+        typer.echo(f"wrote {out} ({manifest.purpose}, project {manifest.project})")
+        typer.echo(f"  rows: {rows}")
+        typer.echo(f"  left out: {left_out or 'nothing'}")
+        typer.echo(f"  expires: {manifest.expires_at.isoformat()}")
+
+    emit(manifest, as_json, human)
+
+
+@extract_app.command("status")
+def extract_status(
+    extracts: Annotated[list[Path], typer.Argument(help="Extract files to check.")],
+    source: Annotated[
+        Path | None, typer.Option("--source", help="The platform database, to check it too.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fresh, stale or expired, for each extract; exit 1 if any is not fresh."""
+    from gateway.config import get_settings
+    from gateway.extract.status import Freshness
+    from gateway.extract.status import extract_status as status_of
+
+    with refusals(as_json):
+        statuses = status_of(extracts, get_settings(), source=source)
+
+    def human() -> None:
+        for status in statuses:
+            colour = "green" if status.state is Freshness.FRESH else "red"
+            typer.secho(f"{status.state.value:<8}{status.extract}", fg=colour)
+            for reason in status.reasons:
+                typer.echo(f"        - {reason}")
+
+    emit([s.model_dump(mode="json") for s in statuses], as_json, human)
+    if any(s.state is not Freshness.FRESH for s in statuses):
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- rights import
-# (commands for this section go here)
+@rights_app.command("import")
+def rights_import(
+    file: Annotated[Path, typer.Option("--file", help="Rights changes, one JSON object per line.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Import the platform's rights changes; a change already imported is skipped."""
+    from gateway.config import get_settings
+    from gateway.extract.ledger import import_changes
+
+    with refusals(as_json):
+        result = import_changes(file, get_settings())
+    emit(
+        result,
+        as_json,
+        lambda: typer.echo(
+            f"imported {result.imported} change(s) from {file}; "
+            f"{result.already_present} were already in the ledger"
+        ),
+    )
 
 
 # ---------------------------------------------------------------- vet
-# (commands for this section go here)
+
+
+@app.command("vet")
+def vet_command(
+    policy: PolicyOption,
+    sql: Annotated[
+        str | None, typer.Option("--sql", help='The query, or "-" to read it from standard input.')
+    ] = None,
+    sql_file: Annotated[
+        Path | None,
+        typer.Option("--sql-file", help="Read the query from this file.", dir_okay=False),
+    ] = None,
+    epsilon: Annotated[
+        float | None,
+        typer.Option("--epsilon", help="ε to spend (default: the policy's per-query default)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check a query against the policy without running it: its plan, or every problem.
+
+    Exit status 0 when the query would be answered, 1 when it is refused.
+    """
+    from gateway.errors import VetError
+    from gateway.policy import load_policy
+    from gateway.vet import vet_report
+    from gateway.vet.codes import Code
+    from gateway.vet.render import render_issues, render_plan
+
+    with refusals(as_json):
+        try:
+            text = read_sql(sql, sql_file)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VetError(
+                Code.UNREADABLE_QUERY,
+                f"the query cannot be read: {exc}",
+                hint="pass UTF-8 text with --sql, --sql-file or --sql -",
+            ) from None
+        report = vet_report(text, load_policy(policy), epsilon)
+    payload = report.model_dump(mode="json")
+    # The DP engine's predicted accuracy per aggregate belongs here, as
+    # payload["accuracy"], computed from report.plan and report.epsilon.
+
+    def human() -> None:
+        if report.plan is not None:
+            typer.echo(f"allowed, at ε = {report.epsilon:g}\n{render_plan(report.plan)}")
+        else:
+            typer.echo(render_issues(text, report.violations))
+
+    emit(payload, as_json, human)
+    raise typer.Exit(0 if report.allowed else 1)
 
 
 # ---------------------------------------------------------------- run

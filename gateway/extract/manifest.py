@@ -12,6 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from gateway.errors import ExtractError
+
 
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -35,3 +37,18 @@ class Manifest(BaseModel):
 
 def manifest_path(extract: Path) -> Path:
     return extract.with_name(extract.name + ".manifest.json")
+
+
+def load_manifest(extract: Path) -> Manifest:
+    """The manifest stored beside ``extract``, or a clear error."""
+    target = manifest_path(extract)
+    try:
+        return Manifest.model_validate_json(target.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExtractError(
+            "manifest_missing",
+            f"extract {extract} has no manifest ({target.name})",
+            hint="rebuild it with `gateway extract build`",
+        ) from None
+    except ValueError as exc:
+        raise ExtractError("manifest_invalid", f"manifest of {extract} is invalid: {exc}") from None

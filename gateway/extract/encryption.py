@@ -1,0 +1,74 @@
+"""DuckDB's database encryption, backed by OpenSSL from the ``httpfs`` extension.
+
+Writing an encrypted DuckDB file needs the OpenSSL crypto that ships in the
+``httpfs`` extension; without it DuckDB either refuses or offers a fallback it
+calls "not securely encrypted". We never take that fallback: the extension
+comes from the ``duckdb-ext-httpfs`` package, is loaded from its file (nothing
+is downloaded, autoload and autoinstall stay off), and if it is missing the
+build stops. Reading an encrypted file needs no extension.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from functools import lru_cache
+
+import duckdb
+
+from gateway.errors import ExtractError
+from gateway.extract._sql import literal
+
+DuckConfig = dict[str, str | bool | int | float | list[str]]
+
+CLOSED_CONFIG: DuckConfig = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+"""No connection of ours fetches or loads an extension behind our back."""
+
+
+@lru_cache(maxsize=1)
+def httpfs_extension() -> pathlib.Path:
+    """The ``httpfs`` extension file shipped in the ``duckdb-ext-httpfs`` wheel."""
+    try:
+        import duckdb_ext
+    except ImportError:
+        duckdb_ext = None
+    found = (
+        sorted(pathlib.Path(next(iter(duckdb_ext.__path__))).rglob("httpfs.duckdb_extension"))
+        if duckdb_ext is not None
+        else []
+    )
+    if not found:
+        raise ExtractError(
+            "encryption_unavailable",
+            "DuckDB's OpenSSL crypto (the httpfs extension) is not installed; "
+            "refusing to write an extract that is not securely encrypted",
+            hint="install the pinned dependencies: uv sync --frozen",
+        )
+    return found[-1]
+
+
+def writer_connection(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection that can write encrypted databases, and only securely."""
+    config: DuckConfig = dict(CLOSED_CONFIG)
+    if threads is not None:
+        config["threads"] = threads
+    con = duckdb.connect(":memory:", config=config)
+    try:
+        con.execute(f"LOAD {literal(str(httpfs_extension()))}")
+        loaded = con.execute(
+            "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'"
+        ).fetchone()
+        if not loaded or not loaded[0]:
+            raise ExtractError("encryption_unavailable", "the httpfs extension did not load")
+        con.execute("SET temp_file_encryption = true")
+    except duckdb.Error as exc:
+        con.close()
+        raise ExtractError(
+            "encryption_unavailable", f"cannot load DuckDB's OpenSSL crypto: {exc}"
+        ) from None
+    except BaseException:
+        con.close()
+        raise
+    return con

@@ -1,0 +1,84 @@
+"""Opening an extract for queries: a hardened, read-only DuckDB connection.
+
+``attach`` is what the DP engine and the sandbox use: the extract's tables are
+visible unqualified, and then the connection is locked down so that a hostile
+statement cannot reach anything else: no file or network access (ATTACH,
+COPY, read_csv, ...), no extension loading, and no way to change any of that
+back (``lock_configuration``). The engine is one layer of defence; the vetter
+and the sandbox are others.
+
+``open_extract`` is the trusted side's entry: it refuses a stale or expired
+extract before fetching its key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from gateway.config import Settings
+from gateway.errors import ExtractError
+from gateway.extract._sql import literal
+from gateway.extract.encryption import CLOSED_CONFIG, DuckConfig
+from gateway.extract.keys import HEX_KEY, read_extract_key
+from gateway.extract.manifest import Manifest, load_manifest
+from gateway.extract.status import check_usable
+
+ALIAS = "extract"
+
+
+def attach(
+    path: Path,
+    key: str | None,
+    *,
+    memory_limit: str = "1GB",
+    threads: int = 2,
+    temp_directory: Path | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A locked-down connection with the extract at ``path`` attached read-only.
+
+    ``key`` is None only for dummy extracts, which are not encrypted.
+    """
+    if key is not None and not HEX_KEY.fullmatch(key):
+        raise ExtractError("invalid_extract_key", "an extract key is 64 hex digits")
+    config: DuckConfig = {
+        **CLOSED_CONFIG,
+        "memory_limit": memory_limit,
+        "threads": threads,
+    }
+    if temp_directory is not None:
+        config["temp_directory"] = str(temp_directory)
+    con = duckdb.connect(":memory:", config=config)
+    try:
+        options = "READ_ONLY" if key is None else f"ENCRYPTION_KEY {literal(key)}, READ_ONLY"
+        con.execute(f"ATTACH {literal(str(path))} AS {ALIAS} ({options})")
+        con.execute(f"USE {ALIAS}")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except duckdb.Error as exc:
+        con.close()
+        raise ExtractError(
+            "extract_unreadable",
+            f"cannot open extract {path}: {exc}",
+            hint="check that the file is an extract and its key is the one in its manifest",
+        ) from None
+    return con
+
+
+def extract_key(manifest: Manifest, settings: Settings) -> str:
+    """The extract's encryption key, e.g. to pass to the sandbox over a pipe."""
+    if manifest.dummy:
+        raise ExtractError("dummy_has_no_key", "a dummy extract is not encrypted")
+    return read_extract_key(manifest.key_id, settings)
+
+
+def open_extract(
+    path: Path, settings: Settings, *, now: dt.datetime | None = None
+) -> tuple[duckdb.DuckDBPyConnection, Manifest]:
+    """Attach ``path`` if it may still be queried: not expired, not stale by the ledger."""
+    manifest = load_manifest(path)
+    check_usable(path, manifest, settings, now=now)
+    key = None if manifest.dummy else extract_key(manifest, settings)
+    return attach(path, key), manifest
