@@ -1,7 +1,7 @@
 """DP engine: a vetted plan over an extract in, a differentially private release out.
 
-``execute`` and ``predict_accuracy`` import OpenDP and Polars; import this
-package lazily where start-up time matters.
+OpenDP and Polars are imported when a query is computed, not when this
+package is: a refusal, or an answer from the release store, does not wait.
 """
 
 from gateway.dp.engine import budget_split, check_epsilon, execute, predict_accuracy

@@ -10,22 +10,24 @@ un-noised leaves this module.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import tempfile
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from gateway.dp.frame import load_frame
-from gateway.dp.mechanism import Calibration, calibrate, release
 from gateway.dp.release import Cell, Release
 from gateway.dp.shape import Output, Shape, StatKind, shape_of
 from gateway.dp.store import ReleaseStore
 from gateway.errors import BudgetError, DpError
 from gateway.policy.model import Aggregation, Policy
 from gateway.vet.plan import QueryPlan
+from gateway.vet.report import check_epsilon as epsilon_issues
+
+if TYPE_CHECKING:
+    from gateway.dp.mechanism import Calibration
 
 Interval = tuple[float, float] | None
 
@@ -59,6 +61,10 @@ def execute(
             f"the query costs ε={epsilon}; the project has ε={remaining_budget} left",
             hint="ask at a smaller ε, or ask a reviewer for more budget",
         )
+    # OpenDP and Polars load only now: a refusal or a stored answer does not wait for them.
+    from gateway.dp.frame import load_frame
+    from gateway.dp.mechanism import calibrate, release
+
     calibration = calibrate(shape, policy.release.confidence)
     with tempfile.TemporaryDirectory(prefix="gateway-dp-") as directory:
         frame = load_frame(plan, policy, shape, connection, Path(directory))
@@ -99,6 +105,8 @@ def predict_accuracy(plan: QueryPlan, policy: Policy, epsilon: float) -> dict[st
     about ``(sum + |mean| * count) / rows``. Medians and quantiles get none:
     their error depends on how dense the data is around them.
     """
+    from gateway.dp.mechanism import calibrate
+
     check_epsilon(policy, epsilon)
     shape = shape_of(plan, policy, epsilon=epsilon)
     calibration = calibrate(shape, policy.release.confidence)
@@ -115,15 +123,10 @@ def predict_accuracy(plan: QueryPlan, policy: Policy, epsilon: float) -> dict[st
 
 def check_epsilon(policy: Policy, epsilon: float) -> None:
     """Refuse a privacy loss the policy does not allow, before anything is read."""
-    if not (math.isfinite(epsilon) and epsilon > 0):
-        raise BudgetError("bad_epsilon", f"ε must be a positive number, not {epsilon}")
-    cap = policy.budget.per_query_epsilon_cap
-    if epsilon > cap:
-        raise BudgetError(
-            "epsilon_over_cap",
-            f"ε={epsilon} exceeds the policy's per-query cap of ε={cap}",
-            hint=f"ask at ε ≤ {cap}",
-        )
+    issues = epsilon_issues(epsilon, policy)
+    if issues:
+        first = issues[0]
+        raise BudgetError(first.code, first.message, hint=first.hint)
 
 
 def budget_split(shape: Shape) -> dict[str, float]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow.parquet as pq
 
 from gateway.dp.release import Cell
 from gateway.dp.shape import Pipeline, Shape, column_of, key_sql, key_value

@@ -1,6 +1,6 @@
 """The DP half of a query, in OpenDP: truncation, clamping, noise, partition selection.
 
-The privacy unit is the member (``dp.unit_of(contributions=1,
+The privacy unit is the member (``unit_of(contributions=1,
 identifier="pid")``). OpenDP itself bounds each member's influence:
 
 - pipeline ``cells`` (one row per member and cell): ``truncate_per_group``
@@ -27,15 +27,21 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-import opendp.prelude as dp
+import opendp.combinators as dpc
+import opendp.measurements as dpm
 import polars as pl
+from opendp.accuracy import summarize_polars_measurement
+from opendp.context import Context, domain_of, loss_of, unit_of
+from opendp.domains import atom_domain, with_margin
 from opendp.extras.polars import Margin, dp_len
+from opendp.metrics import absolute_distance
+from opendp.mod import binary_search, binary_search_param, enable_features
 
 from gateway.dp.frame import schema
 from gateway.dp.shape import Pipeline, Shape, Statistic, StatKind
 from gateway.errors import DpError
 
-dp.enable_features("contrib")
+enable_features("contrib")
 
 U32_MAX = 2**32 - 1
 """OpenDP's ``max_length``: a bound on rows per group that assumes nothing about the data.
@@ -55,7 +61,7 @@ class Calibration:
     """A measurement ready to release a shape, and what OpenDP says about it."""
 
     noise: Noise
-    measurement: Any  # dp.Measurement; holds no data
+    measurement: Any  # an OpenDP Measurement; holds no data
     domain: Any
     loss: tuple[Any, Any]  # (privacy measure, d_out) of the accountant
     epsilon: float
@@ -82,8 +88,8 @@ def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
 
 
 def _calibrate(shape: Shape, noise: Noise, confidence: float) -> Calibration:
-    domain = dp.with_margin(
-        dp.domain_of(pl.LazyFrame(schema=schema(shape)), infer=True),
+    domain = with_margin(
+        domain_of(pl.LazyFrame(schema=schema(shape)), infer=True),
         Margin(max_length=U32_MAX),
     )
     loss = _loss(noise, shape)
@@ -115,7 +121,7 @@ def _resolve(query: Any, context: Any) -> Any:
     d_in, d_out = context.d_in, context.d_mids[0]
 
     def make(scale: float, threshold: int | None = None) -> Any:
-        return dp.m.make_private_lazyframe(
+        return dpm.make_private_lazyframe(
             accountant.input_domain,
             accountant.input_metric,
             accountant.output_measure,
@@ -127,7 +133,7 @@ def _resolve(query: Any, context: Any) -> Any:
     if not isinstance(d_out, tuple):
         return make(_smallest(lambda s: make(s).check(d_in, d_out)))
     scale = _smallest(lambda s: make(s, U32_MAX).map(d_in)[0] <= d_out[0])
-    threshold = int(dp.binary_search(lambda t: make(scale, int(t)).map(d_in)[1] <= d_out[1], T=int))
+    threshold = int(binary_search(lambda t: make(scale, int(t)).map(d_in)[1] <= d_out[1], T=int))
     return make(scale, threshold)
 
 
@@ -153,26 +159,26 @@ def _loss(noise: Noise, shape: Shape) -> tuple[Any, Any]:
     private = _private_keys(shape)
     if noise is Noise.LAPLACE:
         if private:
-            return dp.loss_of(epsilon=shape.epsilon, delta=shape.delta)
-        return dp.loss_of(epsilon=shape.epsilon)
+            return loss_of(epsilon=shape.epsilon, delta=shape.delta)
+        return loss_of(epsilon=shape.epsilon)
     conversion_delta = shape.delta / 2 if private else shape.delta
     rho = _rho(shape.epsilon, conversion_delta)
     if private:
-        return dp.loss_of(rho=rho, delta=shape.delta - conversion_delta)
-    return dp.loss_of(rho=rho)
+        return loss_of(rho=rho, delta=shape.delta - conversion_delta)
+    return loss_of(rho=rho)
 
 
 @lru_cache(maxsize=64)
 def _rho(epsilon: float, delta: float) -> float:
     """The largest ρ whose zCDP guarantee OpenDP converts to (ε, δ)-DP."""
-    space = dp.atom_domain(T=float, nan=False), dp.absolute_distance(T=float)
+    space = atom_domain(T=float, nan=False), absolute_distance(T=float)
 
     def as_approximate_dp(scale: float) -> Any:
-        gaussian = dp.m.make_gaussian(*space, scale)
-        return dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(gaussian), delta)
+        gaussian = dpm.make_gaussian(*space, scale)
+        return dpc.make_fix_delta(dpc.make_zCDP_to_approxDP(gaussian), delta)
 
-    scale = dp.binary_search_param(as_approximate_dp, d_in=1.0, d_out=(epsilon, delta))
-    gaussian: Any = dp.m.make_gaussian(*space, scale)
+    scale = binary_search_param(as_approximate_dp, d_in=1.0, d_out=(epsilon, delta))
+    gaussian: Any = dpm.make_gaussian(*space, scale)
     return float(gaussian.map(1.0))
 
 
@@ -184,17 +190,17 @@ def _guarantee(noise: Noise, context: Any, delta: float) -> tuple[float, float, 
         return (loss[0], loss[1], None) if isinstance(loss, tuple) else (loss, 0.0, None)
     zcdp = accountant.map(context.d_in)
     rho = zcdp[0] if isinstance(zcdp, tuple) else zcdp
-    converted: Any = dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(accountant), delta)
+    converted: Any = dpc.make_fix_delta(dpc.make_zCDP_to_approxDP(accountant), delta)
     epsilon, delta_ = converted.map(context.d_in)
     return float(epsilon), float(delta_), float(rho)
 
 
 def _context(data: pl.LazyFrame, domain: Any, loss: tuple[Any, Any]) -> Any:
     """A one-query OpenDP context over ``data`` with the member as the privacy unit."""
-    metric, d_in = dp.unit_of(contributions=1, identifier="pid")
+    metric, d_in = unit_of(contributions=1, identifier="pid")
     measure, d_out = loss
-    accountant = dp.c.make_adaptive_composition(domain, metric, measure, d_in=d_in, d_mids=[d_out])
-    return dp.Context(accountant=accountant, queryable=accountant(data), d_in=d_in, d_mids=[d_out])
+    accountant = dpc.make_adaptive_composition(domain, metric, measure, d_in=d_in, d_mids=[d_out])
+    return Context(accountant=accountant, queryable=accountant(data), d_in=d_in, d_mids=[d_out])
 
 
 def _query(context: Any, shape: Shape) -> Any:
@@ -245,7 +251,7 @@ def _noisy(column: str) -> Any:
 
 
 def _summary(measurement: Any, alpha: float) -> tuple[dict[str, float | None], int | None]:
-    summary = dp.summarize_polars_measurement(measurement, alpha)
+    summary = summarize_polars_measurement(measurement, alpha)
     accuracy = dict(zip(summary["column"], summary["accuracy"], strict=True))
     thresholds = summary["threshold"].drop_nulls() if "threshold" in summary.columns else []
     return accuracy, (int(thresholds[0]) if len(thresholds) else None)
@@ -253,7 +259,7 @@ def _summary(measurement: Any, alpha: float) -> tuple[dict[str, float | None], i
 
 def _badness(calibration: Calibration) -> float:
     """Sum of log half-widths (and of the threshold): lower is more accurate overall."""
-    summary = dp.summarize_polars_measurement(calibration.measurement)
+    summary = summarize_polars_measurement(calibration.measurement)
     widths = [
         calibration.accuracy.get(column) or scale
         for column, scale in zip(summary["column"], summary["scale"], strict=True)

@@ -87,7 +87,7 @@ def test_a_privacy_loss_outside_the_policy_is_refused_before_reading(
         execute(
             f.plan("tips", f.count()), health_policy, _closed(), epsilon=epsilon, extract_hash="e"
         )
-    assert err.value.code == ("epsilon_over_cap" if epsilon == 2.5 else "bad_epsilon")
+    assert err.value.code == ("epsilon_over_cap" if epsilon == 2.5 else "invalid_epsilon")
 
 
 def test_a_query_over_the_remaining_budget_is_refused_before_reading(
