@@ -20,15 +20,11 @@ QUERY = "SELECT theme, COUNT(*) AS tips FROM tips GROUP BY theme ORDER BY tips D
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A source of 400 members and a mission extract of it, in a directory of their own."""
     root = tmp_path_factory.mktemp("run")
-    env = {"GATEWAY_DATA_DIR": str(root / "state")}
-    runner = CliRunner()
-    source, extract = str(root / "src.duckdb"), str(root / "e.duckdb")
-    for args in (
-        ["source", "generate", "--members", "400", "--seed", "7", "--out", source],
-        ["extract", "build", "--source", source, "--policy", str(POLICY_PATH), "--project", "p1"]
-        + ["--out", extract, "--json"],
-    ):
-        result = runner.invoke(app, args, env=env)
+    source, extract, policy = str(root / "src.duckdb"), str(root / "e.duckdb"), str(POLICY_PATH)
+    generate = ["source", "generate", "--members", "400", "--seed", "7", "--out", source]
+    build = ["extract", "build", "--source", source, "--policy", policy, "--project", "p1"]
+    for args in (generate, [*build, "--out", extract]):
+        result = CliRunner().invoke(app, args, env={"GATEWAY_DATA_DIR": str(root / "state")})
         assert result.exit_code == 0, result.output
     return root
 
