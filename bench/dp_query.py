@@ -55,20 +55,15 @@ AS_OF = dt.date(2025, 6, 30)
 def build(members: int, data: Path) -> None:
     """Source and extract with the gateway's own commands, unless already there."""
     env = {**os.environ, "GATEWAY_DATA_DIR": str(data / "state")}
+    source, extract = str(data / "src.duckdb"), str(data / "e.duckdb")
     gateway = [sys.executable, "-m", "gateway.cli"]
+    generate = ["source", "generate", "--members", str(members), "--seed", "1", "--out", source]
+    extract_build = ["extract", "build", "--source", source, "--policy", str(POLICY)]
     if not (data / "src.duckdb").exists():
-        subprocess.run(
-            [*gateway, "source", "generate", "--members", str(members), "--seed", "1"]
-            + ["--as-of", AS_OF.isoformat(), "--out", str(data / "src.duckdb")],
-            check=True,
-            env=env,
-        )
+        subprocess.run([*gateway, *generate, "--as-of", AS_OF.isoformat()], check=True, env=env)
     if not (data / "e.duckdb").exists():
         subprocess.run(
-            [*gateway, "extract", "build", "--source", str(data / "src.duckdb")]
-            + ["--policy", str(POLICY), "--project", "bench", "--out", str(data / "e.duckdb")],
-            check=True,
-            env=env,
+            [*gateway, *extract_build, "--project", "bench", "--out", extract], check=True, env=env
         )
 
 
