@@ -369,11 +369,6 @@ def run_command(
 # (commands for this section go here)
 
 
-def _cell(value: object, interval: tuple[float, float] | None) -> str:
-    shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-    return f"{shown} [{interval[0]:.4g}, {interval[1]:.4g}]" if interval else shown
-
-
 @analysis_app.command("run")
 def analysis_run(
     extract: Annotated[Path, typer.Option("--extract", help="Extract (or dummy) to run on.")],
@@ -386,7 +381,11 @@ def analysis_run(
     as_json: JsonOption = False,
 ) -> None:
     """Run a Python analysis: build its plan without data, vet it, release DP results."""
+    from rich.console import Console
+    from rich.markup import escape
+
     from gateway.config import get_settings
+    from gateway.dp.render import render_release
     from gateway.pipeline import run_analysis
     from gateway.policy import load_policy
 
@@ -396,21 +395,19 @@ def analysis_run(
         result = run_analysis(file, extract, loaded, given, get_settings())
 
     def human() -> None:
+        console = Console()
+        if result.output:
+            console.print(escape(result.output.rstrip()), style="dim")
         if result.dummy:
-            typer.secho("DUMMY DATA: synthetic values, not an insight; no budget spent", bold=True)
+            console.print(
+                "DUMMY DATA: synthetic values, not an insight; no budget spent", style="bold"
+            )
         for named in result.results:
-            release = named.release
-            typer.echo(f"\n{named.name}  (ε {named.epsilon:g}, {release.mechanism})")
-            typer.echo("  " + " | ".join(release.columns))
-            for row, intervals in zip(release.rows, release.ci, strict=True):
-                cells = (_cell(v, i) for v, i in zip(row, intervals, strict=True))
-                typer.echo("  " + " | ".join(cells))
-            if release.suppressed_groups:
-                typer.echo(f"  ({release.suppressed_groups} small groups withheld)")
-        typer.echo(
-            f"\n{result.name}: ε spent {result.epsilon_spent:g} "
-            f"(planned {result.epsilon_planned:g} of {result.epsilon_given:g} given); "
-            "values with 95% confidence intervals"
+            console.print(f"\n[bold]{escape(named.name)}[/bold] (share {named.share:g} of ε)")
+            console.print(render_release(named.release))
+        console.print(
+            f"\n{escape(result.name)}: ε spent {result.epsilon_spent:g} "
+            f"(planned {result.epsilon_planned:g} of {result.epsilon_given:g} given)"
         )
 
     emit(result, as_json, human)

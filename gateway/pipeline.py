@@ -4,9 +4,13 @@ An analysis goes ``code → AnalysisPlan → VettedAnalysis → AnalysisResult``
 
 ``collect``   run the researcher's file in the sandbox with no extract and no
               key; only its plan comes back, as JSON, validated here.
-``vet``       the budget first, then every query with the SQL vetter's rules.
+``vet``       the budget first, then every query with the SQL vetter's rules,
+              then the DP engine's check of each query's shape.
 ``execute``   each query through the DP engine in the sandbox, over the one
-              extract, with ε × its share. Any failure releases nothing.
+              extract, with ε × its share, or from the release store. Any
+              failure releases nothing.
+
+The extract is checked (expired, stale, other policy) before the sandbox starts.
 
 The CLI, the service and its workers call ``run_analysis``.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,11 +29,12 @@ from gateway.analyses.collect import CollectedAnalysis, read_collected
 from gateway.analyses.result import AnalysisResult, NamedRelease
 from gateway.analyses.vetting import VettedAnalysis, vet_analysis
 from gateway.config import Settings
-from gateway.errors import AnalysisError
+from gateway.dp.release import Release
+from gateway.errors import AnalysisError, ExtractError
 from gateway.extract.manifest import Manifest, load_manifest
 from gateway.extract.reader import extract_key
 from gateway.extract.status import check_usable
-from gateway.policy import Policy
+from gateway.policy import Policy, policy_hash
 
 if TYPE_CHECKING:
     from gateway.sandbox import Sandbox
@@ -82,10 +88,22 @@ def collect(code: str, filename: str, sandbox: Sandbox) -> CollectedAnalysis:
     return read_collected(json.dumps(run_analysis(sandbox, job)))
 
 
-def usable_extract(extract: Path, settings: Settings) -> tuple[Manifest, SecretStr | None]:
-    """The extract's manifest and key (None for a dummy), if it is neither expired nor stale."""
+def usable_extract(
+    extract: Path, policy: Policy, settings: Settings
+) -> tuple[Manifest, SecretStr | None]:
+    """The extract's manifest and key (None for a dummy), if it may be queried under ``policy``.
+
+    Refused when expired, stale (members' rights changed since the build) or
+    built under another policy.
+    """
     manifest = load_manifest(extract)
     check_usable(extract, manifest, settings)
+    if manifest.policy_hash != policy_hash(policy):
+        raise ExtractError(
+            "policy_mismatch",
+            f"extract {extract} was built under another version of policy {manifest.policy_name!r}",
+            hint="run the analysis with the policy the extract was built with, or rebuild it",
+        )
     if manifest.dummy:
         return manifest, None
     return manifest, SecretStr(extract_key(manifest, settings))
@@ -95,35 +113,38 @@ def execute(
     vetted: VettedAnalysis,
     policy: Policy,
     extract: Path,
+    access: tuple[Manifest, SecretStr | None],
     settings: Settings,
     sandbox: Sandbox,
 ) -> AnalysisResult:
-    """Stage 3: every vetted query through the DP engine, in the sandbox, over ``extract``."""
+    """Stage 3: every vetted query through the DP engine, in the sandbox, over ``extract``.
+
+    A query asked before (same plan, extract and ε) is answered from the
+    release store at no cost. New releases are stored only once every query
+    has succeeded: a release that is kept is always one that was returned, and
+    charged.
+    """
+    from gateway.dp.store import ReleaseStore
     from gateway.sandbox import QueryJob, run_query
 
-    manifest, key = usable_extract(extract, settings)
-    results = []
+    manifest, key = access
+    store = ReleaseStore(settings)
+    releases: list[Release] = []
     for query in vetted.queries:
-        job = QueryJob(
-            plan=query.plan,
-            policy=policy,
-            epsilon=query.epsilon,
-            extract=extract,
-            extract_hash=manifest.content_hash,
-            key=key,
-        )
-        release = run_query(sandbox, job)
-        if manifest.dummy:
-            release = release.model_copy(update={"dummy": True})
-        results.append(
-            NamedRelease(
-                name=query.name,
-                share=query.share,
+        release = store.get(query.plan.plan_hash(), manifest.content_hash, query.epsilon)
+        if release is None:
+            job = QueryJob(
+                plan=query.plan,
+                policy=policy,
                 epsilon=query.epsilon,
-                sql=query.sql,
-                release=release,
+                extract=extract,
+                extract_hash=manifest.content_hash,
+                key=key,
             )
-        )
+            release = run_query(sandbox, job).model_copy(update={"dummy": manifest.dummy})
+        releases.append(release)
+    releases = [r if r.from_store else store.put(r) for r in releases]
+    spent = math.fsum(r.epsilon_spent for r in releases)
     return AnalysisResult(
         name=vetted.name,
         analysis_hash=vetted.analysis_hash,
@@ -131,8 +152,11 @@ def execute(
         dummy=manifest.dummy,
         epsilon_given=vetted.epsilon_given,
         epsilon_planned=vetted.epsilon,
-        epsilon_spent=0.0 if manifest.dummy else vetted.epsilon,
-        results=tuple(results),
+        epsilon_spent=0.0 if manifest.dummy else spent,
+        results=tuple(
+            NamedRelease(name=q.name, share=q.share, epsilon=q.epsilon, sql=q.sql, release=release)
+            for q, release in zip(vetted.queries, releases, strict=True)
+        ),
     )
 
 
@@ -155,11 +179,12 @@ def run_analysis(
         code, filename = read_analysis(analysis), analysis.name
     else:
         code, filename = analysis, "analysis.py"
+    access = usable_extract(extract, policy, settings)
     if sandbox is None:
         from gateway.sandbox import make_sandbox
 
         sandbox = make_sandbox(settings)
     collected = collect(code, filename, sandbox)
     vetted = vet_analysis(collected.plan, policy, epsilon)
-    result = execute(vetted, policy, extract, settings, sandbox)
+    result = execute(vetted, policy, extract, access, settings, sandbox)
     return result.model_copy(update={"output": collected.output})

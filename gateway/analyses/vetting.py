@@ -6,7 +6,9 @@ them; the vetter also fills in the clamp bounds from the policy. The plan the
 vetter compiles must be the plan the researcher built (bounds aside), or the
 query is refused: the two sides never silently disagree about a question.
 The budget is checked first, so an analysis that asks for too much ε is
-refused before any query is even parsed.
+refused before any query is even parsed. Last, each query's shape is worked
+out by the DP engine (without data), so a query the engine cannot answer is
+refused here rather than half-way through running the analysis.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gateway.analyses.plan import AnalysisPlan, PlannedQuery
 from gateway.analyses.render import to_sql
-from gateway.errors import AnalysisError, BudgetError, Issue, VetError
+from gateway.dp.shape import shape_of
+from gateway.errors import AnalysisError, BudgetError, DpError, Issue, VetError
 from gateway.policy.model import Policy
 from gateway.vet.plan import QueryPlan
 
@@ -114,7 +117,9 @@ def _monthly(policy: Policy, table: str, column: str) -> bool:
     return derive is not None and derive.transform == "month"
 
 
-def _vet_one(query: PlannedQuery, policy: Policy) -> tuple[str, QueryPlan | None, list[Issue]]:
+def _vet_one(
+    query: PlannedQuery, policy: Policy, epsilon: float
+) -> tuple[str, QueryPlan | None, list[Issue]]:
     from gateway.vet import vet
 
     if query.plan is None:
@@ -145,6 +150,11 @@ def _vet_one(query: PlannedQuery, policy: Policy) -> tuple[str, QueryPlan | None
             hint="write this query with add_sql(...) instead, and report the difference",
         )
         return sql, None, [mismatch]
+    try:
+        shape_of(compiled, policy, epsilon=epsilon)
+    except DpError as err:
+        issue = Issue(code=err.code, message=f"{query.name}: {err.message}", hint=err.hint)
+        return sql, None, [issue]
     return sql, compiled, []
 
 
@@ -155,7 +165,7 @@ def vet_analysis(plan: AnalysisPlan, policy: Policy, epsilon: float) -> VettedAn
     issues: list[Issue] = []
     vetted: list[VettedQuery] = []
     for query in plan.queries:
-        sql, compiled, found = _vet_one(query, policy)
+        sql, compiled, found = _vet_one(query, policy, epsilon * query.share)
         issues.extend(found)
         if compiled is not None:
             vetted.append(

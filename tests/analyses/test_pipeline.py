@@ -38,6 +38,7 @@ def release_for(job: QueryJob) -> Release:
         columns=job.plan.output_columns,
         rows=[],
         ci=[],
+        epsilon=job.epsilon,
         epsilon_spent=job.epsilon,
         delta=job.policy.budget.delta,
         suppressed_groups=0,
@@ -51,6 +52,11 @@ def release_for(job: QueryJob) -> Release:
 def stub_for(plan: AnalysisPlan, **kwargs: object) -> StubSandbox:
     collected = CollectedAnalysis(plan=plan, output="hello\n")
     return StubSandbox(plan=collected.model_dump(mode="json"), release_for=release_for, **kwargs)  # type: ignore[arg-type]
+
+
+def executed(stub: StubSandbox) -> int:
+    """Jobs the stub ran: the analysis job first, then one per query not in the store."""
+    return [step for step, _ in stub.effects].count("executed")
 
 
 def run(
@@ -76,7 +82,7 @@ def test_dummy_run_releases_every_query_labelled_dummy_at_no_cost(
     assert result.extract_hash == manifest.content_hash
     assert result.output == "hello\n"
     assert result.results[0].release.columns == ["month", "tips", "avg_votes"]
-    assert [step for step, _ in stub.effects].count("executed") == 3  # the analysis and two queries
+    assert executed(stub) == 3  # the analysis and two queries
 
 
 def test_query_jobs_carry_the_vetted_plan_and_no_key_for_a_dummy(
@@ -106,7 +112,7 @@ def test_over_budget_plan_is_refused_before_any_query_runs(
     with pytest.raises(BudgetError) as err:
         run(stub, dummy_extract, policy, settings, epsilon=3.0)
     assert err.value.code == "epsilon_over_cap"
-    assert [step for step, _ in stub.effects].count("executed") == 1  # the analysis only
+    assert executed(stub) == 1  # the analysis only
 
 
 def test_a_refused_query_refuses_the_whole_analysis(
@@ -123,7 +129,7 @@ def test_a_refused_query_refuses_the_whole_analysis(
         run(stub, dummy_extract, policy, settings)
     assert err.value.code == "analysis_rejected"
     assert all(issue.message.startswith("rows: ") for issue in err.value.issues)
-    assert [step for step, _ in stub.effects].count("executed") == 1
+    assert executed(stub) == 1
 
 
 def test_a_failing_query_releases_nothing(
@@ -138,9 +144,40 @@ def test_a_failing_query_releases_nothing(
     stub.release_for = second_fails
     with pytest.raises(DpError):
         run(stub, dummy_extract, policy, settings)
+    # The first query's release was computed but never returned: it was not kept either,
+    # so it cannot come back later from the store uncharged.
+    again = stub_for(sleep_trends().plan())
+    result = run(again, dummy_extract, policy, settings)
+    assert not any(r.release.from_store for r in result.results)
+    assert executed(again) == 3
 
 
-def test_an_expired_extract_is_refused_before_any_query_runs(
+def test_a_repeated_analysis_is_answered_from_the_store_at_no_cost(
+    dummy_extract: Path, policy: Policy, settings: Settings
+) -> None:
+    first = run(stub_for(sleep_trends().plan()), dummy_extract, policy, settings)
+    stub = stub_for(sleep_trends().plan())
+    second = run(stub, dummy_extract, policy, settings)
+    assert executed(stub) == 1  # the analysis ran; no query did
+    assert all(r.release.from_store and r.release.epsilon_spent == 0 for r in second.results)
+    assert [r.release.rows for r in second.results] == [r.release.rows for r in first.results]
+    assert [r.release.created_at for r in second.results] == [
+        r.release.created_at for r in first.results
+    ]
+
+
+def test_an_extract_built_under_another_policy_is_refused_before_the_sandbox_starts(
+    tmp_path: Path, dummy_extract: Path, policy: Policy, settings: Settings
+) -> None:
+    stricter = policy.model_copy(update={"version": policy.version + 1})
+    stub = stub_for(sleep_trends().plan())
+    with pytest.raises(ExtractError) as err:
+        run(stub, dummy_extract, stricter, settings)
+    assert err.value.code == "policy_mismatch"
+    assert executed(stub) == 0
+
+
+def test_an_expired_extract_is_refused_before_the_sandbox_starts(
     tmp_path: Path, dummy_extract: Path, policy: Policy, settings: Settings
 ) -> None:
     old = tmp_path / "old.duckdb"
@@ -154,7 +191,7 @@ def test_an_expired_extract_is_refused_before_any_query_runs(
     with pytest.raises(ExtractError) as err:
         run(stub, old, policy, settings)
     assert err.value.code == "extract_expired"
-    assert [step for step, _ in stub.effects].count("executed") == 1
+    assert executed(stub) == 0
 
 
 def test_what_the_sandbox_returns_must_be_a_plan(
@@ -202,15 +239,19 @@ def test_a_folder_is_not_an_analysis(tmp_path: Path) -> None:
         read_analysis(tmp_path)
 
 
-def test_a_dummy_extract_needs_no_key(dummy_extract: Path, settings: Settings) -> None:
-    manifest, key = usable_extract(dummy_extract, settings)
+def test_a_dummy_extract_needs_no_key(
+    dummy_extract: Path, policy: Policy, settings: Settings
+) -> None:
+    manifest, key = usable_extract(dummy_extract, policy, settings)
     assert manifest.dummy
     assert key is None
     assert not settings.key_dir.exists()
 
 
-def test_an_extract_without_manifest_is_refused(tmp_path: Path, settings: Settings) -> None:
+def test_an_extract_without_manifest_is_refused(
+    tmp_path: Path, policy: Policy, settings: Settings
+) -> None:
     (tmp_path / "e.duckdb").write_bytes(b"")
     with pytest.raises(ExtractError) as err:
-        usable_extract(tmp_path / "e.duckdb", settings)
+        usable_extract(tmp_path / "e.duckdb", policy, settings)
     assert err.value.code == "manifest_missing"
