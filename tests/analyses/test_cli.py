@@ -49,3 +49,23 @@ def test_hostile_file_is_refused_in_human_form(
     assert code == 1
     assert "error [analysis_forbidden]: import of 'ctypes' is not allowed" in output
     assert "evil.py, line 1" in output
+
+
+@pytest.mark.slow
+def test_a_dummy_run_prints_releases_labelled_dummy(runner: CliRunner, dummy_extract: Path) -> None:
+    example = next(p for p in EXAMPLES if p.stem == "themes_followed_together")
+    code, output = run(runner, dummy_extract, example, "--epsilon", "1.0", "--json")
+    assert code == 0, output
+    printed = json.loads(output)
+    assert printed["dummy"] is True
+    assert printed["epsilon_spent"] == 0
+    assert [r["name"] for r in printed["results"]] == [
+        "followers_by_theme_age",
+        "followers_by_theme_province",
+    ]
+    assert all(r["release"]["dummy"] for r in printed["results"])
+    code, human = run(runner, dummy_extract, example, "--epsilon", "1.0")
+    assert code == 0, human
+    assert human.startswith("DUMMY DATA: synthetic values, not an insight; no budget spent")
+    assert "from the release store" in human
+    assert "themes_followed_together: ε spent 0 (planned 1 of 1 given)" in human
