@@ -49,6 +49,7 @@ from gateway.extract.manifest import Manifest, manifest_path
 from gateway.extract.rights import load_rights, member_states_sql
 from gateway.extract.source import SOURCE, attach_source, naive, source_snapshot_at
 from gateway.policy import Policy, policy_hash
+from gateway.source.geography import CITY_PROVINCE
 
 OUT = "extract"
 """The name the extract being written is attached under."""
@@ -71,9 +72,13 @@ def build_extract(
     force: bool = False,
     progress: bool = False,
     now: dt.datetime | None = None,
-    city_province: Mapping[str, str],
+    city_province: Mapping[str, str] = CITY_PROVINCE,
 ) -> Manifest:
-    """Write the encrypted extract ``out`` and its manifest; return the manifest."""
+    """Write the encrypted extract ``out`` and its manifest; return the manifest.
+
+    ``now`` is the clock (build time, retention, expiry); ``city_province``
+    maps Dutch cities to provinces for the ``province`` reduction.
+    """
     built_at = now or dt.datetime.now(dt.UTC)
     check_project_id(project)
     consent_purpose = _consent_purpose(policy, purpose)
