@@ -177,7 +177,56 @@ def rights_import(
 
 
 # ---------------------------------------------------------------- vet
-# (commands for this section go here)
+
+
+@app.command("vet")
+def vet_command(
+    policy: PolicyOption,
+    sql: Annotated[
+        str | None, typer.Option("--sql", help='The query, or "-" to read it from standard input.')
+    ] = None,
+    sql_file: Annotated[
+        Path | None,
+        typer.Option("--sql-file", help="Read the query from this file.", dir_okay=False),
+    ] = None,
+    epsilon: Annotated[
+        float | None,
+        typer.Option("--epsilon", help="ε to spend (default: the policy's per-query default)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check a query against the policy without running it: its plan, or every problem.
+
+    Exit status 0 when the query would be answered, 1 when it is refused.
+    """
+    from gateway.errors import VetError
+    from gateway.policy import load_policy
+    from gateway.vet import vet_report
+    from gateway.vet.codes import Code
+    from gateway.vet.render import render_issues, render_plan
+
+    with refusals(as_json):
+        try:
+            text = read_sql(sql, sql_file)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VetError(
+                Code.UNREADABLE_QUERY,
+                f"the query cannot be read: {exc}",
+                hint="pass UTF-8 text with --sql, --sql-file or --sql -",
+            ) from None
+        report = vet_report(text, load_policy(policy), epsilon)
+    payload = report.model_dump(mode="json")
+    # The DP engine's predicted accuracy per aggregate belongs here, as
+    # payload["accuracy"], computed from report.plan and report.epsilon.
+
+    def human() -> None:
+        if report.plan is not None:
+            typer.echo(f"allowed, at ε = {report.epsilon:g}\n{render_plan(report.plan)}")
+        else:
+            typer.echo(render_issues(text, report.violations))
+
+    emit(payload, as_json, human)
+    raise typer.Exit(0 if report.allowed else 1)
 
 
 # ---------------------------------------------------------------- run

@@ -1,0 +1,208 @@
+"""The sandbox's entry point: ``python -m gateway.sandbox.inside KIND``.
+
+It runs isolated, with the view, rlimits and syscall filter already in
+place. It loads what the job kind needs, then reads ONE JSON job spec from
+standard input, performs it and writes ONE JSON ``Output`` to the standard
+output it was started with. Anything the job itself prints goes to standard
+error, so it cannot corrupt the result.
+
+``query``     attach the extract (read-only, key from the spec), harden the
+              DuckDB connection, run the DP engine, return its ``Release``.
+``analysis``  run researcher source with no extract and no key; its
+              module-level ``plan`` (or the value of its ``analysis()``) is the
+              result, as JSON data for the trusted side to vet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from pydantic import JsonValue, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+from gateway.errors import AnalysisError, GatewayError, SandboxError
+from gateway.sandbox.jobs import (
+    SCRATCH_INSIDE,
+    AnalysisOutput,
+    AnalysisSpec,
+    Failure,
+    Output,
+    QueryOutput,
+    QuerySpec,
+    Spec,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from gateway.dp.release import Release
+
+ENGINE_SETTINGS: dict[str, object] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "allow_persistent_secrets": False,
+}
+"""DuckDB settings a query connection must have before the engine sees it."""
+
+SPEC: TypeAdapter[QuerySpec | AnalysisSpec] = TypeAdapter(Spec)
+OUTPUT: TypeAdapter[QueryOutput | AnalysisOutput | Failure] = TypeAdapter(Output)
+
+
+def harden(connection: duckdb.DuckDBPyConnection) -> None:
+    """Make the engine itself refuse files, network and extensions, then lock it.
+
+    Applied on top of whatever the extract reader configured, so a reader or
+    engine bug that lets SQL through still meets a connection that can read
+    only the attached extract. Refuses (``engine_not_hardened``) a connection
+    whose configuration is already locked in an unsafe state.
+    """
+    unsafe = []
+    for name, wanted in ENGINE_SETTINGS.items():
+        (current,) = connection.execute("SELECT current_setting(?)", [name]).fetchone() or (None,)
+        if current == wanted:
+            continue
+        try:
+            connection.execute(f"SET {name} = {str(wanted).lower()}")
+        except Exception:  # duckdb raises several error classes here
+            unsafe.append(name)
+    connection.execute("SET lock_configuration = true")
+    if unsafe:
+        raise SandboxError(
+            "engine_not_hardened",
+            f"the DuckDB connection could not be hardened: {', '.join(unsafe)}",
+            hint="the extract reader must not lock its configuration in an unsafe state",
+        )
+
+
+def run_query(spec: QuerySpec) -> Release:
+    try:
+        execute = importlib.import_module("gateway.dp").execute
+        attach = importlib.import_module("gateway.extract.reader").attach
+    except (ImportError, AttributeError) as err:
+        raise SandboxError(
+            "engine_unavailable",
+            f"the sandbox runtime lacks the query engine: {err}",
+            hint="install the complete gateway package",
+        ) from None
+
+    connection = attach(
+        spec.extract_path,
+        spec.key,
+        memory_limit=spec.duckdb_memory_bytes,
+        threads=spec.duckdb_threads,
+        temp_directory=SCRATCH_INSIDE,
+    )
+    harden(connection)
+    release: Release = execute(
+        spec.plan,
+        spec.policy,
+        connection,
+        epsilon=spec.epsilon,
+        extract_hash=spec.extract_hash,
+    )
+    return release
+
+
+def run_analysis(spec: AnalysisSpec) -> JsonValue:
+    namespace: dict[str, Any] = {"__name__": "__analysis__", "__file__": spec.filename}
+    exec(compile(spec.code, spec.filename, "exec"), namespace)  # noqa: S102 (isolated)
+    if callable(namespace.get("analysis")):
+        value = namespace["analysis"]()
+    elif "plan" in namespace:
+        value = namespace["plan"]
+    else:
+        raise AnalysisError(
+            "no_plan",
+            "the analysis defines neither a variable `plan` nor a function `analysis()`",
+            hint="end the analysis with `plan = ...` built with gateway.analyses",
+        )
+    try:
+        plan: JsonValue = to_jsonable_python(value)
+    except PydanticSerializationError as err:
+        raise AnalysisError(
+            "plan_not_serialisable",
+            f"the analysis plan is not JSON data: {err}",
+            hint="build the plan from gateway.analyses objects, lists, dicts and numbers",
+        ) from None
+    return plan
+
+
+def _researcher_failure(spec: AnalysisSpec, err: BaseException) -> Failure:
+    """The analysis's own traceback; it never saw data, so it may be shown."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == spec.filename]
+    where = "".join(traceback.format_list(frames[-5:]))
+    return Failure(
+        error="AnalysisError",
+        code="analysis_failed",
+        message=f"{type(err).__name__}: {err}",
+        hint=f"the analysis raised an exception\n{where}".rstrip(),
+    )
+
+
+def perform(raw: bytes) -> QueryOutput | AnalysisOutput | Failure:
+    """One spec in, one output out; every failure becomes data, never a crash."""
+    try:
+        spec = SPEC.validate_json(raw)
+    except ValidationError as err:
+        return Failure(
+            error="SandboxError",
+            code="malformed_spec",
+            message=f"the job spec is not valid: {err.error_count()} error(s)",
+        )
+    try:
+        if isinstance(spec, QuerySpec):
+            return QueryOutput(release=run_query(spec))
+        return AnalysisOutput(plan=run_analysis(spec))
+    except GatewayError as err:
+        return Failure(error=type(err).__name__, code=err.code, message=err.message, hint=err.hint)
+    except MemoryError:
+        return Failure(
+            error="SandboxError",
+            code="memory_limit",
+            message="the job ran out of memory",
+            hint="ask for fewer groups or a smaller analysis, or raise the sandbox memory limit",
+        )
+    except (Exception, SystemExit) as err:
+        if isinstance(spec, AnalysisSpec):
+            return _researcher_failure(spec, err)
+        # The message of an engine exception may quote extract values: name only the type.
+        return Failure(
+            error="SandboxError",
+            code="engine_failed",
+            message=f"the query engine failed ({type(err).__name__})",
+            hint="the operator's log has the details",
+        )
+
+
+def _warm(kind: str) -> None:
+    """Load the job kind's runtime while the sandbox waits for its job."""
+    modules = ["duckdb", "gateway.dp", "gateway.extract.reader"]
+    if kind == "analysis":
+        modules = ["gateway.analyses"]
+    for name in modules:
+        with contextlib.suppress(ImportError):  # reported when the job needs it
+            importlib.import_module(name)
+
+
+def main() -> None:
+    result = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # the job's own prints land in the log, not in the result
+    sys.stdout = sys.stderr
+    _warm(sys.argv[1] if len(sys.argv) > 1 else "")
+    output = perform(sys.stdin.buffer.read())
+    result.write(OUTPUT.dump_json(output))
+    result.flush()
+    sys.stderr.flush()
+    os._exit(0)  # the result is out; interpreter teardown would only delay the parent
+
+
+if __name__ == "__main__":
+    main()

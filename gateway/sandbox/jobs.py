@@ -1,0 +1,122 @@
+"""What crosses the sandbox boundary, in both directions, as pydantic data.
+
+The trusted side builds a ``QueryJob`` or ``AnalysisJob``; the sandbox gets a
+``Spec`` on standard input (the extract as its path *inside* the sandbox, the
+key in the same JSON document and nowhere else) and answers with exactly one
+``Output`` on standard output. Nothing else is read back: standard error only
+reaches the operator's log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr
+
+from gateway.dp.release import Release
+from gateway.policy.model import Policy
+from gateway.vet.plan import QueryPlan
+
+EXTRACT_INSIDE = "/extract/extract.duckdb"
+"""Where the one extract of a query job appears inside the sandbox."""
+SCRATCH_INSIDE = "/tmp"  # noqa: S108 (a private tmpfs inside the sandbox)
+"""The job's private scratch tmpfs: DuckDB's temp directory and the working directory."""
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _job_id() -> str:
+    return uuid.uuid4().hex
+
+
+class QueryJob(_Data):
+    """Run one vetted plan through the DP engine over one extract."""
+
+    kind: Literal["query"] = "query"
+    job_id: str = Field(default_factory=_job_id)
+    plan: QueryPlan
+    policy: Policy
+    epsilon: Annotated[float, Field(gt=0)]
+    extract: Path = Field(description="the extract file on the trusted side")
+    extract_hash: str
+    key: SecretStr = Field(description="extract key; travels only inside the job spec on stdin")
+
+
+class AnalysisJob(_Data):
+    """Run researcher Python, with no data, to obtain its plan."""
+
+    kind: Literal["analysis"] = "analysis"
+    job_id: str = Field(default_factory=_job_id)
+    code: str
+    filename: str = "analysis.py"
+
+
+Job = QueryJob | AnalysisJob
+
+
+class QuerySpec(_Data):
+    kind: Literal["query"] = "query"
+    plan: QueryPlan
+    policy: Policy
+    epsilon: float
+    extract_path: str
+    extract_hash: str
+    key: str
+    duckdb_memory_bytes: int
+    duckdb_threads: int
+
+
+class AnalysisSpec(_Data):
+    kind: Literal["analysis"] = "analysis"
+    code: str
+    filename: str
+
+
+Spec = Annotated[QuerySpec | AnalysisSpec, Field(discriminator="kind")]
+
+
+class QueryOutput(_Data):
+    kind: Literal["query"] = "query"
+    release: Release
+
+
+class AnalysisOutput(_Data):
+    kind: Literal["analysis"] = "analysis"
+    plan: JsonValue
+
+
+class Failure(_Data):
+    """A refusal or error inside the sandbox, carried back as data.
+
+    ``error`` names a ``GatewayError`` subclass; the trusted side re-raises
+    that class (or ``SandboxError`` if the name is unknown).
+    """
+
+    kind: Literal["failure"] = "failure"
+    error: str
+    code: str
+    message: str
+    hint: str | None = None
+
+
+Output = Annotated[QueryOutput | AnalysisOutput | Failure, Field(discriminator="kind")]
+
+
+def make_spec(job: Job, duckdb_memory_bytes: int, duckdb_threads: int) -> QuerySpec | AnalysisSpec:
+    """The document the sandbox reads: the job as seen from inside."""
+    if isinstance(job, AnalysisJob):
+        return AnalysisSpec(code=job.code, filename=job.filename)
+    return QuerySpec(
+        plan=job.plan,
+        policy=job.policy,
+        epsilon=job.epsilon,
+        extract_path=EXTRACT_INSIDE,
+        extract_hash=job.extract_hash,
+        key=job.key.get_secret_value(),
+        duckdb_memory_bytes=duckdb_memory_bytes,
+        duckdb_threads=duckdb_threads,
+    )

@@ -1,0 +1,119 @@
+"""The sandbox interface every backend implements, and the one way to drive it.
+
+A job goes through four steps, each idempotent (calling one again does
+nothing new and returns what it returned before), each allowed to be
+skipped forward (``execute`` prepares if needed, ``finalize`` executes):
+
+``prepare``   check the backend, build the job's view of the filesystem,
+              start the isolated process; it loads its runtime and waits for
+              the job on standard input (so a caller can prepare ahead).
+``execute``   send the job spec, read the result under the wall-clock,
+              size and resource limits; the process ends.
+``finalize``  validate the result (pydantic, then that it answers this job)
+              and return it, or raise the ``GatewayError`` it amounts to.
+``cleanup``   kill whatever is left of the process group and forget the job;
+              safe at any point, also after a failure.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from pydantic import JsonValue
+
+import gateway.errors
+from gateway.dp.release import Release
+from gateway.errors import GatewayError, SandboxError
+from gateway.sandbox.jobs import (
+    AnalysisJob,
+    AnalysisOutput,
+    Failure,
+    Job,
+    QueryJob,
+    QueryOutput,
+)
+
+
+class Step(StrEnum):
+    """How far a job has come in one sandbox."""
+
+    PREPARED = "prepared"
+    EXECUTED = "executed"
+    FINALIZED = "finalized"
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """Isolated execution of one job at a time per ``job_id``."""
+
+    name: str
+    isolated: bool
+
+    def prepare(self, job: Job) -> None: ...
+
+    def execute(self, job: Job) -> None: ...
+
+    def finalize(self, job: Job) -> QueryOutput | AnalysisOutput: ...
+
+    def cleanup(self, job: Job) -> None: ...
+
+
+def run(sandbox: Sandbox, job: Job) -> QueryOutput | AnalysisOutput:
+    """All four steps; cleanup happens whatever the outcome."""
+    try:
+        sandbox.prepare(job)
+        sandbox.execute(job)
+        return sandbox.finalize(job)
+    finally:
+        sandbox.cleanup(job)
+
+
+def run_query(sandbox: Sandbox, job: QueryJob) -> Release:
+    output = run(sandbox, job)
+    assert isinstance(output, QueryOutput)
+    return output.release
+
+
+def run_analysis(sandbox: Sandbox, job: AnalysisJob) -> JsonValue:
+    output = run(sandbox, job)
+    assert isinstance(output, AnalysisOutput)
+    return output.plan
+
+
+def check_output(
+    job: Job, output: QueryOutput | AnalysisOutput | Failure
+) -> QueryOutput | AnalysisOutput:
+    """Refuse a result that is a failure or does not answer ``job``.
+
+    A failure is re-raised as the ``GatewayError`` subclass it names, so a
+    DP engine's ``DpError`` reaches the caller with its own code.
+    """
+    if isinstance(output, Failure):
+        cls = getattr(gateway.errors, output.error, None)
+        if not (isinstance(cls, type) and issubclass(cls, GatewayError)):
+            cls = SandboxError
+        raise cls(output.code, output.message, hint=output.hint)
+    if output.kind != job.kind:
+        raise SandboxError(
+            "result_mismatch",
+            f"a {job.kind} job returned a {output.kind} result",
+            hint="the sandbox runtime is out of step with the gateway; reinstall it",
+        )
+    if isinstance(output, QueryOutput):
+        assert isinstance(job, QueryJob)
+        release = output.release
+        problems = []
+        if release.plan_hash != job.plan.plan_hash():
+            problems.append("plan hash")
+        if release.extract_hash != job.extract_hash:
+            problems.append("extract hash")
+        if release.epsilon_spent > job.epsilon * (1 + 1e-9):
+            problems.append("epsilon spent above the epsilon granted")
+        if problems:
+            raise SandboxError(
+                "result_mismatch",
+                "the release does not answer this job: " + ", ".join(problems),
+                hint="the release was not stored; report this to the operator",
+            )
+    return output

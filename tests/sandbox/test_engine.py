@@ -1,0 +1,90 @@
+"""Query jobs: the one extract, read-only, key over stdin, and a DuckDB that refuses
+files, network and extensions even when the engine pastes SQL in unchecked."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gateway.errors import SandboxError
+from gateway.sandbox import run_query
+from gateway.sandbox.process import ProcessSandbox
+from gateway.sandbox.view import view_for
+from tests.sandbox.factories import KEY, TIPS, Deployment, query_job
+
+
+def test_a_query_runs_over_the_encrypted_extract(
+    engine_sandbox: ProcessSandbox, deployment: Deployment
+) -> None:
+    job = query_job(deployment.extract)
+    release = run_query(engine_sandbox, job)
+    assert release.rows == [[TIPS]]
+    assert release.plan_hash == job.plan.plan_hash()
+    assert release.extract_hash == job.extract_hash
+
+
+def test_a_wrong_key_opens_nothing(engine_sandbox: ProcessSandbox, deployment: Deployment) -> None:
+    with pytest.raises(SandboxError) as caught:
+        run_query(engine_sandbox, query_job(deployment.extract, key="not-the-key"))
+    assert caught.value.code == "engine_failed"
+
+
+def test_the_key_travels_only_on_stdin(
+    engine_sandbox: ProcessSandbox, deployment: Deployment
+) -> None:
+    job = query_job(deployment.extract)
+    view = view_for(job, engine_sandbox.package_source, engine_sandbox.limits.scratch_bytes)
+    command = engine_sandbox.command(view, job.kind, seccomp_fd=3)
+    assert not any(KEY in argument for argument in command)
+    assert KEY not in repr(job)  # nor in logs of the job
+    assert KEY not in str(deployment.extract)
+
+
+@pytest.mark.parametrize(
+    ("sql", "blocked_by"),
+    [
+        ("read_csv('/etc/passwd')", "PermissionException"),
+        ("read_text('/usr/lib/os-release')", "PermissionException"),
+        ("glob('/extract/*')", "PermissionException"),
+        ("(SELECT 1) t; COPY tips TO '/extract/leak.csv'", "PermissionException"),
+        ("(SELECT 1) t; INSTALL httpfs", "IOException"),
+        ("(SELECT 1) t; SET enable_external_access = true", "InvalidInputException"),
+        ("(SELECT 1) t; SET lock_configuration = false", "InvalidInputException"),
+        ("(SELECT 1) t; SET autoinstall_known_extensions = true", "InvalidInputException"),
+    ],
+)
+def test_sql_reaching_the_engine_directly_is_refused_by_duckdb(
+    engine_sandbox: ProcessSandbox, deployment: Deployment, sql: str, blocked_by: str
+) -> None:
+    with pytest.raises(SandboxError) as caught:
+        run_query(engine_sandbox, query_job(deployment.extract, table=sql))
+    assert caught.value.code == "engine_failed"
+    assert blocked_by in caught.value.message
+    assert run_query(engine_sandbox, query_job(deployment.extract)).rows == [[TIPS]]
+
+
+def test_other_extracts_cannot_be_attached(
+    engine_sandbox: ProcessSandbox, deployment: Deployment
+) -> None:
+    sql = f"(SELECT 1) t; ATTACH '{deployment.other_extract}' AS other"
+    with pytest.raises(SandboxError) as caught:
+        run_query(engine_sandbox, query_job(deployment.extract, table=sql))
+    assert caught.value.code == "engine_failed"
+
+
+def test_a_copy_into_scratch_stays_in_the_sandbox(
+    engine_sandbox: ProcessSandbox, deployment: Deployment
+) -> None:
+    name = f"leak-{uuid.uuid4().hex}.csv"
+    sql = f"(SELECT 1) t; COPY tips TO '/tmp/{name}'; SELECT 1"
+    assert run_query(engine_sandbox, query_job(deployment.extract, table=sql)).rows == [[1]]
+    assert not Path("/tmp", name).exists()
+    assert not (deployment.extract.parent / name).exists()
+
+
+def test_a_missing_extract_starts_nothing(engine_sandbox: ProcessSandbox, tmp_path: Path) -> None:
+    with pytest.raises(SandboxError) as caught:
+        run_query(engine_sandbox, query_job(tmp_path / "absent.duckdb"))
+    assert caught.value.code == "extract_missing"
