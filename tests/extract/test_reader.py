@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import Settings
 from gateway.errors import ExtractError
-from gateway.extract.manifest import load_manifest
+from gateway.extract.manifest import load_manifest, manifest_path
 from gateway.extract.reader import attach, extract_key, open_extract
 from tests.extract.conftest import Built
 from tests.extract.factories import BUILT_AT, identifying_values
@@ -120,3 +120,25 @@ def test_a_missing_key_is_a_clear_error(mission: Built, tmp_path: Path) -> None:
     with pytest.raises(ExtractError) as err:
         open_extract(mission.path, elsewhere, now=BUILT_AT)
     assert err.value.code == "extract_key_missing"
+
+
+def test_a_dummy_extract_opens_without_a_key_and_a_real_one_does_not(
+    mission: Built, tmp_path: Path
+) -> None:
+    dummy = tmp_path / "dummy.duckdb"
+    con = duckdb.connect(str(dummy))
+    con.execute("CREATE TABLE members AS SELECT 'x' AS member_pid")
+    con.close()
+    manifest = mission.manifest.model_copy(update={"dummy": True, "key_id": "none"})
+    manifest_path(dummy).write_text(manifest.model_dump_json())
+    opened, loaded = open_extract(dummy, mission.settings, now=BUILT_AT)
+    try:
+        assert loaded.dummy
+        assert opened.execute("SELECT member_pid FROM members").fetchall() == [("x",)]
+    finally:
+        opened.close()
+    with pytest.raises(ExtractError):
+        extract_key(loaded, mission.settings)
+    with pytest.raises(ExtractError) as err:
+        attach(mission.path, None)
+    assert err.value.code == "extract_unreadable"
