@@ -7,6 +7,7 @@ Heavy libraries (OpenDP, Polars, FastAPI) are imported inside commands, so
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -80,7 +81,43 @@ def read_sql(sql: str | None, sql_file: Path | None) -> str:
 
 
 # ---------------------------------------------------------------- source generate
-# (commands for this section go here)
+
+
+@source_app.command("generate")
+def source_generate(
+    members: Annotated[int, typer.Option("--members", help="Number of member accounts.")],
+    out: Annotated[Path, typer.Option("--out", help="Database file to write, e.g. SRC.duckdb.")],
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same data.")] = 0,
+    as_of: Annotated[
+        datetime.datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Snapshot date: the data ends the day before. Default: today.",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a synthetic Health-Thing platform database (deterministic for a seed)."""
+    from gateway.source.generate import generate
+
+    with refusals(as_json):
+        summary = generate(
+            members,
+            seed,
+            out,
+            as_of=as_of.date() if as_of else None,
+            force=force,
+            progress=not as_json and sys.stderr.isatty(),
+        )
+
+    def human() -> None:
+        counts = ", ".join(f"{rows:,} {table}" for table, rows in summary.row_counts.items())
+        typer.echo(f"wrote {out} in {summary.seconds:.1f} s (snapshot {summary.snapshot_at})")
+        typer.echo(f"  {counts}")
+
+    emit(summary, as_json, human)
 
 
 # ---------------------------------------------------------------- extract build / status / dummy

@@ -12,10 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from gateway.config import Settings
+
+MODEL_MODULES: tuple[str, ...] = ("gateway.extract.ledger",)
+"""Modules that declare tables on ``Base``; Alembic's environment imports them."""
 
 
 class Base(DeclarativeBase):
@@ -37,12 +42,26 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def migrate(settings: Settings) -> Engine:
-    """Bring the metadata database up to date and return its engine."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = engine_for(settings.metadata_url)
-    Base.metadata.create_all(engine)  # replaced by `alembic upgrade head` once migrations exist
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "gateway:migrations")
+    return config
+
+
+@lru_cache(maxsize=8)
+def _migrated(url: str) -> Engine:
+    engine = engine_for(url)
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
     return engine
+
+
+def migrate(settings: Settings) -> Engine:
+    """Bring the metadata database up to date (once per process) and return its engine."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return _migrated(settings.metadata_url)
 
 
 @contextmanager

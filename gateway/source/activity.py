@@ -23,6 +23,7 @@ from gateway.source.draw import (
     at_busy_hour,
     between,
     months,
+    repeat_rows,
     stream,
     timestamps,
     to_arrow,
@@ -35,13 +36,6 @@ TIP_CHUNK_MEMBERS = 50_000
 """Members per tips chunk (part of the seed's meaning: changing it changes the data)."""
 SEASON_ROUNDS = 8
 """Rejection rounds for seasonal timing; the few still rejected keep their last draw."""
-
-
-def repeat_rows(counts: Ints) -> tuple[Ints, Ints]:
-    """For per-row ``counts``: the row of each repeated entry and its rank within the row."""
-    row = np.repeat(np.arange(len(counts)), counts)
-    first = np.cumsum(counts) - counts
-    return row, np.arange(len(row)) - first[row]
 
 
 def theme_follows(seed: int, members: Members) -> pa.Table:

@@ -120,7 +120,7 @@ TIP_OFF_FAVOURITE = 0.2
 
 LURKER_SHARE = 0.38
 """Members who never post a tip."""
-TIPS_LOG_MEAN = 2.05
+TIPS_LOG_MEAN = 2.11
 TIPS_LOG_SD = 1.35
 """Posters' tips ~ lognormal(mean, sd) scaled by tenure: most a few, some hundreds."""
 TIPS_FULL_TENURE_YEARS = 2.0

@@ -82,6 +82,13 @@ def between(rng: np.random.Generator, start: Ints, end: Ints, power: float = 1.0
     return np.minimum(start + (fraction * (end - start)).astype(np.int64), end - 1)
 
 
+def repeat_rows(counts: Ints) -> tuple[Ints, Ints]:
+    """For per-row ``counts``: the row of each repeated entry and its rank within the row."""
+    row = np.repeat(np.arange(len(counts)), counts)
+    first = np.cumsum(counts) - counts
+    return row, np.arange(len(row)) - first[row]
+
+
 def months(times: Ints) -> Ints:
     """Calendar month 0 (January) to 11 of each time."""
     return times.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64) % 12

@@ -80,7 +80,7 @@ def generate(
     started = time.perf_counter()
     with _staging(target) as staged, _reporter(progress) as report:
         row_counts = _write(staged, members, seed, timeline, report)
-        _publish(staged, target)
+        _publish(staged, target, force)
     return GenerateSummary(
         path=target,
         members=members,
@@ -125,13 +125,17 @@ def _check_target(out: Path, force: bool) -> Path:
         raise SourceError(
             "output_is_directory",
             f"--out {out} is a directory",
-            hint="name a database file inside it, e.g. --out {}".format(out / "source.duckdb"),
+            hint=f"name a database file inside it, e.g. --out {out / 'source.duckdb'}",
         )
-    if target.exists() and not force:
+    if not force:
+        for existing in (target, _wal(target)):
+            if existing.exists():
+                raise _exists(existing)
+    if target.parent.exists() and not target.parent.is_dir():
         raise SourceError(
-            "output_exists",
-            f"{out} already exists",
-            hint="pass --force to replace it, or choose another --out",
+            "output_not_writable",
+            f"cannot write {out}: {target.parent} is not a directory",
+            hint="choose an --out in a directory you can write to",
         )
     if not target.parent.is_dir():
         raise SourceError(
@@ -168,11 +172,38 @@ def _staging(target: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _publish(staged: Path, target: Path) -> None:
-    """Move the finished database into place; a stale write-ahead log of a
-    replaced database must not be replayed onto the new one."""
-    target.with_name(target.name + ".wal").unlink(missing_ok=True)
-    os.replace(staged, target)
+def _publish(staged: Path, target: Path, force: bool) -> None:
+    """Move the finished database into place.
+
+    With ``force`` it replaces ``target`` and drops the replaced database's
+    write-ahead log, which DuckDB would otherwise replay onto the new file.
+    Without, it links the file in, which fails if ``target`` appeared while
+    generating: an existing file is never overwritten unasked.
+    """
+    if force:
+        _wal(target).unlink(missing_ok=True)
+        os.replace(staged, target)
+        return
+    try:
+        os.link(staged, target)
+    except FileExistsError:
+        raise _exists(target) from None
+    except OSError:  # no hard links on this file system: check, then rename
+        if target.exists():
+            raise _exists(target) from None
+        os.replace(staged, target)
+
+
+def _wal(database: Path) -> Path:
+    return database.with_name(database.name + ".wal")
+
+
+def _exists(path: Path) -> SourceError:
+    return SourceError(
+        "output_exists",
+        f"{path} already exists",
+        hint="pass --force to replace it, or choose another --out",
+    )
 
 
 Report = Callable[[str, int, int], None]

@@ -143,9 +143,8 @@ def _births(rng: np.random.Generator, created: Ints, timeline: Timeline) -> Ints
     )
     band = rng.choice(len(weight), len(created), p=weight / weight.sum())
     age = low[band] + rng.random(len(created)) * (high[band] - low[band])
-    birth: Ints = np.minimum(
-        timeline.end - (age * YEAR_US).astype(np.int64), created - b.MIN_SIGNUP_AGE * YEAR_US
-    )
+    youngest = created - b.MIN_SIGNUP_AGE * YEAR_US - DAY_US  # a day's margin for leap years
+    birth: Ints = np.minimum(timeline.end - (age * YEAR_US).astype(np.int64), youngest)
     return birth - birth % DAY_US
 
 

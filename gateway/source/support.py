@@ -13,7 +13,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gateway.source import behaviour as b
-from gateway.source.activity import repeat_rows
 from gateway.source.draw import (
     DAY_US,
     YEAR_US,
@@ -21,6 +20,7 @@ from gateway.source.draw import (
     Timeline,
     at_busy_hour,
     between,
+    repeat_rows,
     stream,
     timestamps,
     to_arrow,

@@ -376,30 +376,35 @@ def expand(template: str, language: str) -> list[str]:
     ]
 
 
-class Pools:
-    """Sentences grouped in pools, stored as one Arrow array plus offsets.
+Ints = npt.NDArray[np.int64]
 
-    Pool ``k`` holds ``sentences[starts[k] : starts[k] + sizes[k]]``, so a
-    vectorised draw is ``starts[pool] + floor(u * sizes[pool])``.
+
+class Pools:
+    """Sentence pools; a pool is a list of templates, a template a list of
+    its expansions. All sentences sit in one Arrow array.
+
+    A draw picks a template of the pool uniformly, then one of its
+    expansions, so a template with many fillers is not drawn more often.
     """
 
-    def __init__(self, pools: list[list[str]]) -> None:
-        self.sizes: npt.NDArray[np.int64] = np.array([len(pool) for pool in pools], dtype=np.int64)
-        self.starts: npt.NDArray[np.int64] = np.concatenate(([0], np.cumsum(self.sizes)[:-1]))
-        self.sentences = pa.array([sentence for pool in pools for sentence in pool], pa.string())
+    def __init__(self, pools: list[list[list[str]]]) -> None:
+        templates = [template for pool in pools for template in pool]
+        self.template_count: Ints = np.array([len(pool) for pool in pools], dtype=np.int64)
+        self.first_template: Ints = np.cumsum(self.template_count) - self.template_count
+        self.variant_count: Ints = np.array([len(t) for t in templates], dtype=np.int64)
+        self.first_variant: Ints = np.cumsum(self.variant_count) - self.variant_count
+        self.sentences = pa.array([s for template in templates for s in template], pa.string())
 
-    def draw(
-        self, pool: npt.NDArray[np.int64], uniform: npt.NDArray[np.float64]
-    ) -> npt.NDArray[np.int64]:
-        """Sentence numbers, one per entry of ``pool``, using ``uniform`` in [0, 1)."""
-        drawn: npt.NDArray[np.int64] = self.starts[pool] + (uniform * self.sizes[pool]).astype(
-            np.int64
-        )
+    def draw(self, pool: Ints, uniform: npt.NDArray[np.float64]) -> Ints:
+        """Sentence numbers, one per entry of ``pool``, from ``uniform`` in [0, 1):
+        its integer part over the templates picks one, the fraction a variant."""
+        scaled = uniform * self.template_count[pool]
+        template = self.first_template[pool] + scaled.astype(np.int64)
+        variant = ((scaled % 1.0) * self.variant_count[template]).astype(np.int64)
+        drawn: Ints = self.first_variant[template] + variant
         return drawn
 
-    def texts(
-        self, rng: np.random.Generator, pool: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]
-    ) -> pa.Array:
+    def texts(self, rng: np.random.Generator, pool: Ints, counts: Ints) -> pa.Array:
         """``len(counts)`` texts; text ``i`` joins ``counts[i]`` sentences, each
         drawn from its entry of ``pool`` (``len(pool) == counts.sum()``)."""
         sentences = self.sentences.take(pa.array(self.draw(pool, rng.random(len(pool)))))
@@ -410,11 +415,7 @@ class Pools:
 def _pools(templates: dict[str, dict[str, tuple[str, ...]]], keys: tuple[str, ...]) -> Pools:
     return Pools(
         [
-            [
-                sentence
-                for template in templates[key][language]
-                for sentence in expand(template, language)
-            ]
+            [expand(template, language) for template in templates[key][language]]
             for key in keys
             for language in LANGUAGES
         ]

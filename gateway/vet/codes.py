@@ -49,7 +49,7 @@ class Code(StrEnum):
     # expressions and functions
     UNSUPPORTED_EXPRESSION = "unsupported_expression"
     FUNCTION_NOT_ALLOWED = "function_not_allowed"
-    UNKNOWN_FUNCTION = "unknown_function"
+    UDF = "udf"
     LAMBDA = "lambda"
     # grouping
     COLUMN_NOT_GROUPED = "column_not_grouped"

@@ -2,26 +2,25 @@
 
 This is an allow-list: each clause accepts exactly the shapes the plan can
 express (see docs/vetting.md) and hands anything else to ``_reject``, which
-names the construct with its own error code. No node, function or clause
-reaches the plan unless a line here accepts it explicitly.
+walks it and has ``classify.py`` name each construct with its own error code.
+No node, function or clause reaches the plan unless a line here accepts it
+explicitly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, cast
 
 from sqlglot import exp
-from sqlglot.tokenizer_core import TokenType
 
 from gateway.errors import Issue
 from gateway.policy.model import Aggregation, Column, ColumnRole, Policy
-from gateway.vet import names
+from gateway.vet.classify import Classifier, Context, unsupported
 from gateway.vet.codes import Code
+from gateway.vet.estimate import estimate_groups
 from gateway.vet.plan import (
     Aggregate,
     And,
@@ -39,27 +38,23 @@ from gateway.vet.plan import (
 )
 from gateway.vet.plan import Literal_ as Value
 from gateway.vet.scope import Bound, Scope
+from gateway.vet.shapes import (
+    AGGREGATES,
+    extra_args,
+    flatten,
+    func_name,
+    grain,
+    is_aggregate_call,
+    is_constant,
+    is_int_literal,
+    is_key_shape,
+    number,
+    present,
+    unparen,
+)
 from gateway.vet.text import QueryText, Span, did_you_mean, fold
 
-Context = Literal["output", "filter", "group", "other"]
 Bucket = Literal["month", "year"]
-
-_IDENTIFIER_CODES: dict[Context, Code] = {
-    "output": Code.IDENTIFIER_IN_EXPRESSION,
-    "filter": Code.IDENTIFIER_IN_FILTER,
-    "group": Code.IDENTIFIER_IN_GROUP_BY,
-    "other": Code.IDENTIFIER_IN_EXPRESSION,
-}
-_AGGREGATES: dict[type[exp.Expr], tuple[Aggregation, frozenset[str]]] = {
-    exp.Count: (Aggregation.COUNT, frozenset({"this", "big_int"})),
-    exp.Sum: (Aggregation.SUM, frozenset({"this"})),
-    exp.Avg: (Aggregation.MEAN, frozenset({"this"})),
-    exp.Median: (Aggregation.MEDIAN, frozenset({"this"})),
-    exp.PercentileCont: (Aggregation.QUANTILE, frozenset({"this", "expression"})),
-    exp.PercentileDisc: (Aggregation.QUANTILE, frozenset({"this", "expression"})),
-    exp.Quantile: (Aggregation.QUANTILE, frozenset({"this", "quantile"})),
-}
-"""The aggregate calls the plan expresses, with the arguments each may carry."""
 
 _COMPARISONS: dict[type[exp.Expr], tuple[str, str]] = {
     exp.EQ: ("=", "="),
@@ -189,9 +184,12 @@ class _Compiler:
         self.text = text
         self.policy = policy
         self.scope = Scope(policy, text)
+        self.classify = Classifier(text, self.scope, policy)
         self.issues: list[Issue] = []
         self.fallback: Span | None = None
         """Where the clause being compiled starts: the place of an issue with none."""
+        self.derived: set[str | None] = set()
+        """Names defined by WITH, refused there rather than again as unknown tables."""
 
     def add(
         self,
@@ -290,7 +288,7 @@ class _Compiler:
 
     def _clauses(self, select: exp.Select) -> None:
         for name, value in select.args.items():
-            if name in _ACCEPTED_CLAUSES or not _present(value):
+            if name in _ACCEPTED_CLAUSES or not present(value):
                 continue
             code, keyword, hint = _CLAUSES.get(
                 name,
@@ -302,6 +300,8 @@ class _Compiler:
                 ),
             )
             node = value[0] if isinstance(value, list) else value
+            if code is Code.CTE:
+                self.derived = {fold(cte.alias) for cte in value.expressions}
             at = _widen(self.text.keyword(keyword.split()[0]), self.text.span(node))
             self.add(code, f"{keyword} is not supported", at, hint)
             if code in {Code.CTE, Code.TABLE_FUNCTION}:
@@ -353,7 +353,10 @@ class _Compiler:
                 self._reject(node, "other")
             else:
                 self.add(
-                    Code.TABLE_FUNCTION, "only extract tables can be read", node, self._tables()
+                    Code.TABLE_FUNCTION,
+                    "only extract tables can be read",
+                    node,
+                    self.classify.tables_hint(),
                 )
                 self._reject_inside(node, "other", skip_root=True, nested=True)
             self.scope.complete = False
@@ -363,7 +366,7 @@ class _Compiler:
             self.scope.complete = False
             return None
         alias = node.args.get("alias")
-        extra = _extra_args(node, {"this", "db", "catalog", "alias"})
+        extra = extra_args(node, {"this", "db", "catalog", "alias"})
         if extra:
             self.add(
                 Code.UNSUPPORTED_CLAUSE,
@@ -373,7 +376,7 @@ class _Compiler:
             )
         name = table
         if alias is not None:
-            if _extra_args(alias, {"this"}):
+            if extra_args(alias, {"this"}):
                 self.add(
                     Code.UNSUPPORTED_CLAUSE,
                     "renaming columns in FROM is not supported",
@@ -398,71 +401,12 @@ class _Compiler:
 
     def _table(self, node: exp.Table) -> str | None:
         """The policy table a FROM item names, or None with the reason recorded."""
-        issue = self._table_issue(node)
-        if isinstance(issue, Issue):
-            self.push(issue)
-            return None
-        return issue
-
-    def _table_issue(self, node: exp.Table) -> str | Issue:
-        target = node.this
-        if isinstance(target, exp.Func):
-            name = _func_name(target)
-            if names.is_system(name) and not names.is_file_reader(name):
-                return self.text.issue(
-                    Code.SYSTEM_CATALOG,
-                    f"`{name}()` reads the engine's catalog or settings",
-                    node,
-                    hint="query the extract tables: " + ", ".join(self.policy.tables),
-                )
-            return self.text.issue(
-                Code.TABLE_FUNCTION,
-                f"`{name}()` is a table function; only extract tables can be read",
-                node,
-                hint="query the extract tables: " + ", ".join(self.policy.tables),
-            )
-        if not isinstance(target, exp.Identifier):
-            return self.text.issue(
-                Code.TABLE_FUNCTION, "only extract tables can be read", node, hint=self._tables()
-            )
-        name = target.name
-        schema = node.text("db")
-        if fold(schema) in names.SYSTEM_SCHEMAS or (
-            fold(name) not in self.policy.tables and names.is_system(fold(name) or "")
-        ):
-            return self.text.issue(
-                Code.SYSTEM_CATALOG,
-                f"`{node.sql(dialect='duckdb')}` is a system catalog",
-                node,
-                hint=self._tables(),
-            )
-        if node.args.get("catalog") is not None or (schema and fold(schema) != "main"):
-            return self.text.issue(
-                Code.UNKNOWN_TABLE,
-                f"`{node.sql(dialect='duckdb')}` is not an extract table; the extract tables "
-                "live in the schema `main`",
-                node,
-                hint=f"write {name} or main.{name}",
-            )
-        table = fold(name)
-        if self.text.token_type(target) is TokenType.STRING or names.looks_like_path(name):
-            return self.text.issue(
-                Code.TABLE_FUNCTION,
-                f"'{name}' would read a file; only extract tables can be read",
-                node,
-                hint=self._tables(),
-            )
-        if table in self.policy.tables:
-            return table
-        return self.text.issue(
-            Code.UNKNOWN_TABLE,
-            f"`{name}` is not an extract table",
-            node,
-            hint=did_you_mean(name, self.policy.tables) or self._tables(),
-        )
-
-    def _tables(self) -> str:
-        return "the extract tables are: " + ", ".join(self.policy.tables)
+        issue = self.classify.table(node)
+        if not isinstance(issue, Issue):
+            return issue
+        if not (issue.code == Code.UNKNOWN_TABLE and fold(node.name) in self.derived):
+            self.push(issue)  # a name WITH defined is already refused as a CTE
+        return None
 
     def _join_hint(self) -> str:
         pid, unit = self.policy.privacy_unit, self.policy.unit_table
@@ -470,7 +414,7 @@ class _Compiler:
 
     def _check_join(self, join: exp.Join, base: str | None, other: str | None) -> None:
         kind = join.args.get("kind")
-        extra = _extra_args(join, {"this", "on", "kind"})
+        extra = extra_args(join, {"this", "on", "kind"})
         if extra or (kind is not None and str(kind).upper() != "INNER"):
             described = " ".join(
                 str(join.args[a]).upper() for a in ("method", "side", "kind") if join.args.get(a)
@@ -496,9 +440,9 @@ class _Compiler:
             return
         if base is None or other is None:
             return
-        condition = _unparen(on)
+        condition = unparen(on)
         sides = (
-            [_unparen(condition.this), _unparen(condition.expression)]
+            [unparen(condition.this), unparen(condition.expression)]
             if type(condition) is exp.EQ
             else []
         )
@@ -524,14 +468,14 @@ class _Compiler:
             alias = node.alias
             self._check_alias(alias, alias_node or node)
             node = node.this
-        node = _unparen(node)
+        node = unparen(node)
         item = Item(node=node, alias=alias, alias_node=alias_node)
         item.aggregate_attempt = any(
-            _is_aggregate_call(n) or isinstance(n, exp.Window | exp.Filter) for n in node.walk()
+            is_aggregate_call(n) or isinstance(n, exp.Window | exp.Filter) for n in node.walk()
         )
-        if type(node) in _AGGREGATES:
+        if type(node) in AGGREGATES:
             item.stat = self._aggregate(node)
-        elif _is_key_shape(node):
+        elif is_key_shape(node):
             item.key = self._key(node, "output")
         else:
             self._reject(node, "output")
@@ -547,23 +491,23 @@ class _Compiler:
             )
 
     def _aggregate(self, node: exp.Expr) -> Stat | None:
-        function, allowed = _AGGREGATES[type(node)]
-        extra = _extra_args(node, allowed)
+        function, allowed = AGGREGATES[type(node)]
+        extra = extra_args(node, allowed)
         if extra:
             self.add(
                 Code.UNSUPPORTED_EXPRESSION,
-                f"{_func_name(node).upper()} with {', '.join(extra)} is not supported",
+                f"{func_name(node).upper()} with {', '.join(extra)} is not supported",
                 node,
                 hint="call the aggregate on one column, e.g. SUM(helpful_votes)",
             )
             return None
-        argument = _unparen(node.this)
+        argument = unparen(node.this)
         if type(node) is exp.Count:
             return self._count(node, argument)
         if isinstance(argument, exp.Distinct):
             self.add(
                 Code.AGGREGATE_NOT_ALLOWED,
-                f"{_func_name(node).upper()}(DISTINCT ...) is not supported",
+                f"{func_name(node).upper()}(DISTINCT ...) is not supported",
                 node,
                 hint="drop DISTINCT; only COUNT(DISTINCT member_pid) counts distinct values",
             )
@@ -588,11 +532,11 @@ class _Compiler:
         return False
 
     def _count(self, node: exp.Expr, argument: exp.Expr) -> Stat | None:
-        if isinstance(argument, exp.Star) and not _extra_args(argument, set()):
+        if isinstance(argument, exp.Star) and not extra_args(argument, set()):
             return Stat(Aggregation.COUNT) if self._allowed(Aggregation.COUNT, node) else None
         unit = self.policy.privacy_unit
         if isinstance(argument, exp.Distinct):
-            values = [_unparen(v) for v in argument.expressions]
+            values = [unparen(v) for v in argument.expressions]
             if (
                 len(values) == 1
                 and not argument.args.get("on")
@@ -626,7 +570,7 @@ class _Compiler:
 
     def _quantile(self, node: exp.Expr) -> float | None:
         raw = node.args.get("expression") or node.args.get("quantile")
-        value = _number(_unparen(raw)) if raw is not None else None
+        value = number(unparen(raw)) if raw is not None else None
         if value is not None and 0 < value < 1:
             return value
         self.add(
@@ -643,7 +587,7 @@ class _Compiler:
         if type(argument) is not exp.Column or isinstance(argument.this, exp.Star):
             self.add(
                 Code.UNBOUNDED_MEASURE,
-                f"{_func_name(node).upper()} of an expression has no clamp bounds",
+                f"{func_name(node).upper()} of an expression has no clamp bounds",
                 argument,
                 hint=f"aggregate a measure column as it is ({measures}); filter with WHERE",
             )
@@ -684,32 +628,7 @@ class _Compiler:
         return bound
 
     def _identifier(self, node: exp.Expr, bound: Bound, context: Context) -> None:
-        self.push(self._identifier_issue(node, bound, context, bare=True))
-
-    def _identifier_issue(
-        self, node: exp.Expr, bound: Bound, context: Context, bare: bool
-    ) -> Issue:
-        column = bound.ref.column
-        what = "the privacy unit" if bound.spec.role is _UNIT else "an identifier"
-        code = _IDENTIFIER_CODES[context]
-        if context == "output" and bare:
-            code = Code.IDENTIFIER_IN_OUTPUT
-        unit = self.policy.privacy_unit
-        messages = {
-            Code.IDENTIFIER_IN_OUTPUT: f"`{column}` is {what} and is never released",
-            Code.IDENTIFIER_IN_FILTER: f"filtering on `{column}` ({what}) would single out rows",
-            Code.IDENTIFIER_IN_GROUP_BY: f"grouping on `{column}` ({what}) would make groups "
-            "of one",
-            Code.IDENTIFIER_IN_EXPRESSION: f"`{column}` is {what}; it may appear only in the "
-            f"members join and in COUNT(DISTINCT {unit})",
-        }
-        hints = {
-            Code.IDENTIFIER_IN_OUTPUT: f"count instead: COUNT(DISTINCT {unit}) or COUNT(*)",
-            Code.IDENTIFIER_IN_FILTER: "filter on categories, dates or measures",
-            Code.IDENTIFIER_IN_GROUP_BY: "group on a category or date column",
-            Code.IDENTIFIER_IN_EXPRESSION: f"use COUNT(DISTINCT {unit}) to count members",
-        }
-        return self.text.issue(code, messages[code], node, hints[code])
+        self.push(self.classify.identifier(node, bound, context, bare=True))
 
     # ------------------------------------------------------------ GROUP BY
 
@@ -725,8 +644,8 @@ class _Compiler:
             return Key(bound, None)
         assert type(node) is exp.TimestampTrunc
         unit = node.args.get("unit")
-        column = _unparen(node.this)
-        extra = _extra_args(node, {"this", "unit", "input_type_preserved"})
+        column = unparen(node.this)
+        extra = extra_args(node, {"this", "unit", "input_type_preserved"})
         if (
             extra
             or not isinstance(unit, exp.Var | exp.Literal)
@@ -761,7 +680,7 @@ class _Compiler:
 
     def _bucket(self, unit: str, spec: Column, at: exp.Expr) -> Bucket | _Invalid | None:
         """The plan's bucket for a truncation; truncating to the column's own grain is a no-op."""
-        monthly = _grain(spec) == "month"
+        monthly = grain(spec) == "month"
         if unit == "day" or (unit == "month" and monthly):
             return None
         if unit in ("month", "year"):
@@ -778,7 +697,7 @@ class _Compiler:
         """The group keys in GROUP BY, each with the node that named it."""
         if group is None:
             return []
-        extra = _extra_args(group, {"expressions", "all"})
+        extra = extra_args(group, {"expressions", "all"})
         if extra:
             self.add(
                 Code.UNSUPPORTED_GROUPING,
@@ -786,11 +705,11 @@ class _Compiler:
                 group.args[extra[0]] if not isinstance(group.args[extra[0]], list) else group,
                 hint="group by plain columns: GROUP BY theme, created_month",
             )
-        if group.args.get("all"):
-            return [(i.key, i.node) for i in items if i.key is not None]
         keys: list[tuple[Key, exp.Expr]] = []
+        if group.args.get("all"):
+            keys += [(i.key, i.node) for i in items if i.key is not None]
         aliases = {fold(i.alias): i for i in items if i.alias is not None and fold(i.alias)}
-        for node in (_unparen(g) for g in group.expressions):
+        for node in (unparen(g) for g in group.expressions):
             item = self._group_item(node, items, aliases)
             if isinstance(item, Item):
                 if item.key is not None:
@@ -822,7 +741,7 @@ class _Compiler:
                 hint="group by plain columns: GROUP BY theme, created_month",
             )
             return None
-        if _is_int_literal(node):
+        if is_int_literal(node):
             position = int(node.name)
             if 1 <= position <= len(items):
                 return items[position - 1]
@@ -838,9 +757,9 @@ class _Compiler:
             in_scope = any(name in self.scope.column_names(t) for t in self.scope.bindings.values())
             if not in_scope and name in aliases:
                 return aliases[name]
-        if _is_key_shape(node):
+        if is_key_shape(node):
             return self._key(node, "group")
-        if type(node) in _AGGREGATES or _is_aggregate_call(node):
+        if type(node) in AGGREGATES or is_aggregate_call(node):
             self._misplaced(node, "GROUP BY")
             return None
         self._reject(node, "group")
@@ -922,16 +841,16 @@ class _Compiler:
         return self._predicate(where.this)
 
     def _predicate(self, node: exp.Expr) -> Predicate | None:
-        node = _unparen(node)
+        node = unparen(node)
         kind = type(node)
         if kind in (exp.And, exp.Or):
-            terms = [self._predicate(t) for t in _flatten(node, kind)]
+            terms = [self._predicate(t) for t in flatten(node, kind)]
             if any(t is None for t in terms):
                 return None
             accepted = tuple(cast(list[Predicate], terms))
             return And(terms=accepted) if kind is exp.And else Or(terms=accepted)
         if kind is exp.Not:
-            inner = _unparen(node.this)
+            inner = unparen(node.this)
             if type(inner) in (exp.In, exp.Between, exp.Is):
                 return self._atom(inner, negated=True)
             term = self._predicate(inner)
@@ -946,13 +865,13 @@ class _Compiler:
         kind = type(node)
         if kind in _COMPARISONS:
             return self._compare(node)
-        column = _unparen(node.this)
+        column = unparen(node.this)
         if type(column) is not exp.Column or isinstance(column.this, exp.Star):
             self._not_comparison(node)
             return None
         bound = self._filter_column(column)
         if kind is exp.In:
-            if _extra_args(node, {"this", "expressions"}) or not node.expressions:
+            if extra_args(node, {"this", "expressions"}) or not node.expressions:
                 self._not_comparison(node)
                 return None
             values = [self._value(v, bound, "in") for v in node.expressions]
@@ -960,7 +879,7 @@ class _Compiler:
                 return None
             return InSet(column=bound.ref, values=tuple(cast(list[Value], values)), negated=negated)
         if kind is exp.Between:
-            if _extra_args(node, {"this", "low", "high"}):
+            if extra_args(node, {"this", "low", "high"}):
                 self._not_comparison(node)
                 return None
             low = self._value(node.args["low"], bound, "between")
@@ -968,14 +887,14 @@ class _Compiler:
             if bound is None or isinstance(low, _Invalid) or isinstance(high, _Invalid):
                 return None
             return Between(column=bound.ref, low=low, high=high, negated=negated)
-        if type(node.expression) is not exp.Null or _extra_args(node, {"this", "expression"}):
+        if type(node.expression) is not exp.Null or extra_args(node, {"this", "expression"}):
             self._not_comparison(node)
             return None
         return IsNull(column=bound.ref, negated=negated) if bound is not None else None
 
     def _compare(self, node: exp.Expr) -> Predicate | None:
         op, swapped = _COMPARISONS[type(node)]
-        left, right = _unparen(node.this), _unparen(node.expression)
+        left, right = unparen(node.this), unparen(node.expression)
         if type(right) is exp.Column and type(left) is not exp.Column:
             left, right, op = right, left, swapped
         if (
@@ -1010,7 +929,7 @@ class _Compiler:
 
     def _value(self, node: exp.Expr, bound: Bound | None, op: str) -> Value | _Invalid:
         """A constant compared with ``bound``, in the form the plan stores it."""
-        node = _unparen(node)
+        node = unparen(node)
         if type(node) is exp.Null:
             self.add(
                 Code.UNSUPPORTED_EXPRESSION,
@@ -1019,7 +938,7 @@ class _Compiler:
                 hint="use IS NULL or IS NOT NULL",
             )
             return _INVALID
-        if not _is_constant(node):
+        if not is_constant(node):
             self._reject(node, "filter")
             return _INVALID
         if bound is None:
@@ -1030,18 +949,18 @@ class _Compiler:
         if spec.type == "VARCHAR":
             if type(node) is exp.Literal and node.is_string:
                 return self._in_domain(node.this, node, bound, op)
-        elif (number := _number(node)) is not None:
-            return number
+        elif (found := number(node)) is not None:
+            return found
         self._mismatch(node, bound)
         return _INVALID
 
     def _date(self, node: exp.Expr, bound: Bound, op: str) -> Value | _Invalid:
         literal = node
         if type(node) is exp.Cast:
-            if _extra_args(node, {"this", "to"}) or not node.to.is_type(exp.DataType.Type.DATE):
+            if extra_args(node, {"this", "to"}) or not node.to.is_type(exp.DataType.Type.DATE):
                 self._mismatch(node, bound)
                 return _INVALID
-            literal = _unparen(node.this)
+            literal = unparen(node.this)
         if type(literal) is not exp.Literal or not literal.is_string:
             self._mismatch(node, bound)
             return _INVALID
@@ -1057,7 +976,7 @@ class _Compiler:
                 hint="write dates as 'YYYY-MM-DD', e.g. DATE '2024-03-01'",
             )
             return _INVALID
-        if _grain(bound.spec) == "month" and op in ("=", "!=", "in") and day.day != 1:
+        if grain(bound.spec) == "month" and op in ("=", "!=", "in") and day.day != 1:
             self.add(
                 Code.INVALID_LITERAL,
                 f"`{bound.ref.column}` holds the first day of each month, never {day}",
@@ -1100,12 +1019,12 @@ class _Compiler:
     ) -> list[OrderBy]:
         if order is None:
             return []
-        if _extra_args(order, {"expressions"}):
+        if extra_args(order, {"expressions"}):
             self.add(Code.UNSUPPORTED_CLAUSE, "this ORDER BY form is not supported", order)
             return []
         result: list[OrderBy] = []
         for ordered in order.expressions:
-            if type(ordered) is not exp.Ordered or _extra_args(
+            if type(ordered) is not exp.Ordered or extra_args(
                 ordered, {"this", "desc", "nulls_first"}
             ):
                 self.add(
@@ -1116,7 +1035,7 @@ class _Compiler:
                 )
                 continue
             descending = bool(ordered.args.get("desc"))
-            target = _unparen(ordered.this)
+            target = unparen(ordered.this)
             if type(target) is exp.Var and target.name.upper() == "ALL":
                 result += [OrderBy(alias=name, descending=descending) for name in outputs]
                 continue
@@ -1133,7 +1052,7 @@ class _Compiler:
         outputs: dict[str, Item | Key],
     ) -> str | None:
         """The output column an ORDER BY entry names: position, alias or expression."""
-        if _is_int_literal(target):
+        if is_int_literal(target):
             position = int(target.name)
             if 1 <= position <= len(items):
                 return _name(items[position - 1]) if items[position - 1].output_name() else None
@@ -1142,17 +1061,17 @@ class _Compiler:
                 if fold(name) == fold(target.name):
                     return name
         shown: str | None = None
-        if type(target) in _AGGREGATES:
+        if type(target) in AGGREGATES:
             stat = self._aggregate(target)
             if stat is None:
                 return None
             shown = next((_name(i) for i in items if i.stat and i.stat.ident == stat.ident), None)
-        elif _is_key_shape(target):
+        elif is_key_shape(target):
             key = self._key(target, "other")
             if key is None:
                 return None
             shown = next((alias for k, alias in keys if k.ident == key.ident), None)
-        elif not _is_int_literal(target):
+        elif not is_int_literal(target):
             self._reject_inside(target, "other")
         if shown is None:
             self.add(
@@ -1168,7 +1087,7 @@ class _Compiler:
             return None
         ceiling = self.policy.limits.max_groups
         options = limit.args.get("limit_options")
-        plain = type(limit) is exp.Limit and not _extra_args(limit, {"expression", "limit_options"})
+        plain = type(limit) is exp.Limit and not extra_args(limit, {"expression", "limit_options"})
         if not plain or (options is not None and any(options.args.values())):
             self.add(
                 Code.UNSUPPORTED_CLAUSE,
@@ -1177,8 +1096,8 @@ class _Compiler:
                 hint=f"write LIMIT n with 1 <= n <= {ceiling}",
             )
             return None
-        count = _unparen(limit.expression)
-        if _is_int_literal(count) and 1 <= int(count.name) <= ceiling:
+        count = unparen(limit.expression)
+        if is_int_literal(count) and 1 <= int(count.name) <= ceiling:
             return int(count.name)
         self.add(
             Code.INVALID_LIMIT,
@@ -1191,17 +1110,8 @@ class _Compiler:
     # ------------------------------------------------------------ group count
 
     def _check_group_count(self, plan: QueryPlan) -> None:
-        """Refuse a query whose groups, counted from public domains, exceed the limit.
-
-        Domains come from the policy (categories) and from the query's own
-        top-level filters (a date range, an IN list). A key with no known
-        domain counts as one group, so the estimate is a lower bound.
-        """
-        terms = _conjuncts(plan.where)
-        estimate = 1
-        for key in plan.group_by:
-            spec = self.policy.column(key.column.table, key.column.column)
-            estimate *= _domain_size(key, spec, terms)
+        """Refuse a query whose groups, counted from public facts, exceed the limit."""
+        estimate = estimate_groups(plan, self.policy)
         limit = self.policy.limits.max_groups
         if estimate > limit:
             self.add(
@@ -1219,7 +1129,7 @@ class _Compiler:
         before = len(self.issues)
         self._reject_inside(root, context, bare=True)
         if len(self.issues) == before:
-            self.add(*_unsupported(root, context))
+            self.add(*unsupported(root, context))
 
     def _reject_inside(
         self,
@@ -1240,7 +1150,7 @@ class _Compiler:
         stack = [(root, above, bare, nested, skip_root)]
         while stack:
             node, codes, is_bare, inner, skip = stack.pop()
-            issue = None if skip else self._classify(node, context, is_bare, inner)
+            issue = None if skip else self.classify.node(node, context, is_bare, inner)
             if issue is not None and issue.code not in codes:
                 self.push(issue)
                 codes = codes | (
@@ -1249,131 +1159,10 @@ class _Compiler:
             inner = inner or isinstance(node, exp.Query)
             stack.extend((child, codes, False, inner, False) for child in node.iter_expressions())
 
-    def _classify(self, node: exp.Expr, context: Context, bare: bool, nested: bool) -> Issue | None:
-        """The issue a node is by itself, or None for neutral parts (names, constants)."""
-        issue = self.text.issue
-        if type(node) is exp.Table:
-            found = self._table_issue(node)
-            return found if isinstance(found, Issue) else None
-        if nested:
-            return self._classify_read(node) if isinstance(node, exp.Func) else None
-        if type(node) is exp.Column:
-            if isinstance(node.this, exp.Star):
-                return issue(Code.ROW_LEVEL_OUTPUT, "`*` stands for whole rows", node, _ROWS_HINT)
-            bound = self.scope.resolve(node)
-            if not isinstance(bound, Bound):
-                return bound
-            if not bound.protected:
-                return None
-            return self._identifier_issue(node, bound, context, bare)
-        if isinstance(node, exp.Star) and type(node.parent) is not exp.Count:
-            return issue(Code.ROW_LEVEL_OUTPUT, "`*` stands for whole rows", node, _ROWS_HINT)
-        if isinstance(node, exp.Query):
-            return issue(
-                Code.SUBQUERY,
-                "subqueries cannot be bounded by the DP engine",
-                node,
-                "filter with constants in WHERE; join only members",
-            )
-        if isinstance(node, exp.Window | exp.WindowSpec):
-            return issue(
-                Code.WINDOW_FUNCTION,
-                "window functions are not supported",
-                node,
-                "aggregate with GROUP BY instead of OVER (...)",
-            )
-        if isinstance(node, exp.Filter):
-            return issue(
-                Code.UNSUPPORTED_EXPRESSION,
-                "FILTER (WHERE ...) on an aggregate is not supported",
-                node,
-                "move the condition to the query's WHERE",
-            )
-        if isinstance(node, exp.Case):
-            return issue(
-                Code.UNSUPPORTED_EXPRESSION,
-                "CASE expressions are not supported",
-                node,
-                "filter rows with WHERE instead of choosing values with CASE",
-            )
-        if isinstance(node, exp.Lambda):
-            return issue(Code.LAMBDA, "lambda functions are not supported", node, _SUBSET_HINT)
-        if isinstance(node, exp.Placeholder | exp.Parameter):
-            return issue(
-                Code.UNSUPPORTED_EXPRESSION,
-                "query parameters are not supported",
-                node,
-                "write the value into the query",
-            )
-        if isinstance(node, _NEUTRAL) or _is_constant(node):
-            return None
-        if isinstance(node, exp.Func):
-            return self._classify_call(node, context)
-        return self.text.issue(*_unsupported(node, context))
-
-    def _classify_read(self, node: exp.Func) -> Issue | None:
-        """A call that reads the engine's settings or catalog, or files."""
-        name = _func_name(node)
-        if names.is_system(name) and not names.is_file_reader(name):
-            return self.text.issue(
-                Code.SYSTEM_CATALOG,
-                f"`{name}` reads the engine's settings, environment or catalog",
-                node,
-                "nothing about the engine is released",
-            )
-        if names.is_file_reader(name):
-            return self.text.issue(
-                Code.TABLE_FUNCTION,
-                f"`{name}` reads files or other data; only extract tables can be read",
-                node,
-                self._tables(),
-            )
-        return None
-
-    def _classify_call(self, node: exp.Func, context: Context) -> Issue | None:
-        name = _func_name(node)
-        read = self._classify_read(node)
-        if read is not None:
-            return read
-        if type(node) in _AGGREGATES or _is_aggregate_call(node):
-            if context in ("filter", "group"):
-                clause = "WHERE" if context == "filter" else "GROUP BY"
-                return self.text.issue(
-                    Code.MISPLACED_AGGREGATE,
-                    f"an aggregate cannot appear in {clause}",
-                    node,
-                    "aggregates belong in the SELECT list",
-                )
-            if type(node) in _AGGREGATES:
-                return None
-            return self.text.issue(
-                Code.AGGREGATE_NOT_ALLOWED,
-                f"`{name}` is not an aggregate the gateway can make differentially private",
-                node,
-                "allowed: COUNT(*), COUNT(DISTINCT member_pid), SUM, AVG, MEDIAN and "
-                "QUANTILE_CONT over measures",
-            )
-        if type(node) is exp.Anonymous:
-            return self.text.issue(
-                Code.UNKNOWN_FUNCTION,
-                f"`{name}` is not a function the vetter knows; user-defined functions and "
-                "macros cannot be called",
-                node,
-                _SUBSET_HINT,
-            )
-        return self.text.issue(
-            Code.FUNCTION_NOT_ALLOWED,
-            f"`{name}` is not allowed here",
-            node,
-            _SUBSET_HINT,
-        )
-
 
 _UNIT = ColumnRole.PRIVACY_UNIT
 _Op = Literal["=", "!=", "<", "<=", ">", ">="]
-_CONSTRUCTS = frozenset(
-    {Code.UNSUPPORTED_EXPRESSION, Code.FUNCTION_NOT_ALLOWED, Code.UNKNOWN_FUNCTION}
-)
+_CONSTRUCTS = frozenset({Code.UNSUPPORTED_EXPRESSION, Code.FUNCTION_NOT_ALLOWED, Code.UDF})
 """Codes for "this construct is outside the subset": one per branch is enough.
 
 Under a refused construct only what reads protected data (identifiers,
@@ -1381,130 +1170,12 @@ files, catalogs, subqueries) is still worth its own issue.
 """
 _QUIET = frozenset({Code.UNSUPPORTED_EXPRESSION})
 """Codes a caller has already reported for the node it hands to ``_reject_inside``."""
-_ROWS_HINT = "select group keys and aggregates such as COUNT(*)"
-_SUBSET_HINT = "see docs/vetting.md for the SQL the gateway accepts"
-_NEUTRAL = (
-    exp.Identifier,
-    exp.Literal,
-    exp.Boolean,
-    exp.Null,
-    exp.Var,
-    exp.DataType,
-    exp.Paren,
-    exp.Alias,
-    exp.Distinct,
-    exp.If,
-    exp.IgnoreNulls,
-    exp.RespectNulls,
-    exp.Neg,
-    exp.TableAlias,
-)
-"""Parts that are harmless in themselves; their parent or children carry any issue."""
-
-
-def _unsupported(node: exp.Expr, context: Context) -> tuple[Code, str, exp.Expr, str]:
-    where = {
-        "output": "the SELECT list holds group keys and aggregates only",
-        "filter": "WHERE compares columns with constants written out, such as 'sleep' or "
-        "DATE '2024-01-01'",
-        "group": "GROUP BY takes category and date columns (optionally date_trunc)",
-        "other": "this construct is outside the accepted SQL",
-    }[context]
-    if _is_constant(node) or isinstance(node, exp.Null):
-        what = "a constant"
-    elif isinstance(node, exp.Func):
-        what = f"`{_func_name(node)}`"
-    else:
-        what = "this expression"
-    return Code.UNSUPPORTED_EXPRESSION, f"{what} is not supported here: {where}", node, _SUBSET_HINT
 
 
 def _name(item: Item) -> str:
     name = item.output_name()
     assert name is not None
     return name
-
-
-def _func_name(node: exp.Expr) -> str:
-    if type(node) is exp.Anonymous:
-        return str(node.name).lower()
-    if isinstance(node, exp.Func):
-        return str(type(node).sql_names()[0]).lower()
-    return type(node).__name__.lower()
-
-
-def _is_aggregate_call(node: exp.Expr) -> bool:
-    if isinstance(node, exp.AggFunc):
-        return True
-    return type(node) is exp.Anonymous and _func_name(node) in names.EXTRA_AGGREGATES
-
-
-def _is_key_shape(node: exp.Expr) -> bool:
-    """A column or date_trunc: what a group key looks like before it is judged."""
-    if type(node) is exp.Column:
-        return not isinstance(node.this, exp.Star)
-    return type(node) is exp.TimestampTrunc
-
-
-def _is_int_literal(node: exp.Expr) -> bool:
-    return type(node) is exp.Literal and not node.is_string and node.name.isdigit()
-
-
-def _is_constant(node: exp.Expr) -> bool:
-    if type(node) is exp.Cast:
-        return _is_constant(_unparen(node.this))
-    if type(node) is exp.Neg:
-        return _number(node) is not None
-    return type(node) in (exp.Literal, exp.Boolean)
-
-
-def _number(node: exp.Expr) -> int | float | None:
-    sign = 1
-    if type(node) is exp.Neg:
-        node, sign = _unparen(node.this), -1
-    if type(node) is not exp.Literal or node.is_string:
-        return None
-    text = node.name
-    try:
-        return sign * int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return sign * value if math.isfinite(value) else None
-
-
-def _unparen(node: exp.Expr) -> exp.Expr:
-    while type(node) is exp.Paren:
-        node = node.this
-    return node
-
-
-def _flatten(node: exp.Expr, kind: type[exp.Expr]) -> Iterator[exp.Expr]:
-    """The terms of a chain of ANDs (or ORs), left to right, without recursion."""
-    stack = [node]
-    while stack:
-        current = _unparen(stack.pop())
-        if type(current) is kind:
-            stack += [current.expression, current.this]
-        else:
-            yield current
-
-
-def _present(value: object) -> bool:
-    return not (value is None or value is False or (isinstance(value, list) and not value))
-
-
-def _extra_args(node: exp.Expr, allowed: set[str] | frozenset[str]) -> list[str]:
-    """Arguments a node carries beyond the ones the vetter understands for it."""
-    return [k for k, v in node.args.items() if k not in allowed and _present(v)]
-
-
-def _grain(spec: Column) -> Literal["day", "month"]:
-    """A date column's own granularity: the extract stores some as months."""
-    return "month" if spec.derive is not None and spec.derive.transform == "month" else "day"
 
 
 def _union(text: QueryText, nodes: list[exp.Expr]) -> Span | None:
@@ -1518,67 +1189,3 @@ def _widen(first: Span | None, second: Span | None) -> Span | None:
     if first is None or second is None:
         return first or second
     return min(first[0], second[0]), max(first[1], second[1])
-
-
-def _conjuncts(where: Predicate | None) -> list[Predicate]:
-    if where is None:
-        return []
-    return list(where.terms) if isinstance(where, And) else [where]
-
-
-def _domain_size(key: GroupKey, spec: Column, terms: list[Predicate]) -> int:
-    """How many groups a key has at least, from public facts; 1 when unknown."""
-    values: set[Value] | None = set(spec.domain) if spec.domain is not None else None
-    low: dt.date | None = None
-    high: dt.date | None = None
-    for term in terms:
-        if getattr(term, "column", None) != key.column or getattr(term, "negated", False):
-            continue
-        if isinstance(term, InSet):
-            values = set(term.values) & values if values is not None else set(term.values)
-        elif isinstance(term, Compare) and term.op == "=":
-            values = {term.value} & values if values is not None else {term.value}
-        elif spec.type == "DATE" and isinstance(term, Compare | Between):
-            low, high = _narrow(term, low, high)
-    if values is not None:
-        return len(values)
-    if low is None or high is None:
-        return 1
-    return _buckets(low, high, key.bucket, _grain(spec))
-
-
-def _narrow(
-    term: Compare | Between, low: dt.date | None, high: dt.date | None
-) -> tuple[dt.date | None, dt.date | None]:
-    """Tighten an inclusive date range with one comparison."""
-    one = dt.timedelta(days=1)
-    bounds: list[tuple[str, Value]] = (
-        [(">=", term.low), ("<=", term.high)]
-        if isinstance(term, Between)
-        else [(term.op, term.value)]
-    )
-    for op, value in bounds:
-        day = dt.date.fromisoformat(str(value))
-        if op in (">", ">="):
-            day = day + one if op == ">" else day
-            low = max(low, day) if low else day
-        elif op in ("<", "<="):
-            day = day - one if op == "<" else day
-            high = min(high, day) if high else day
-    return low, high
-
-
-def _buckets(low: dt.date, high: dt.date, bucket: str | None, grain: str) -> int:
-    """Distinct key values a column of ``grain`` can take within [low, high]."""
-    if high < low:
-        return 0
-
-    def month(day: dt.date) -> int:
-        return day.year * 12 + day.month - 1
-
-    first_month = month(low) + (grain == "month" and low.day != 1)
-    if bucket == "year":
-        return max(0, high.year - first_month // 12 + 1)
-    if bucket == "month" or grain == "month":
-        return max(0, month(high) - first_month + 1)
-    return (high - low).days + 1

@@ -16,6 +16,7 @@ from gateway.policy.model import Column, ColumnRole, Policy
 from gateway.source.schema import SOURCE_TABLES
 from gateway.vet.codes import Code
 from gateway.vet.plan import ColumnRef
+from gateway.vet.shapes import extra_args
 from gateway.vet.text import QueryText, did_you_mean, fold
 
 PROTECTED = frozenset({ColumnRole.PRIVACY_UNIT, ColumnRole.IDENTIFIER})
@@ -66,6 +67,14 @@ class Scope:
         """
         name = column.name
         qualifier = column.table
+        extra = extra_args(column, {"this", "table", "db", "catalog"})
+        if extra:
+            return self.text.issue(
+                Code.UNSUPPORTED_EXPRESSION,
+                f"this form of column reference ({', '.join(extra)}) is not supported",
+                column,
+                hint="refer to columns as column or alias.column",
+            )
         if column.args.get("catalog") is not None or (
             column.args.get("db") is not None and fold(column.text("db")) != "main"
         ):

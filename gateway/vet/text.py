@@ -164,6 +164,10 @@ class QueryText:
                 return first - 2, self._closing(first - 2)
             if first > 0:
                 return first - 1, last
+        unlocated_call = isinstance(node, exp.Func) and "start" not in node.meta
+        if unlocated_call and first > 1 and tokens[first - 1].token_type is _L_PAREN:
+            # sqlglot did not record this call: its name and "(" precede its arguments
+            return first - 2, max(last, self._closing(first - 1))
         return first, last
 
     def _enclosing(self, first: int, last: int, opener: TokenType) -> tuple[int, int]:

@@ -198,7 +198,7 @@ def test_token_soup_is_planned_or_refused(tokens: list[str]) -> None:
         assert not leaks(sql)
 
 
-ITEMS = [
+SAFE_ITEMS = [
     "COUNT(*)",
     "COUNT(*) AS n",
     "COUNT(DISTINCT member_pid)",
@@ -207,12 +207,13 @@ ITEMS = [
     "MEDIAN(word_count)",
     "QUANTILE_CONT(helpful_votes, 0.9)",
     "theme",
-    "t.theme",
     "date_trunc('month', created_date)",
-    "province",
+]
+HOSTILE_ITEMS = [
     "member_pid",
     "t.member_pid",
     "tip_pid",
+    "province",
     "MIN(member_pid)",
     "md5(tip_pid)",
     "string_agg(member_pid, ',')",
@@ -227,15 +228,17 @@ ITEMS = [
     "*",
     "t.*",
 ]
-SOURCES = [
+SAFE_SOURCES = [
     "tips",
     "tips t",
     "main.tips t",
     '"tips" t',
-    "members m",
-    "theme_follows",
     "tips t JOIN members m ON t.member_pid = m.member_pid",
     "members m JOIN tips t ON m.member_pid = t.member_pid",
+]
+HOSTILE_SOURCES = [
+    "members m",
+    "theme_follows",
     "tips t JOIN members m ON t.tip_pid = m.member_pid",
     "tips t LEFT JOIN members m ON t.member_pid = m.member_pid",
     "tips t, members m",
@@ -247,12 +250,14 @@ SOURCES = [
     "other.tips",
     "(SELECT * FROM tips) t",
 ]
-FILTERS = [
+SAFE_FILTERS = [
     "theme = 'sleep'",
     "theme IN ('sleep', 'stress')",
     "helpful_votes > 3",
     "created_date >= DATE '2024-01-01'",
     "NOT (theme = 'stress')",
+]
+HOSTILE_FILTERS = [
     "tip_pid = 'x'",
     "member_pid IN ('a', 'b')",
     "length(member_pid) > 3",
@@ -260,28 +265,23 @@ FILTERS = [
     "theme = getenv('X')",
     "theme IN (SELECT theme FROM read_csv('x'))",
 ]
-KEYS = [
-    "theme",
-    "1",
-    "2",
-    "ALL",
-    "member_pid",
-    "tip_pid",
-    "province",
-    "t.theme",
-    "date_trunc('month', created_date)",
-    "md5(member_pid)",
-]
+SAFE_KEYS = ["theme", "1", "ALL", "date_trunc('month', created_date)"]
+HOSTILE_KEYS = ["member_pid", "tip_pid", "province", "md5(member_pid)", "2"]
+
+
+def mostly_safe(safe: list[str], hostile: list[str]) -> st.SearchStrategy[str]:
+    """Two parts in three harmless, so that whole queries are often accepted."""
+    return st.one_of(st.sampled_from(safe), st.sampled_from(safe), st.sampled_from(hostile))
 
 
 @st.composite
 def queries(draw: st.DrawFn) -> str:
-    items = draw(st.lists(st.sampled_from(ITEMS), min_size=1, max_size=4))
-    sql = f"SELECT {', '.join(items)} FROM {draw(st.sampled_from(SOURCES))}"
-    filters = draw(st.lists(st.sampled_from(FILTERS), max_size=3))
+    items = draw(st.lists(mostly_safe(SAFE_ITEMS, HOSTILE_ITEMS), min_size=1, max_size=3))
+    sql = f"SELECT {', '.join(items)} FROM {draw(mostly_safe(SAFE_SOURCES, HOSTILE_SOURCES))}"
+    filters = draw(st.lists(mostly_safe(SAFE_FILTERS, HOSTILE_FILTERS), max_size=3))
     if filters:
         sql += " WHERE " + draw(st.sampled_from([" AND ", " OR "])).join(filters)
-    keys = draw(st.lists(st.sampled_from(KEYS), max_size=2))
+    keys = draw(st.lists(mostly_safe(SAFE_KEYS, HOSTILE_KEYS), max_size=2))
     if keys:
         sql += " GROUP BY " + ", ".join(keys)
     return sql
@@ -304,10 +304,10 @@ def vet_or_refuse_issues(sql: str) -> list[str]:
     return []
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=100)
 @given(
     st.sampled_from(["({})", "NOT {}", "- {}", "CASE WHEN {} THEN 1 END", "[{}]", "{} + 1"]),
-    st.integers(min_value=1, max_value=3000),
+    st.integers(min_value=1, max_value=400),
 )
 def test_deep_nesting_is_refused_without_crashing(wrapper: str, depth: int) -> None:
     condition = "theme = 'sleep'"
