@@ -202,3 +202,15 @@ def test_latest_consent_wins_and_a_withdrawal_wins_a_tie(
     assert pseudonym(settings, PROJECT, "account", 6) in members
     assert pseudonym(settings, PROJECT, "account", 2) in members
     assert pseudonym(settings, PROJECT, "account", 1) not in members
+
+
+def test_a_concurrent_import_of_the_same_ids_is_refused_cleanly(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another import stores an id between our lookup and our commit: nothing of ours lands."""
+    import_changes(jsonl(tmp_path / "1.jsonl", CHANGES[:1]), settings)
+    monkeypatch.setattr("gateway.extract.ledger._chunks", lambda ids, size: [])  # lookup sees none
+    with pytest.raises(SourceError) as err:
+        import_changes(jsonl(tmp_path / "2.jsonl", [CHANGES[1], CHANGES[0]]), settings)
+    assert err.value.code == "concurrent_import"
+    assert [e.change_id for e in ledger_entries(settings)] == ["a"]
