@@ -10,7 +10,7 @@ from gateway.extract.status import Freshness
 
 ROOT = Path(__file__).parents[2]
 DOC = (ROOT / "docs" / "extract.md").read_text()
-RAISED = re.compile(r'(?:Error|refuse)\(\s*"([a-z_]+)"')
+RAISED = re.compile(r'(?:Error\(|refuse\(|code=)\s*"([a-z_]+)"')
 
 
 def codes_in(package: Path) -> set[str]:
