@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ def build_extract(
     """
     built_at = now or dt.datetime.now(dt.UTC)
     consent_purpose = _check_request(policy, project, purpose, Path(out), force, settings)
-    with _steps(progress, len(policy.tables) + 3) as step, _connection(out) as con:
+    with _connection(out) as con, _steps(progress, len(policy.tables) + 3, con) as step:
         step("checking the source")
         attach_source(con, Path(source))
         snapshot_at = source_snapshot_at(con)
@@ -322,26 +323,48 @@ def _previous_key_id(path: Path) -> str | None:
 
 
 @contextmanager
-def _steps(show: bool, total: int) -> Iterator[Callable[[str], None]]:
-    """A progress bar on standard error; each call starts the next build step."""
+def _steps(
+    show: bool, total: int, con: duckdb.DuckDBPyConnection
+) -> Iterator[Callable[[str], None]]:
+    """A progress bar on standard error; each call starts the next build step.
+
+    Within a step the bar follows DuckDB's own progress of the running query,
+    polled from a second thread.
+    """
     if not show:
         yield lambda _description: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    started = itertools.count()
+    current = [0]
+    stop = threading.Event()
     with Progress(
         TextColumn("{task.description:<24}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
     ) as bar:
-        task = bar.add_task("building", total=total)
-        done = itertools.count()
+        task = bar.add_task("building", total=total * 100)
+
+        def follow() -> None:
+            while not stop.wait(0.25):
+                within = max(0.0, min(con.query_progress(), 100.0))
+                bar.update(task, completed=current[0] * 100 + within)
 
         def step(description: str) -> None:
-            bar.update(task, description=description, completed=next(done))
+            current[0] = next(started)
+            bar.update(task, description=description, completed=current[0] * 100)
 
-        yield step
+        poller = threading.Thread(target=follow, daemon=True)
+        poller.start()
+        try:
+            yield step
+        finally:
+            stop.set()
+            poller.join()
