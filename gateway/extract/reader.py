@@ -9,22 +9,28 @@ and the sandbox are others.
 
 ``open_extract`` is the trusted side's entry: it refuses a stale or expired
 extract before fetching its key.
+
+The sandbox imports this module to call ``attach``, so its module-level
+imports stay light (DuckDB and pydantic): the key store, the metadata
+database and the freshness check are imported only by the trusted-side
+functions that need them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from gateway.config import Settings
 from gateway.errors import ExtractError
 from gateway.extract._sql import literal
-from gateway.extract.encryption import CLOSED_CONFIG, DuckConfig
-from gateway.extract.keys import HEX_KEY, read_extract_key
+from gateway.extract.encryption import CLOSED_CONFIG, HEX_KEY, DuckConfig
 from gateway.extract.manifest import Manifest, load_manifest
-from gateway.extract.status import check_usable
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 ALIAS = "extract"
 
@@ -69,6 +75,8 @@ def attach(
 
 def extract_key(manifest: Manifest, settings: Settings) -> str:
     """The extract's encryption key, e.g. to pass to the sandbox over a pipe."""
+    from gateway.extract.keys import read_extract_key
+
     if manifest.dummy:
         raise ExtractError("dummy_has_no_key", "a dummy extract is not encrypted")
     return read_extract_key(manifest.key_id, settings)
@@ -78,6 +86,8 @@ def open_extract(
     path: Path, settings: Settings, *, now: dt.datetime | None = None
 ) -> tuple[duckdb.DuckDBPyConnection, Manifest]:
     """Attach ``path`` if it may still be queried: not expired, not stale by the ledger."""
+    from gateway.extract.status import check_usable
+
     manifest = load_manifest(path)
     check_usable(path, manifest, settings, now=now)
     key = None if manifest.dummy else extract_key(manifest, settings)

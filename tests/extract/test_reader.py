@@ -145,3 +145,19 @@ def test_a_dummy_extract_opens_without_a_key_and_a_real_one_does_not(
     with pytest.raises(ExtractError) as err:
         attach(mission.path, None)
     assert err.value.code == "extract_unreadable"
+
+
+def test_the_reader_imports_neither_the_metadata_database_nor_the_key_store() -> None:
+    """The sandbox imports the reader for ``attach``; it must stay light and key-free."""
+    import subprocess
+    import sys
+
+    heavy = ("sqlalchemy", "pyarrow", "gateway.db", "gateway.extract.keys", "gateway.config")
+    code = (
+        "import sys, gateway.extract.reader; "
+        f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
