@@ -81,7 +81,9 @@ def build_extract(
     maps Dutch cities to provinces for the ``province`` reduction.
     """
     built_at = now or dt.datetime.now(dt.UTC)
-    consent_purpose = _check_request(policy, project, purpose, Path(out), force, settings)
+    consent_purpose = _check_request(
+        policy, project, purpose, Path(source), Path(out), force, settings
+    )
     with _connection(out) as con, _steps(progress, len(policy.tables) + 3, con) as step:
         step("checking the source")
         attach_source(con, Path(source))
@@ -130,12 +132,24 @@ def build_extract(
 
 
 def _check_request(
-    policy: Policy, project: str, purpose: str, out: Path, force: bool, settings: Settings
+    policy: Policy,
+    project: str,
+    purpose: str,
+    source: Path,
+    out: Path,
+    force: bool,
+    settings: Settings,
 ) -> str | None:
     """Everything that can be refused before reading data; the purpose needing consent."""
     check_project_id(project)
     consent_purpose = _consent_purpose(policy, purpose)
     derive.check_policy(policy)
+    if out.resolve() == source.resolve():
+        raise ExtractError(
+            "out_is_source",
+            f"--out {out} is the source database itself",
+            hint="write the extract to another file",
+        )
     check_out_path(out, settings)
     if not out.parent.is_dir():
         raise ExtractError(
