@@ -16,6 +16,7 @@ import pytest
 
 from gateway.analyses.collect import MAX_OUTPUT, collect_plan, read_collected
 from gateway.errors import AnalysisError
+from gateway.policy import Policy
 from tests.analyses.factories import EXAMPLES
 
 GOOD = """
@@ -140,3 +141,10 @@ def test_module_entry_point_speaks_json_on_stdout() -> None:
         check=True,
     )
     assert json.loads(failed.stdout)["error"]["code"] == "analysis_forbidden"
+
+
+def test_examples_are_the_policys_templates(policy: Policy) -> None:
+    assert [p.stem for p in EXAMPLES] == sorted(policy.auto_approval.templates)
+    for path in EXAMPLES:
+        module_doc = path.read_text().split('"""')[1]
+        assert len(module_doc.split()) > 60, f"{path.name} needs a docstring that explains it"
