@@ -21,7 +21,6 @@ import base64
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -30,22 +29,32 @@ from gateway.analyses.result import AnalysisResult, NamedRelease
 from gateway.analyses.vetting import VettedAnalysis, vet_analysis
 from gateway.config import Settings
 from gateway.dp.release import Release
+from gateway.dp.store import ReleaseStore
 from gateway.errors import AnalysisError, ExtractError
 from gateway.extract.manifest import Manifest, load_manifest
 from gateway.extract.reader import extract_key
 from gateway.extract.status import check_usable
 from gateway.policy import Policy, policy_hash
-
-if TYPE_CHECKING:
-    from gateway.sandbox import Sandbox
+from gateway.sandbox import AnalysisJob, QueryJob, Sandbox, make_sandbox, run_query
+from gateway.sandbox import run_analysis as run_analysis_job
 
 MAX_CODE_BYTES = 256 * 1024
 """Largest analysis source; base64 inside the job it stays under the sandbox's limit."""
 
 
+def _too_large(name: str) -> AnalysisError:
+    return AnalysisError(
+        "analysis_too_large",
+        f"{name} is more than {MAX_CODE_BYTES:,} bytes",
+        hint="an analysis only builds a plan; keep data and helpers out of it",
+    )
+
+
 def read_analysis(file: Path) -> str:
-    """The source of an analysis file, or a clear refusal."""
+    """The source of an analysis file, or a clear refusal (a huge file is not read at all)."""
     try:
+        if file.stat().st_size > MAX_CODE_BYTES:
+            raise _too_large(file.name)
         raw = file.read_bytes()
     except FileNotFoundError:
         raise AnalysisError(
@@ -57,12 +66,6 @@ def read_analysis(file: Path) -> str:
         raise AnalysisError(
             "analysis_file_not_found", f"{file} is a folder", hint="pass one .py file"
         ) from None
-    if len(raw) > MAX_CODE_BYTES:
-        raise AnalysisError(
-            "analysis_too_large",
-            f"{file} is {len(raw):,} bytes; an analysis may be at most {MAX_CODE_BYTES:,}",
-            hint="an analysis only builds a plan; keep data and helpers out of it",
-        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -81,11 +84,11 @@ plan = collect_plan(base64.b64decode({code!r}).decode(), {filename!r}).model_dum
 
 def collect(code: str, filename: str, sandbox: Sandbox) -> CollectedAnalysis:
     """Stage 1: the researcher's code, run in the sandbox without data, gives its plan."""
-    from gateway.sandbox import AnalysisJob, run_analysis
-
+    if len(code.encode()) > MAX_CODE_BYTES:
+        raise _too_large(filename)
     encoded = base64.b64encode(code.encode()).decode()
     job = AnalysisJob(code=_COLLECT.format(code=encoded, filename=filename), filename=filename)
-    return read_collected(json.dumps(run_analysis(sandbox, job)))
+    return read_collected(json.dumps(run_analysis_job(sandbox, job)))
 
 
 def usable_extract(
@@ -124,9 +127,6 @@ def execute(
     has succeeded: a release that is kept is always one that was returned, and
     charged.
     """
-    from gateway.dp.store import ReleaseStore
-    from gateway.sandbox import QueryJob, run_query
-
     manifest, key = access
     store = ReleaseStore(settings)
     releases: list[Release] = []
@@ -180,10 +180,7 @@ def run_analysis(
     else:
         code, filename = analysis, "analysis.py"
     access = usable_extract(extract, policy, settings)
-    if sandbox is None:
-        from gateway.sandbox import make_sandbox
-
-        sandbox = make_sandbox(settings)
+    sandbox = sandbox or make_sandbox(settings)
     collected = collect(code, filename, sandbox)
     vetted = vet_analysis(collected.plan, policy, epsilon)
     result = execute(vetted, policy, extract, access, settings, sandbox)

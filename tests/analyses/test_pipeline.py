@@ -234,6 +234,16 @@ def test_unreadable_files_are_refused_clearly(
     assert err.value.hint
 
 
+def test_too_large_source_text_is_refused_before_the_sandbox_starts(
+    dummy_extract: Path, policy: Policy, settings: Settings
+) -> None:
+    stub = stub_for(sleep_trends().plan())
+    with pytest.raises(AnalysisError) as err:
+        run_analysis("#" * (MAX_CODE_BYTES + 1), dummy_extract, policy, 1.0, settings, sandbox=stub)
+    assert err.value.code == "analysis_too_large"
+    assert executed(stub) == 0
+
+
 def test_a_folder_is_not_an_analysis(tmp_path: Path) -> None:
     with pytest.raises(AnalysisError, match="folder"):
         read_analysis(tmp_path)
