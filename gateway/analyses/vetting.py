@@ -22,6 +22,7 @@ from gateway.analyses.render import to_sql
 from gateway.dp.shape import shape_of
 from gateway.errors import AnalysisError, BudgetError, DpError, Issue, VetError
 from gateway.policy.model import Policy
+from gateway.vet import vet
 from gateway.vet.plan import QueryPlan
 
 
@@ -112,7 +113,7 @@ def _same_question(built: QueryPlan, compiled: QueryPlan, policy: Policy) -> boo
 
 
 def _monthly(policy: Policy, table: str, column: str) -> bool:
-    spec = policy.tables.get(table, None)
+    spec = policy.tables.get(table)
     derive = spec.columns[column].derive if spec and column in spec.columns else None
     return derive is not None and derive.transform == "month"
 
@@ -120,8 +121,6 @@ def _monthly(policy: Policy, table: str, column: str) -> bool:
 def _vet_one(
     query: PlannedQuery, policy: Policy, epsilon: float
 ) -> tuple[str, QueryPlan | None, list[Issue]]:
-    from gateway.vet import vet
-
     if query.plan is None:
         assert query.sql is not None
         sql = query.sql

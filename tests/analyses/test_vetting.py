@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import gateway.vet
+import gateway.analyses.vetting
 from gateway.analyses import (
     Analysis,
     AnalysisPlan,
@@ -40,7 +40,7 @@ def vet_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append(sql)
         raise VetError("recorded", "vetter reached")
 
-    monkeypatch.setattr(gateway.vet, "vet", vet, raising=False)
+    monkeypatch.setattr(gateway.analyses.vetting, "vet", vet)
     return calls
 
 
