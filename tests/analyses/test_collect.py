@@ -148,3 +148,12 @@ def test_examples_are_the_policys_templates(policy: Policy) -> None:
     for path in EXAMPLES:
         module_doc = path.read_text().split('"""')[1]
         assert len(module_doc.split()) > 60, f"{path.name} needs a docstring that explains it"
+
+
+def test_the_sdk_loads_nothing_heavy_inside_the_sandbox() -> None:
+    heavy = ["sqlglot", "duckdb", "opendp", "polars", "sqlalchemy", "numpy"]
+    probe = (
+        f"import sys, gateway.analyses.collect\nprint([m for m in {heavy!r} if m in sys.modules])"
+    )
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert ran.stdout.strip() == "[]"
