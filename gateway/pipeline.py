@@ -12,7 +12,10 @@ An analysis goes ``code → AnalysisPlan → VettedAnalysis → AnalysisResult``
 
 The extract is checked (expired, stale, other policy) before the sandbox starts.
 
-The CLI, the service and its workers call ``run_analysis``.
+A SQL query takes the short road, ``sql → QueryPlan → Release``: vetted,
+checked against the budget and the release store, then executed in the
+sandbox. The CLI, the service and its workers call ``run_query`` and
+``run_analysis``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from gateway.analyses.collect import CollectedAnalysis, read_collected
 from gateway.analyses.result import AnalysisResult, NamedRelease
 from gateway.analyses.vetting import VettedAnalysis, vet_analysis
 from gateway.config import Settings
+from gateway.dp import check_epsilon
 from gateway.dp.release import Release
 from gateway.dp.store import ReleaseStore
 from gateway.errors import AnalysisError, ExtractError
@@ -35,8 +39,11 @@ from gateway.extract.manifest import Manifest, load_manifest
 from gateway.extract.reader import extract_key
 from gateway.extract.status import check_usable
 from gateway.policy import Policy, policy_hash
-from gateway.sandbox import AnalysisJob, QueryJob, Sandbox, make_sandbox, run_query
+from gateway.sandbox import AnalysisJob, QueryJob, Sandbox, make_sandbox
 from gateway.sandbox import run_analysis as run_analysis_job
+from gateway.sandbox import run_query as run_query_job
+from gateway.vet import vet
+from gateway.vet.plan import QueryPlan
 
 MAX_CODE_BYTES = 256 * 1024
 """Largest analysis source; base64 inside the job it stays under the sandbox's limit."""
@@ -105,11 +112,64 @@ def usable_extract(
         raise ExtractError(
             "policy_mismatch",
             f"extract {extract} was built under another version of policy {manifest.policy_name!r}",
-            hint="run the analysis with the policy the extract was built with, or rebuild it",
+            hint="use the policy the extract was built with, or rebuild the extract",
         )
     if manifest.dummy:
         return manifest, None
     return manifest, SecretStr(extract_key(manifest, settings))
+
+
+def _answer(
+    plan: QueryPlan,
+    epsilon: float,
+    policy: Policy,
+    extract: Path,
+    access: tuple[Manifest, SecretStr | None],
+    store: ReleaseStore,
+    sandbox: Sandbox,
+) -> Release:
+    """The stored release for this question, or a new one from the sandbox (not yet stored)."""
+    manifest, key = access
+    stored = store.get(plan.plan_hash(), manifest.content_hash, epsilon)
+    if stored is not None:
+        return stored
+    job = QueryJob(
+        plan=plan,
+        policy=policy,
+        epsilon=epsilon,
+        extract=extract,
+        extract_hash=manifest.content_hash,
+        key=key,
+    )
+    release = run_query_job(sandbox, job)
+    if manifest.dummy:
+        release = release.model_copy(update={"dummy": True, "epsilon_spent": 0.0})
+    return release
+
+
+def run_query(
+    sql: str,
+    extract: Path,
+    policy: Policy,
+    epsilon: float,
+    settings: Settings,
+    *,
+    sandbox: Sandbox | None = None,
+) -> Release:
+    """Answer one SQL query over ``extract`` with a DP release costing ``epsilon``.
+
+    Vetting, the ε cap and the extract's freshness are checked before any
+    data is read; an identical earlier question is answered from the release
+    store at no cost.
+    """
+    plan = vet(sql, policy)
+    check_epsilon(policy, epsilon)
+    access = usable_extract(extract, policy, settings)
+    store = ReleaseStore(settings)
+    release = _answer(
+        plan, epsilon, policy, extract, access, store, sandbox or make_sandbox(settings)
+    )
+    return release if release.from_store else store.put(release)
 
 
 def execute(
@@ -127,22 +187,12 @@ def execute(
     has succeeded: a release that is kept is always one that was returned, and
     charged.
     """
-    manifest, key = access
+    manifest = access[0]
     store = ReleaseStore(settings)
-    releases: list[Release] = []
-    for query in vetted.queries:
-        release = store.get(query.plan.plan_hash(), manifest.content_hash, query.epsilon)
-        if release is None:
-            job = QueryJob(
-                plan=query.plan,
-                policy=policy,
-                epsilon=query.epsilon,
-                extract=extract,
-                extract_hash=manifest.content_hash,
-                key=key,
-            )
-            release = run_query(sandbox, job).model_copy(update={"dummy": manifest.dummy})
-        releases.append(release)
+    releases = [
+        _answer(query.plan, query.epsilon, policy, extract, access, store, sandbox)
+        for query in vetted.queries
+    ]
     releases = [r if r.from_store else store.put(r) for r in releases]
     spent = math.fsum(r.epsilon_spent for r in releases)
     return AnalysisResult(
