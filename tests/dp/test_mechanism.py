@@ -130,7 +130,7 @@ def _scales(measurement: Any) -> list[float]:
 def test_the_search_finds_the_scale_and_threshold_opendp_resolve_finds(
     health_policy: Policy,
 ) -> None:
-    plan = f.plan("tips", f.count(), f.members(), group_by=[f.by("tips", "created_month")])
+    plan = f.plan("members", f.count(), group_by=[f.by("members", "country")])
     shape = shape_of(plan, health_policy, epsilon=1.0)
     calibration = mechanism._calibrate(shape, Noise.LAPLACE, 0.95)
     context = mechanism._context(

@@ -237,7 +237,7 @@ def test_an_audit_on_neighbouring_extracts_finds_no_more_than_the_stated_epsilon
     )
     crowd = f.extract(health_policy)
     f.tips_per_theme(crowd, {"sleep": 12000, "stress": 2000}, per_member=20)
-    runs = 200
+    runs = 150
     on_d = _releases(plan, health_policy, d, runs, epsilon)
     found = _epsilon_lower_bound(
         on_d, _releases(plan, health_policy, neighbour, runs, epsilon), "sleep", scale, 2000, 0.95
