@@ -308,12 +308,10 @@ def _key_product(
     params: list[object] = []
     for i, (sql_type, bucket, domain) in enumerate(specs):
         assert domain is not None
-        if sql_type == "DATE":
-            if len(domain) != 2:
-                raise DpError("bad_date_domain", "a date domain is its first and last date")
-            first = last = key_sql("CAST(? AS DATE)", bucket)
+        if sql_type == "DATE":  # the policy checks it is a first and a last day
+            day = key_sql("CAST(? AS DATE)", bucket)
             parts.append(
-                f"(SELECT CAST(unnest(generate_series({first}, {last}, "
+                f"(SELECT CAST(unnest(generate_series({day}, {day}, "
                 f"INTERVAL {_DATE_STEPS[bucket]})) AS DATE) AS k{i})"
             )
             params += list(domain)
