@@ -225,29 +225,35 @@ def _query(context: Any, shape: Shape) -> Any:
 
 
 def _expression(stat: Statistic, shape: Shape) -> pl.Expr:
+    """One statistic; on records (pipeline rows), missing values are left out, as in SQL."""
     k = shape.per_group
     cells = shape.pipeline is Pipeline.CELLS
     if stat.kind is StatKind.MEMBERS or (stat.kind is StatKind.ROWS and not cells):
         expression: Any = dp_len(signed=True)
     elif stat.kind is StatKind.ROWS:
-        expression = _noisy("n").sum((0, k))
-    elif stat.kind is StatKind.COUNT:
-        expression = _noisy(f"c{stat.measure}").sum((0, k))
-    elif stat.kind is StatKind.SUM:
+        expression = _noisy(pl.col("n")).sum((0, k))
+    else:
         assert stat.measure is not None
         measure = shape.measures[stat.measure]
-        bounds = (min(0, k * measure.lower), max(0, k * measure.upper))
-        expression = _noisy(f"s{stat.measure}").sum(bounds)
-    else:
-        expression = _noisy("x").quantile(stat.alpha, list(stat.candidates))
+        values = pl.col(f"x{stat.measure}").drop_nulls()
+        if stat.kind is StatKind.COUNT:
+            counted = pl.col(f"c{stat.measure}")
+            expression = _noisy(counted).sum((0, k)) if cells else _noisy(values).len(signed=True)
+        elif stat.kind is StatKind.SUM and cells:
+            bounds = (min(0, k * measure.lower), max(0, k * measure.upper))
+            expression = _noisy(pl.col(f"s{stat.measure}")).sum(bounds)
+        elif stat.kind is StatKind.SUM:
+            expression = _noisy(values).sum((measure.lower, measure.upper))
+        else:
+            expression = _noisy(values).quantile(stat.alpha, list(stat.candidates))
     assert isinstance(expression, pl.Expr)
     return expression
 
 
-def _noisy(column: str) -> Any:
-    """OpenDP's ``dp`` namespace on a column (registered when OpenDP is imported)."""
-    expression: Any = pl.col(column)
-    return expression.dp
+def _noisy(expression: pl.Expr) -> Any:
+    """OpenDP's ``dp`` namespace on an expression (registered when OpenDP is imported)."""
+    untyped: Any = expression
+    return untyped.dp
 
 
 def _summary(measurement: Any, alpha: float) -> tuple[dict[str, float | None], int | None]:

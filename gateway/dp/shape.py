@@ -30,7 +30,7 @@ INTEGER_TYPES = ("INTEGER", "BIGINT")
 
 class Pipeline(StrEnum):
     CELLS = "cells"  # one row per member and cell (count, clamped sums): counts, sums, means
-    ROWS = "rows"  # one row per record: quantiles need the values themselves
+    ROWS = "rows"  # one row per record, when quantiles need the values themselves
 
 
 class StatKind(StrEnum):
@@ -168,15 +168,9 @@ class _Statistics:
         self.measures: list[Measure] = []
         self.statistics: list[Statistic] = []
         self.outputs: list[Output] = []
-        functions = {a.function for a in plan.aggregates}
-        quantiles = functions & {Aggregation.MEDIAN, Aggregation.QUANTILE}
-        self.pipeline = Pipeline.ROWS if quantiles else Pipeline.CELLS
-        if quantiles and (functions - quantiles or len({a.column for a in plan.aggregates}) > 1):
-            raise DpError(
-                "mixed_quantile_query",
-                "medians and quantiles must be the only aggregates of a query, over one measure",
-                hint="ask counts, sums and averages in a separate query",
-            )
+        quantiles = {Aggregation.MEDIAN, Aggregation.QUANTILE}
+        rows = any(a.function in quantiles for a in plan.aggregates)
+        self.pipeline = Pipeline.ROWS if rows else Pipeline.CELLS
 
     def add(self, aggregate: Aggregate) -> None:
         function = aggregate.function
