@@ -186,7 +186,7 @@ def test_a_group_of_one_member_is_never_shown_and_big_groups_always(
     big = 5 * calibration.threshold
     con = f.extract(health_policy)
     f.members_per_value(con, "country", {"NL": big, "DE": big, "BE": 1})
-    shown = [{row[0] for row in r.rows} for r in _releases(plan, health_policy, con, 200, 1.0)]
+    shown = [{row[0] for row in r.rows} for r in _releases(plan, health_policy, con, 100, 1.0)]
     assert all(s == {"NL", "DE"} for s in shown)
 
 
