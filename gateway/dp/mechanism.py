@@ -39,7 +39,7 @@ from opendp.mod import binary_search, binary_search_param, enable_features
 
 from gateway.dp.frame import schema
 from gateway.dp.shape import Pipeline, Shape, Statistic, StatKind
-from gateway.errors import DpError
+from gateway.errors import BudgetError
 
 enable_features("contrib")
 
@@ -97,7 +97,7 @@ def _calibrate(shape: Shape, noise: Noise, confidence: float) -> Calibration:
     measurement = _resolve(_query(context, shape), context)
     epsilon, delta, rho = _guarantee(noise, context, shape.delta)
     if epsilon > shape.epsilon * (1 + 1e-9) or delta > shape.delta * (1 + 1e-9):
-        raise DpError(
+        raise BudgetError(
             "accounting_mismatch",
             f"OpenDP accounts ({epsilon}, {delta}) for a query asked at ({shape.epsilon}, "
             f"{shape.delta})",
