@@ -109,7 +109,7 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
     for aggregate in plan.aggregates:
         builder.add(aggregate)
     public = _public_keys(groups, policy.limits.max_groups) if _all_public(groups) else None
-    if groups and (public is None or builder.pipeline is Pipeline.ROWS):
+    if builder.pipeline is Pipeline.ROWS or (groups and public is None):
         builder.group_size()
     return Shape(
         pipeline=builder.pipeline,
@@ -201,8 +201,8 @@ class _Statistics:
     def group_size(self) -> None:
         """A noisy count of each group's size, to choose which groups are shown.
 
-        OpenDP thresholds it to select private groups; with public keys it lets
-        groups too small to show (a quantile of nothing) be withheld.
+        OpenDP thresholds it to select private groups; otherwise it lets groups
+        too small to show (a quantile of nothing) be withheld.
         """
         self._stat(StatKind.MEMBERS if self.pipeline is Pipeline.CELLS else StatKind.ROWS)
 
