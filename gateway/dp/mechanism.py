@@ -35,11 +35,11 @@ from opendp.context import Context, domain_of, loss_of, unit_of
 from opendp.domains import atom_domain, with_margin
 from opendp.extras.polars import Margin, dp_len
 from opendp.metrics import absolute_distance
-from opendp.mod import binary_search, binary_search_param, enable_features
+from opendp.mod import OpenDPException, binary_search, binary_search_param, enable_features
 
 from gateway.dp.frame import schema
 from gateway.dp.shape import Pipeline, Shape, Statistic, StatKind
-from gateway.errors import BudgetError
+from gateway.errors import BudgetError, DpError
 
 enable_features("contrib")
 
@@ -75,14 +75,24 @@ class Calibration:
 @lru_cache(maxsize=256)
 def calibrate(shape: Shape, confidence: float) -> Calibration:
     """The more accurate of Laplace and Gaussian noise for ``shape``; no data is read."""
-    options = [_calibrate(shape, noise, confidence) for noise in Noise]
+    try:
+        options = [_calibrate(shape, noise, confidence) for noise in Noise]
+    except OpenDPException as exc:  # no data is involved, so OpenDP's message may be shown
+        raise DpError(
+            "calibration_failed", f"OpenDP cannot build this query: {exc.variant}: {exc.message}"
+        ) from None
     return min(options, key=_badness)
 
 
 def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
     """Spend the calibrated loss on ``data``: one query in a fresh OpenDP context."""
-    context = _context(data, calibration.domain, calibration.loss)
-    frame = context(calibration.measurement).collect()
+    try:
+        context = _context(data, calibration.domain, calibration.loss)
+        frame = context(calibration.measurement).collect()
+    except OpenDPException as exc:  # its message could describe the data: only its kind leaves
+        raise DpError(
+            "release_failed", f"OpenDP could not release the query ({exc.variant})"
+        ) from None
     assert isinstance(frame, pl.DataFrame)
     return frame
 
