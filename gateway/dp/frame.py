@@ -110,7 +110,7 @@ def load_frame(
     return Frame(data, keys)
 
 
-def quote(name: str) -> str:
+def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -118,12 +118,12 @@ class _Sql:
     def __init__(self, plan: QueryPlan, policy: Policy, shape: Shape) -> None:
         self.plan, self.policy, self.shape = plan, policy, shape
         self.params: list[object] = []
-        self.unit = f"{TABLE}.{quote(policy.privacy_unit)}"
+        self.unit = f"{TABLE}.{_quote(policy.privacy_unit)}"
         self.keys = ", ".join(key_sql(self.ref(g.column), g.bucket) for g in shape.groups)
 
     def ref(self, ref: ColumnRef) -> str:
         alias = TABLE if ref.table == self.plan.table else MEMBERS
-        return f"{alias}.{quote(ref.column)}"
+        return f"{alias}.{_quote(ref.column)}"
 
     def frame(self) -> tuple[str, list[object]]:
         select = [f"hash({self.unit}) AS pid"]
@@ -167,11 +167,11 @@ class _Sql:
         return f"SELECT hash({self.keys}), {self.keys} {body} GROUP BY ALL", params
 
     def _body(self, *extra: str) -> tuple[str, list[object]]:
-        source = f"FROM {quote(self.plan.table)} AS {TABLE}"
+        source = f"FROM {_quote(self.plan.table)} AS {TABLE}"
         if self.plan.join_members and self.plan.table != self.policy.unit_table:
-            unit = quote(self.policy.privacy_unit)
+            unit = _quote(self.policy.privacy_unit)
             source += (
-                f" JOIN {quote(self.policy.unit_table)} AS {MEMBERS}"
+                f" JOIN {_quote(self.policy.unit_table)} AS {MEMBERS}"
                 f" ON {MEMBERS}.{unit} = {TABLE}.{unit}"
             )
         params: list[object] = []
