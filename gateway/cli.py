@@ -139,7 +139,6 @@ def extract_build(
     from gateway.config import get_settings
     from gateway.extract.build import build_extract
     from gateway.policy import load_policy
-    from gateway.source.geography import CITY_PROVINCE
 
     with refusals(as_json):
         manifest = build_extract(
@@ -151,7 +150,6 @@ def extract_build(
             get_settings(),
             force=force,
             progress=not as_json,
-            city_province=CITY_PROVINCE,
         )
 
     def human() -> None:
