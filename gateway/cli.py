@@ -13,12 +13,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gateway.config import Settings
 from gateway.errors import GatewayError
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 app = typer.Typer(
     help="Health-Thing research gateway: differentially private insights, never the data.",
@@ -83,6 +85,7 @@ def settings_for(insecure_no_sandbox: bool = False) -> Settings:
     """Settings from the environment, with the sandbox switched off only when asked by name."""
     from pydantic import ValidationError
 
+    from gateway.config import Settings
     from gateway.errors import ConfigError
 
     try:
