@@ -40,6 +40,8 @@ class BubblewrapSandbox(ProcessSandbox):
         ]
         for name, value in INSIDE_ENV.items():
             argv += ["--setenv", name, value]
+        # The scratch tmpfs first, so that a runtime installed under /tmp stays visible.
+        argv += ["--size", str(view.scratch_bytes), "--tmpfs", str(view.scratch)]
         for link in view.links:
             argv += ["--symlink", link.target, str(link.path)]
         for bind in view.binds:
@@ -53,10 +55,6 @@ class BubblewrapSandbox(ProcessSandbox):
             "/dev",
             "--remount-ro",
             "/dev",
-            "--size",
-            str(view.scratch_bytes),
-            "--tmpfs",
-            str(view.scratch),
             "--remount-ro",
             "/",
             "--chdir",

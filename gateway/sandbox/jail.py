@@ -126,16 +126,39 @@ def bind_read_only(source: str, target: str) -> None:
         mount(None, point, None, MS_REMOUNT | MS_BIND | flags)
 
 
+STAGING_CANDIDATES = ("/tmp", "/mnt", "/media", "/srv", "/var/tmp", "/run", "/opt")  # noqa: S108
+
+
+def staging_dir(sources: list[str]) -> str:
+    """A directory to hide under the staging tmpfs that holds none of the bound paths.
+
+    The runtime itself may live under ``/tmp`` (a checkout there); covering it
+    before it is bound would leave the sandbox without its interpreter.
+    """
+    for candidate in STAGING_CANDIDATES:
+        inside = any(s == candidate or s.startswith(candidate + "/") for s in sources)
+        if os.path.isdir(candidate) and not os.path.islink(candidate) and not inside:
+            return candidate
+    raise OSError("no directory to stage the sandbox root in")
+
+
 def build_root(plan: dict[str, object]) -> None:
     """Steps 1-3 of the module docstring."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")  # noqa: S108
-    os.chdir("/tmp")  # noqa: S108
+    staging = staging_dir([source for source, _ in plan["binds"]])  # type: ignore[attr-defined]
+    mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+    os.chdir(staging)
     os.mkdir("newroot")
     os.mkdir("oldroot")
     mount("tmpfs", "newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
     pivot_root(".", "oldroot")
     os.chdir("/")
+    # The scratch tmpfs first, so that a runtime installed under /tmp stays visible.
+    scratch = "/newroot" + str(plan["scratch"])
+    os.makedirs(scratch, exist_ok=True)
+    mount(
+        "tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan['scratch_bytes']},mode=0755"
+    )
     for source, target in plan["binds"]:  # type: ignore[attr-defined]
         bind_read_only("/oldroot" + source, "/newroot" + target)
     for target, path in plan["links"]:  # type: ignore[attr-defined]
@@ -149,11 +172,6 @@ def build_root(plan: dict[str, object]) -> None:
         mount(f"/oldroot/dev/{device}", f"/newroot/dev/{device}", None, MS_BIND)
     os.symlink("/proc/self/fd", "/newroot/dev/fd")
     mount(None, "/newroot/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
-    scratch = "/newroot" + str(plan["scratch"])
-    os.makedirs(scratch, exist_ok=True)
-    mount(
-        "tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={plan['scratch_bytes']},mode=0755"
-    )
     umount("/oldroot")
     os.chdir("/newroot")
     pivot_root(".", ".")
