@@ -19,7 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from gateway.config import Settings
 
-MODEL_MODULES: tuple[str, ...] = ("gateway.extract.ledger",)
+MODEL_MODULES: tuple[str, ...] = ("gateway.extract.ledger", "gateway.service.models")
 """Modules that declare tables on ``Base``; Alembic's environment imports them."""
 
 
