@@ -13,11 +13,11 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==0.13.9
 
 install: $(UV)
-	$(UV) sync --frozen --python python3.11
+	$(UV) sync --frozen --compile-bytecode --python python3.11
 
 system-deps:
-	@command -v bwrap >/dev/null || { \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+	@{ command -v bwrap && /sbin/ldconfig -p | grep -q libseccomp.so.2; } >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap libseccomp2 >/dev/null; }
 
 demo: install system-deps
 	$(VENV)/bin/gateway demo

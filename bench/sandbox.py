@@ -8,6 +8,8 @@ measures, in the same run:
 * cold         prepare + execute + finalize + cleanup, started when the job arrives
 * prepared     execute + finalize + cleanup after ``prepare`` ran ahead of time
                (the child had loaded its runtime and was waiting for the job)
+* kept warm    all four steps with ``keep_warm``: each job adopts the spare
+               started during the previous one (jobs ``--gap`` seconds apart)
 
 and prints medians, the overhead over in-process in ms, and the ratio.
 """
@@ -20,8 +22,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from gateway.sandbox import AnalysisJob, BubblewrapSandbox, UnshareSandbox
+from gateway.sandbox import AnalysisJob, BubblewrapSandbox, UnshareSandbox, run
 from gateway.sandbox.inside import perform
 from gateway.sandbox.jobs import make_spec
 from gateway.sandbox.process import HOST_ENV, ProcessSandbox, inside_argv
@@ -50,7 +53,7 @@ def in_process(repeat: int) -> float:
 
 
 def bare_python(repeat: int) -> float:
-    argv = inside_argv(type(sys.executable)(sys.executable), "analysis")  # type: ignore[arg-type]
+    argv = inside_argv(Path(sys.executable), "analysis")
     data = spec_bytes(AnalysisJob(code=CODE))
     return median_ms(
         lambda: subprocess.run(argv, input=data, env=HOST_ENV, capture_output=True, check=True),
@@ -63,7 +66,7 @@ def cold(sandbox: ProcessSandbox, repeat: int) -> float:
         job = AnalysisJob(code=CODE)
         sandbox.prepare(job)
         sandbox.execute(job)
-        assert sandbox.finalize(job).plan == {"answer": 42}  # type: ignore[union-attr]
+        assert sandbox.finalize(job).model_dump()["plan"] == {"answer": 42}
         sandbox.cleanup(job)
 
     return median_ms(once, repeat)
@@ -83,10 +86,26 @@ def prepared(sandbox: ProcessSandbox, repeat: int, lead_seconds: float) -> float
     return statistics.median(times)
 
 
+def kept_warm(backend: type[ProcessSandbox], repeat: int, gap: float) -> float:
+    sandbox = backend(keep_warm=True)
+    sandbox.prewarm("analysis")
+    times = []
+    try:
+        for _ in range(repeat):
+            time.sleep(gap)  # the time between two jobs of a worker
+            start = time.perf_counter()
+            run(sandbox, AnalysisJob(code=CODE))
+            times.append((time.perf_counter() - start) * 1000)
+    finally:
+        sandbox.close()
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--lead", type=float, default=1.0, help="seconds prepared ahead")
+    parser.add_argument("--gap", type=float, default=1.0, help="seconds between kept-warm jobs")
     args = parser.parse_args()
 
     base = in_process(args.repeat * 20)
@@ -101,6 +120,7 @@ def main() -> None:
         for mode, ms in (
             ("cold", cold(sandbox, args.repeat)),
             ("prepared", prepared(sandbox, args.repeat, args.lead)),
+            ("kept warm", kept_warm(backend, args.repeat, args.gap)),
         ):
             name = f"{backend.name} {mode}"
             met = "meets" if ms - base <= GOAL_MS else "misses"

@@ -47,6 +47,8 @@ class BubblewrapSandbox(ProcessSandbox):
         argv += [
             "--proc",
             "/proc",
+            "--remount-ro",
+            "/proc",
             "--dev",
             "/dev",
             "--remount-ro",

@@ -14,7 +14,7 @@ from gateway.config import Environment, Settings
 from gateway.errors import GatewayError, SandboxError
 from gateway.sandbox.jobs import AnalysisOutput, Job, QueryOutput, make_spec
 from gateway.sandbox.limits import Limits
-from gateway.sandbox.protocol import Step, check_output
+from gateway.sandbox.protocol import Step, check_job, check_output
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,10 @@ class InsecureSandbox:
         log.warning(WARNING)
 
     def prepare(self, job: Job) -> None:
-        """1. record the job (nothing to start)."""
-        self._steps.setdefault(job.job_id, Step.PREPARED)
+        """1. refuse an oversized analysis or a missing extract; 2. record the job."""
+        if job.job_id not in self._steps:
+            check_job(job, self.limits)
+            self._steps[job.job_id] = Step.PREPARED
 
     def execute(self, job: Job) -> None:
         """1. prepare; 2. run the job in this process, through its JSON spec."""

@@ -20,6 +20,7 @@ import importlib
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import JsonValue, TypeAdapter, ValidationError
@@ -46,34 +47,49 @@ ENGINE_SETTINGS: dict[str, object] = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
-    "allow_community_extensions": False,
     "allow_unsigned_extensions": False,
-    "allow_persistent_secrets": False,
 }
-"""DuckDB settings a query connection must have before the engine sees it."""
+"""DuckDB settings a query connection must have before the engine sees it.
+
+With external access off, DuckDB also refuses to install or load any
+extension and to write persistent secrets; locking the configuration keeps it so."""
 
 SPEC: TypeAdapter[QuerySpec | AnalysisSpec] = TypeAdapter(Spec)
 OUTPUT: TypeAdapter[QueryOutput | AnalysisOutput | Failure] = TypeAdapter(Output)
 
 
-def harden(connection: duckdb.DuckDBPyConnection) -> None:
-    """Make the engine itself refuse files, network and extensions, then lock it.
+def _setting(connection: duckdb.DuckDBPyConnection, name: str) -> object:
+    row = connection.execute("SELECT current_setting(?)", [name]).fetchone()
+    return row[0] if row else None
+
+
+def harden(connection: duckdb.DuckDBPyConnection, spec: QuerySpec) -> None:
+    """Make the engine itself refuse files, network and extensions, cap it, then lock it.
 
     Applied on top of whatever the extract reader configured, so a reader or
     engine bug that lets SQL through still meets a connection that can read
-    only the attached extract. Refuses (``engine_not_hardened``) a connection
-    whose configuration is already locked in an unsafe state.
+    only the attached extract. A setting the reader already locked is accepted
+    if it has the safe value; otherwise the job is refused (``engine_not_hardened``).
     """
+    import duckdb  # query jobs only; analysis jobs do not pay for it
+
+    wanted: dict[str, tuple[str, object]] = {  # name: (SQL value, value read back)
+        "memory_limit": (f"'{spec.duckdb_memory_bytes}B'", None),  # read back reformatted
+        "threads": (str(spec.duckdb_threads), spec.duckdb_threads),
+        "temp_directory": (f"'{SCRATCH_INSIDE}'", SCRATCH_INSIDE),
+    }
+    wanted |= {name: (str(value).lower(), value) for name, value in ENGINE_SETTINGS.items()}
     unsafe = []
-    for name, wanted in ENGINE_SETTINGS.items():
-        (current,) = connection.execute("SELECT current_setting(?)", [name]).fetchone() or (None,)
-        if current == wanted:
+    for name, (value, readback) in wanted.items():
+        if readback is not None and _setting(connection, name) == readback:
             continue
         try:
-            connection.execute(f"SET {name} = {str(wanted).lower()}")
-        except Exception:  # duckdb raises several error classes here
-            unsafe.append(name)
-    connection.execute("SET lock_configuration = true")
+            connection.execute(f"SET {name} = {value}")
+        except duckdb.Error:  # locked by the reader in another state
+            if readback is not None:
+                unsafe.append(name)
+    if not _setting(connection, "lock_configuration"):
+        connection.execute("SET lock_configuration = true")
     if unsafe:
         raise SandboxError(
             "engine_not_hardened",
@@ -94,19 +110,20 @@ def run_query(spec: QuerySpec) -> Release:
         ) from None
 
     connection = attach(
-        spec.extract_path,
+        Path(spec.extract_path),
         spec.key,
-        memory_limit=spec.duckdb_memory_bytes,
+        memory_limit=f"{spec.duckdb_memory_bytes}B",
         threads=spec.duckdb_threads,
-        temp_directory=SCRATCH_INSIDE,
+        temp_directory=Path(SCRATCH_INSIDE),
     )
-    harden(connection)
+    harden(connection, spec)
     release: Release = execute(
         spec.plan,
         spec.policy,
         connection,
         epsilon=spec.epsilon,
         extract_hash=spec.extract_hash,
+        dummy=spec.key is None,  # only dummy extracts are unencrypted
     )
     return release
 
@@ -173,7 +190,10 @@ def perform(raw: bytes) -> QueryOutput | AnalysisOutput | Failure:
     except (Exception, SystemExit) as err:
         if isinstance(spec, AnalysisSpec):
             return _researcher_failure(spec, err)
-        # The message of an engine exception may quote extract values: name only the type.
+        # The message of an engine exception may quote extract values: log where it
+        # happened and its type, never its text.
+        trace = "".join(traceback.format_tb(err.__traceback__))
+        print(f"{trace}{type(err).__name__} (message withheld)", file=sys.stderr)
         return Failure(
             error="SandboxError",
             code="engine_failed",

@@ -141,7 +141,7 @@ def build_root(plan: dict[str, object]) -> None:
     for target, path in plan["links"]:  # type: ignore[attr-defined]
         os.symlink(target, "/newroot" + path)
     os.makedirs("/newroot/proc")
-    mount("proc", "/newroot/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount("proc", "/newroot/proc", "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.makedirs("/newroot/dev")
     mount("tmpfs", "/newroot/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755")
     for device in DEVICES:

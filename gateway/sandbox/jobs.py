@@ -43,7 +43,9 @@ class QueryJob(_Data):
     epsilon: Annotated[float, Field(gt=0)]
     extract: Path = Field(description="the extract file on the trusted side")
     extract_hash: str
-    key: SecretStr = Field(description="extract key; travels only inside the job spec on stdin")
+    key: SecretStr | None = Field(
+        description="extract key; travels only inside the job spec on stdin; None for a dummy"
+    )
 
 
 class AnalysisJob(_Data):
@@ -65,7 +67,7 @@ class QuerySpec(_Data):
     epsilon: float
     extract_path: str
     extract_hash: str
-    key: str
+    key: str | None
     duckdb_memory_bytes: int
     duckdb_threads: int
 
@@ -116,7 +118,7 @@ def make_spec(job: Job, duckdb_memory_bytes: int, duckdb_threads: int) -> QueryS
         epsilon=job.epsilon,
         extract_path=EXTRACT_INSIDE,
         extract_hash=job.extract_hash,
-        key=job.key.get_secret_value(),
+        key=None if job.key is None else job.key.get_secret_value(),
         duckdb_memory_bytes=duckdb_memory_bytes,
         duckdb_threads=duckdb_threads,
     )

@@ -30,14 +30,13 @@ from gateway.sandbox.jobs import (
     Failure,
     Job,
     Output,
-    QueryJob,
     QueryOutput,
     make_spec,
 )
 from gateway.sandbox.limits import Limits
-from gateway.sandbox.protocol import Step, check_output
+from gateway.sandbox.protocol import Step, check_job, check_output
 from gateway.sandbox.seccomp import filter_fd
-from gateway.sandbox.view import PACKAGE_DIR, View, view_for
+from gateway.sandbox.view import PACKAGE_DIR, View, extract_of, view_for
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +79,21 @@ def inside_argv(python: Path, kind: str) -> list[str]:
     return [str(python), "-I", "-B", "-m", "gateway.sandbox.inside", kind]
 
 
+def rlimits(limits: Limits) -> dict[str, tuple[int, int]]:
+    """(soft, hard) per resource, named as ``prlimit`` names them; the CPU hard
+    limit is a second after the soft one, so SIGXCPU comes first, then SIGKILL."""
+    return {
+        "cpu": (limits.cpu_seconds, limits.cpu_seconds + 1),
+        "as": (limits.address_space_bytes, limits.address_space_bytes),
+        "fsize": (limits.file_size_bytes, limits.file_size_bytes),
+        "nproc": (limits.processes, limits.processes),
+        "nofile": (limits.open_files, limits.open_files),
+        "core": (0, 0),
+    }
+
+
 def rlimit_argv(limits: Limits) -> list[str]:
-    """``prlimit`` arguments, soft:hard; the CPU hard limit is a second later (SIGKILL)."""
-    cpu = limits.cpu_seconds
-    return [
-        f"--cpu={cpu}:{cpu + 1}",
-        f"--as={limits.address_space_bytes}",
-        f"--fsize={limits.file_size_bytes}",
-        f"--nproc={limits.processes}",
-        f"--nofile={limits.open_files}",
-        "--core=0",
-    ]
+    return [f"--{name}={soft}:{hard}" for name, (soft, hard) in rlimits(limits).items()]
 
 
 class ProcessSandbox:
@@ -107,33 +110,75 @@ class ProcessSandbox:
         launcher: Path | None = None,
         package_source: Path = PACKAGE_DIR,
         python: Path = Path(sys.executable),
+        keep_warm: bool = False,
     ) -> None:
         self.limits = limits or Limits()
         self.launcher = launcher or self.default_launcher
         self.package_source = package_source
         self.python = python
+        self.keep_warm = keep_warm
         self._runs: dict[str, _Run] = {}
+        self._spares: dict[str, tuple[_Identity, subprocess.Popen[bytes]]] = {}
 
     def command(self, view: View, kind: str, seccomp_fd: int) -> list[str]:
         raise NotImplementedError
 
     def prepare(self, job: Job) -> None:
-        """1. refuse a missing extract; 2. build the view; 3. compile the syscall
-        filter into an fd; 4. start the isolated child, which loads its runtime
-        and blocks on standard input."""
+        """1. refuse an oversized analysis or a missing extract; 2. adopt the spare
+        that ``prewarm`` started for this kind and extract, or else build the view,
+        compile the syscall filter into an fd and start the isolated child, which
+        loads its runtime and blocks on standard input; 3. with ``keep_warm``,
+        start the spare for the next such job."""
         if job.job_id in self._runs:
             return
-        if isinstance(job, QueryJob) and not job.extract.is_file():
-            raise SandboxError(
-                "extract_missing",
-                f"extract {job.extract} does not exist",
-                hint="build the extract first (gateway extract build)",
-            )
-        view = view_for(job, self.package_source, self.limits.scratch_bytes)
+        check_job(job, self.limits)
+        extract = extract_of(job)
+        process = self._adopt(job.kind, extract) or self._spawn(job.kind, extract)
+        self._runs[job.job_id] = _Run(job, process)
+        if self.keep_warm:
+            self.prewarm(job.kind, extract)
+
+    def prewarm(self, kind: str, extract: Path | None = None) -> None:
+        """Start the sandbox for the next job of ``kind`` (over ``extract``) now.
+
+        The next ``prepare`` of such a job adopts it, with its runtime already
+        loaded. One spare per kind; it is only adopted if the extract is still
+        the same file (path, inode and modification time), never a rebuilt one.
+        """
+        identity = _identity(extract)
+        spare = self._spares.pop(kind, None)
+        if spare is not None and spare[0] == identity and spare[1].poll() is None:
+            self._spares[kind] = spare
+            return
+        if spare is not None:
+            kill_group(spare[1])
+        self._spares[kind] = (identity, self._spawn(kind, extract))
+
+    def close(self) -> None:
+        """Kill every spare and every job still known."""
+        for _, process in self._spares.values():
+            kill_group(process)
+        self._spares.clear()
+        for run in self._runs.values():
+            kill_group(run.process)
+        self._runs.clear()
+
+    def _adopt(self, kind: str, extract: Path | None) -> subprocess.Popen[bytes] | None:
+        spare = self._spares.pop(kind, None)
+        if spare is None:
+            return None
+        identity, process = spare
+        if identity == _identity(extract) and process.poll() is None:
+            return process
+        kill_group(process)
+        return None
+
+    def _spawn(self, kind: str, extract: Path | None) -> subprocess.Popen[bytes]:
+        view = view_for(extract, self.package_source, self.limits.scratch_bytes)
         seccomp = filter_fd()
         try:
-            process = subprocess.Popen(
-                self.command(view, job.kind, seccomp),
+            return subprocess.Popen(
+                self.command(view, kind, seccomp),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -150,7 +195,6 @@ class ProcessSandbox:
             ) from None
         finally:
             os.close(seccomp)
-        self._runs[job.job_id] = _Run(job, process)
 
     def execute(self, job: Job) -> None:
         """1. prepare if needed; 2. send the spec (key included) on standard input;
@@ -197,6 +241,16 @@ class ProcessSandbox:
     def step(self, job: Job) -> Step | None:
         run = self._runs.get(job.job_id)
         return run.step if run else None
+
+
+_Identity = tuple[str, int, int, int] | None
+
+
+def _identity(extract: Path | None) -> _Identity:
+    if extract is None:
+        return None
+    status = extract.stat()
+    return (str(extract.resolve()), status.st_dev, status.st_ino, status.st_mtime_ns)
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -24,7 +24,7 @@ from pydantic import JsonValue
 
 import gateway.errors
 from gateway.dp.release import Release
-from gateway.errors import GatewayError, SandboxError
+from gateway.errors import AnalysisError, GatewayError, SandboxError
 from gateway.sandbox.jobs import (
     AnalysisJob,
     AnalysisOutput,
@@ -33,6 +33,7 @@ from gateway.sandbox.jobs import (
     QueryJob,
     QueryOutput,
 )
+from gateway.sandbox.limits import Limits
 
 
 class Step(StrEnum):
@@ -79,6 +80,22 @@ def run_analysis(sandbox: Sandbox, job: AnalysisJob) -> JsonValue:
     output = run(sandbox, job)
     assert isinstance(output, AnalysisOutput)
     return output.plan
+
+
+def check_job(job: Job, limits: Limits) -> None:
+    """Refuse a job the sandbox will not even start."""
+    if isinstance(job, AnalysisJob) and len(job.code.encode()) > limits.code_bytes:
+        raise AnalysisError(
+            "analysis_too_large",
+            f"the analysis source is larger than {limits.code_bytes} bytes",
+            hint="split the analysis or move data-independent helpers into gateway.analyses",
+        )
+    if isinstance(job, QueryJob) and not job.extract.is_file():
+        raise SandboxError(
+            "extract_missing",
+            f"extract {job.extract} does not exist",
+            hint="build the extract first (gateway extract build)",
+        )
 
 
 def check_output(

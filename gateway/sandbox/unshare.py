@@ -12,23 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gateway.sandbox.limits import Limits
-from gateway.sandbox.process import INSIDE_ENV, ProcessSandbox, inside_argv
+from gateway.sandbox.process import INSIDE_ENV, ProcessSandbox, inside_argv, rlimits
 from gateway.sandbox.view import View
 
 SETPRIV = Path("/usr/bin/setpriv")
-
-
-def rlimits(limits: Limits) -> dict[str, tuple[int, int]]:
-    cpu = limits.cpu_seconds
-    return {
-        "cpu": (cpu, cpu + 1),
-        "as": (limits.address_space_bytes,) * 2,
-        "fsize": (limits.file_size_bytes,) * 2,
-        "nproc": (limits.processes,) * 2,
-        "nofile": (limits.open_files,) * 2,
-        "core": (0, 0),
-    }
 
 
 class UnshareSandbox(ProcessSandbox):

@@ -72,8 +72,13 @@ def runtime_view(package_source: Path) -> tuple[list[Bind], list[Link]]:
     return binds, links
 
 
-def view_for(job: Job, package_source: Path, scratch_bytes: int) -> View:
+def extract_of(job: Job) -> Path | None:
+    return job.extract if isinstance(job, QueryJob) else None
+
+
+def view_for(extract: Path | None, package_source: Path, scratch_bytes: int) -> View:
+    """The runtime, plus the one extract of a query job at ``EXTRACT_INSIDE``."""
     binds, links = runtime_view(package_source)
-    if isinstance(job, QueryJob):
-        binds.append(Bind(job.extract.resolve(strict=True), Path(EXTRACT_INSIDE)))
+    if extract is not None:
+        binds.append(Bind(extract.resolve(strict=True), Path(EXTRACT_INSIDE)))
     return View(tuple(binds), tuple(links), Path(SCRATCH_INSIDE), scratch_bytes)

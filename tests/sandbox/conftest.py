@@ -47,6 +47,17 @@ def engine_sandbox(request: pytest.FixtureRequest, standin_package: Path) -> Pro
     return _working(BACKENDS[request.param](TEST_LIMITS, package_source=standin_package))
 
 
+@pytest.fixture(scope="session", params=sorted(BACKENDS))
+def reader_sandbox(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> ProcessSandbox:
+    """Each isolating backend, with the real extract reader and the buggy stand-in engine."""
+    package = package_with_standin_engine(
+        tmp_path_factory.mktemp("package-real-reader"), standin_reader=False
+    )
+    return _working(BACKENDS[request.param](TEST_LIMITS, package_source=package))
+
+
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
     return make_deployment(tmp_path_factory.mktemp("deployment"))

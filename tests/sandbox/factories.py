@@ -18,7 +18,7 @@ from gateway.vet.plan import Aggregate, QueryPlan
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDIN = Path(__file__).resolve().parent / "standin"
-KEY = "sandbox-test-key-0123456789abcdef"
+KEY = "5a" * 32  # 64 hex digits, as the extract builder makes them
 TIPS = 37
 
 TEST_LIMITS = Limits(
@@ -95,17 +95,18 @@ def make_deployment(root: Path) -> Deployment:
         metadata_db=metadata_db,
         audit_log=audit_log,
         extract=make_extract(extracts / "project-1.duckdb"),
-        other_extract=make_extract(extracts / "project-2.duckdb", key="another-key"),
+        other_extract=make_extract(extracts / "project-2.duckdb", key="6b" * 32),
     )
 
 
-def package_with_standin_engine(target: Path) -> Path:
-    """A copy of the gateway package whose reader and engine are the stand-ins."""
+def package_with_standin_engine(target: Path, *, standin_reader: bool = True) -> Path:
+    """A copy of the gateway package whose engine (and reader) are the stand-ins."""
     package = target / "gateway"
     shutil.copytree(
         Path(gateway.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
     )
-    shutil.copy(STANDIN / "reader.py", package / "extract" / "reader.py")
+    if standin_reader:
+        shutil.copy(STANDIN / "reader.py", package / "extract" / "reader.py")
     shutil.copy(STANDIN / "engine.py", package / "dp" / "standin_engine.py")
     with (package / "dp" / "__init__.py").open("a") as init:
         init.write("\nfrom gateway.dp.standin_engine import execute  # noqa: E402,F401\n")

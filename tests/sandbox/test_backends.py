@@ -28,7 +28,7 @@ from gateway.sandbox import (
 from gateway.sandbox.jobs import Failure
 from gateway.sandbox.process import ProcessSandbox
 from gateway.sandbox.protocol import check_output
-from tests.sandbox.factories import TEST_LIMITS, analysis_job, query_job
+from tests.sandbox.factories import TEST_LIMITS, Deployment, analysis_job, query_job
 
 MISSING = Path("/nonexistent/sandbox-launcher")
 
@@ -185,3 +185,41 @@ def test_a_release_that_does_not_answer_the_job_is_refused(
         run_query(StubSandbox(release=release), job)
     assert caught.value.code == "result_mismatch"
     assert problem in caught.value.message
+
+
+def test_an_oversized_analysis_starts_nothing(sandbox: ProcessSandbox) -> None:
+    job = analysis_job("plan = 1\n" + "#" * sandbox.limits.code_bytes)
+    with pytest.raises(AnalysisError) as caught:
+        sandbox.prepare(job)
+    assert caught.value.code == "analysis_too_large"
+    assert sandbox.step(job) is None
+
+
+def test_a_prewarmed_sandbox_is_adopted_by_the_next_job() -> None:
+    sandbox = BubblewrapSandbox(TEST_LIMITS, keep_warm=True)
+    try:
+        sandbox.prewarm("analysis")
+        spare = sandbox._spares["analysis"][1]
+        job = analysis_job("plan = 'warm'")
+        sandbox.prepare(job)
+        assert sandbox._runs[job.job_id].process is spare
+        assert sandbox._spares["analysis"][1] is not spare  # the next one is on its way
+        assert run_analysis(sandbox, job) == "warm"
+    finally:
+        sandbox.close()
+    assert spare.returncode is not None
+    assert not sandbox._spares
+
+
+def test_a_spare_is_not_adopted_for_a_rebuilt_extract(deployment: Deployment) -> None:
+    sandbox = BubblewrapSandbox(TEST_LIMITS)
+    try:
+        sandbox.prewarm("query", deployment.extract)
+        spare = sandbox._spares["query"][1]
+        os.utime(deployment.extract)  # as if rebuilt in place
+        job = query_job(deployment.extract)
+        sandbox.prepare(job)
+        assert sandbox._runs[job.job_id].process is not spare
+        assert spare.returncode is not None  # the stale spare was killed
+    finally:
+        sandbox.close()

@@ -273,3 +273,26 @@ def test_duckdb_from_analysis_code_reaches_nothing(
     # the bundled extension can be loaded, but its network access reaches nothing
     assert seen["load"].startswith("ok"), seen["load"]
     assert seen["http"].startswith(("IOException", "HTTPException")), seen["http"]
+
+
+def test_kernel_settings_cannot_be_written(sandbox: ProcessSandbox) -> None:
+    """/proc/sys files are writable by uid 0 even without capabilities; /proc is read-only."""
+    targets = [
+        "/proc/sys/kernel/core_pattern",
+        "/proc/sys/vm/drop_caches",
+        "/proc/sys/kernel/printk",
+        "/proc/self/oom_score_adj",
+    ]
+    seen = observe(
+        sandbox,
+        f"""
+        import os
+        plan = {{p: attempt(lambda p=p: os.close(os.open(p, os.O_WRONLY))) for p in {targets!r}}}
+        plan["sysrq"] = os.path.exists("/proc/sysrq-trigger")
+        plan["sys"] = os.listdir("/sys") if os.path.exists("/sys") else None
+        """,
+    )
+    for target in targets:
+        assert seen[target].startswith(("OSError: [Errno 30]", "PermissionError")), seen[target]
+    assert seen["sysrq"] is False
+    assert seen["sys"] is None

@@ -23,6 +23,7 @@ def execute(
     *,
     epsilon: float,
     extract_hash: str,
+    dummy: bool = False,
 ) -> Release:
     (count,) = connection.execute(f"SELECT count(*) FROM {plan.table}").fetchone() or (None,)
     return Release(
@@ -36,4 +37,5 @@ def execute(
         plan_hash=plan.plan_hash(),
         extract_hash=extract_hash,
         created_at=dt.datetime.now(dt.UTC),
+        dummy=dummy,
     )

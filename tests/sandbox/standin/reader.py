@@ -13,13 +13,14 @@ import duckdb_ext  # type: ignore[import-untyped]
 
 
 def attach(
-    path: str, key: str, *, memory_limit: int, threads: int, temp_directory: str
+    path: Path, key: str | None, *, memory_limit: str, threads: int, temp_directory: Path
 ) -> duckdb.DuckDBPyConnection:
+    assert key is not None, "the stand-in reads encrypted extracts only"
     connection = duckdb.connect(
         config={
-            "memory_limit": f"{memory_limit // 2**20}MiB",
+            "memory_limit": memory_limit,
             "threads": threads,
-            "temp_directory": temp_directory,
+            "temp_directory": str(temp_directory),
         }
     )
     # Reading an encrypted file without OpenSSL's crypto takes seconds per attach.
