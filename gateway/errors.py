@@ -123,8 +123,3 @@ class NotFoundError(ServiceError):
 class ConflictError(ServiceError):
     title = "Conflict"
     status = 409
-
-
-class TooLargeError(ServiceError):
-    title = "Request too large"
-    status = 413

@@ -11,6 +11,7 @@ from gateway.config import Settings
 from gateway.db import engine_for
 from gateway.policy import Policy, load_policy
 from tests.conftest import postgres_url
+from tests.service.factories import Api, make_api
 
 POLICY = Path(__file__).parents[2] / "policies" / "health_thing.yaml"
 
@@ -38,3 +39,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings
         )
     yield settings
     engine_for(settings.metadata_url).dispose()
+
+
+@pytest.fixture
+def api(settings: Settings, policy: Policy) -> Api:
+    """The service over SQLite: ann and bob (researchers), rita (reviewer), adam (admin)."""
+    return make_api(settings, policy)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from fastapi.testclient import TestClient
+
 from gateway.config import Settings
 from gateway.dp.release import Release
 from gateway.errors import GatewayError
@@ -131,3 +133,54 @@ def tamper(settings: Settings, *statements: str) -> None:
                 connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
         for statement in statements:
             connection.execute(text(statement))
+
+
+@dataclass(frozen=True)
+class Api:
+    """A test client over a fresh service, with a signed-up user per role."""
+
+    client: TestClient
+    settings: Settings
+    policy: Policy
+    people: dict[str, Principal]
+    tokens: dict[str, str]
+
+    def as_(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+
+def make_api(settings: Settings, policy: Policy) -> Api:
+    from gateway.service.accounts import issue_token
+    from gateway.service.app import create_app
+
+    people = {
+        "ann": user(settings, "ann"),
+        "rita": user(settings, "rita", Role.REVIEWER),
+        "adam": user(settings, "adam", Role.ADMIN),
+        "bob": user(settings, "bob"),
+    }
+    tokens = {name: issue_token(settings, SYSTEM, who.id).token for name, who in people.items()}
+    client = TestClient(create_app(settings, policy))
+    return Api(client, settings, policy, people, tokens)
+
+
+PROPOSAL = {
+    "title": "Sleep tips over the year",
+    "summary": "Which sleep tips members find helpful, by season and age band.",
+    "themes": ["sleep", "stress"],
+    "purpose": "mission",
+    "requested_epsilon": 3.0,
+}
+
+
+def approved_over_http(api: Api, owner: str = "ann") -> int:
+    created = api.client.post("/api/projects", json=PROPOSAL, headers=api.as_(owner))
+    assert created.status_code == 201, created.text
+    project_id: int = created.json()["id"]
+    decided = api.client.post(
+        f"/api/projects/{project_id}/decision",
+        json={"approve": True, "note": "serves the sleep theme"},
+        headers=api.as_("rita"),
+    )
+    assert decided.status_code == 200, decided.text
+    return project_id
