@@ -269,7 +269,74 @@ def vet_command(
 
 
 # ---------------------------------------------------------------- run
-# (commands for this section go here)
+
+
+@app.command("run")
+def run_command(
+    extract: Annotated[
+        Path, typer.Option("--extract", help="The extract to query.", dir_okay=False)
+    ],
+    policy: PolicyOption,
+    epsilon: Annotated[float, typer.Option("--epsilon", help="ε to spend on this query.")],
+    sql: Annotated[
+        str | None, typer.Option("--sql", help='The query, or "-" to read it from standard input.')
+    ] = None,
+    sql_file: Annotated[
+        Path | None,
+        typer.Option("--sql-file", help="Read the query from this file.", dir_okay=False),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer a query with differentially private numbers and their 95% intervals.
+
+    The same query on the same extract at the same ε is answered from the
+    release store, at no cost.
+    """
+    from rich.console import Console
+
+    from gateway.config import get_settings
+    from gateway.dp import ReleaseStore, execute
+    from gateway.dp.render import render_release
+    from gateway.errors import ExtractError, VetError
+    from gateway.extract.reader import open_extract
+    from gateway.policy import load_policy, policy_hash
+    from gateway.vet import vet
+    from gateway.vet.codes import Code
+
+    with refusals(as_json):
+        try:
+            text = read_sql(sql, sql_file)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VetError(
+                Code.UNREADABLE_QUERY,
+                f"the query cannot be read: {exc}",
+                hint="pass UTF-8 text with --sql, --sql-file or --sql -",
+            ) from None
+        loaded = load_policy(policy)
+        plan = vet(text, loaded)
+        settings = get_settings()
+        connection, manifest = open_extract(extract, settings)
+        try:
+            if manifest.policy_hash != policy_hash(loaded):
+                raise ExtractError(
+                    "policy_mismatch",
+                    f"extract {extract} was built under another version of policy "
+                    f"{manifest.policy_name!r}",
+                    hint="query it with the policy it was built with, or rebuild it",
+                )
+            release = execute(
+                plan,
+                loaded,
+                connection,
+                epsilon=epsilon,
+                extract_hash=manifest.content_hash,
+                store=ReleaseStore(settings),
+                dummy=manifest.dummy,
+            )
+        finally:
+            connection.close()
+
+    emit(release, as_json, lambda: Console().print(render_release(release)))
 
 
 # ---------------------------------------------------------------- analysis run

@@ -1,9 +1,9 @@
 """The release: the only thing that ever leaves the trusted side.
 
-Every number in it is differentially private. It says what was spent and
-what was withheld (how many groups, never which), and which plan and extract
-produced it, so a reviewer can trace it and a repeat can be answered from the
-store at no cost.
+Every number in it is differentially private. It says what privacy loss its
+noise carries and what this request was charged for it, what was withheld
+(how many groups, never which), and which plan and extract produced it, so a
+reviewer can trace it and a repeat can be answered from the store at no cost.
 """
 
 from __future__ import annotations
@@ -21,16 +21,26 @@ class Release(BaseModel):
     columns: list[str]
     rows: list[list[Cell]]
     ci: list[list[tuple[float, float] | None]] = Field(
-        description="per row, per column: 95% interval of a DP value, None for group keys"
+        description="per row, per column: 95% interval of a DP value; None for group keys "
+        "and for quantiles (OpenDP states no accuracy for them)"
     )
-    epsilon_spent: float
-    rho_spent: float | None = None
+    epsilon: float = Field(description="privacy loss of the noise in these numbers, (ε, δ)-DP")
+    rho: float | None = Field(default=None, description="zCDP ρ of the noise, for zCDP releases")
     delta: float
-    suppressed_groups: int
+    epsilon_spent: float = Field(
+        description="ε charged for this request: `epsilon` when computed, 0 when from the store"
+    )
+    rho_spent: float | None = None
+    suppressed_groups: int = Field(
+        description="groups withheld after the DP release; groups held back by DP partition "
+        "selection are not counted, as their number is not private"
+    )
     confidence: float = 0.95
     mechanism: str = Field(description="e.g. 'laplace', 'gaussian (zCDP)'")
     budget_split: dict[str, float] = Field(
-        default_factory=dict, description="aggregate alias -> its share of epsilon"
+        default_factory=dict,
+        description="aggregate alias -> its fraction of the privacy loss (of ε for laplace, "
+        "of ρ for zCDP); 'partition_selection' for a count spent only on choosing groups",
     )
     plan_hash: str
     extract_hash: str

@@ -1,0 +1,250 @@
+"""A DP count and average by theme and month, against the same raw DuckDB query.
+
+Run: ``python bench/dp_query.py [--members 1000000] [--data DIR] [--no-write]``.
+Builds a synthetic source of ``--members`` members and a mission extract of it
+(or reuses them in ``--data``), then measures, each in a fresh process on the
+extract opened as the engine opens it (``open_extract``: encrypted,
+read-only, locked down, 1 GB DuckDB memory limit, 2 threads):
+
+* raw   the query in plain DuckDB, no privacy (median of 5 runs)
+* dp    ``gateway.dp.execute`` of the vetted plan of the same SQL: the first
+        run of the shape in the process (with calibration) and the median of
+        3 more; a breakdown of one more run into DuckDB's per-member reduction
+        (to a Parquet file) and OpenDP's release, and OpenDP's release of the
+        same frame handed over in memory instead of as a file
+
+and prints seconds, the ratio dp / raw and each process's peak RSS. The
+section ``## DP query`` of ``docs/benchmarks.md`` is replaced with the results
+unless ``--no-write``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = ROOT / "policies" / "health_thing.yaml"
+DOC = ROOT / "docs" / "benchmarks.md"
+HEADING = "## DP query"
+SQL = (
+    "SELECT theme, created_month, COUNT(*) AS tips, AVG(helpful_votes) AS votes "
+    "FROM tips GROUP BY theme, created_month"
+)
+EPSILON = 1.0
+GOAL_RATIO = 1.5
+GOAL_PEAK_MB = 1024
+AS_OF = dt.date(2025, 6, 30)
+
+
+def build(members: int, data: Path) -> None:
+    """Source and extract with the gateway's own commands, unless already there."""
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(data / "state")}
+    source, extract = str(data / "src.duckdb"), str(data / "e.duckdb")
+    gateway = [sys.executable, "-m", "gateway.cli"]
+    generate = ["source", "generate", "--members", str(members), "--seed", "1", "--out", source]
+    extract_build = ["extract", "build", "--source", source, "--policy", str(POLICY)]
+    if not (data / "src.duckdb").exists():
+        subprocess.run([*gateway, *generate, "--as-of", AS_OF.isoformat()], check=True, env=env)
+    if not (data / "e.duckdb").exists():
+        subprocess.run(
+            [*gateway, *extract_build, "--project", "bench", "--out", extract], check=True, env=env
+        )
+
+
+def _timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_raw(data: Path) -> dict[str, Any]:
+    from gateway.config import Settings
+    from gateway.extract.reader import open_extract
+
+    connection, _ = open_extract(data / "e.duckdb", Settings(data_dir=data / "state"))
+    raw_sql = (
+        "SELECT theme, created_month, COUNT(*), AVG(helpful_votes) "
+        "FROM tips GROUP BY theme, created_month"
+    )
+    runs = [_timed(lambda: connection.execute(raw_sql).fetchall()) for _ in range(5)]
+    groups = len(connection.execute(raw_sql).fetchall())
+    return {"raw_s": statistics.median(runs), "groups": groups, "peak_mb": _peak_mb()}
+
+
+def measure_dp(data: Path) -> dict[str, Any]:
+    import polars as pl
+
+    from gateway.config import Settings
+    from gateway.dp import execute
+    from gateway.dp.frame import load_frame
+    from gateway.dp.mechanism import calibrate, release
+    from gateway.dp.shape import shape_of
+    from gateway.extract.reader import open_extract
+    from gateway.policy import load_policy
+    from gateway.vet import vet
+
+    policy = load_policy(POLICY)
+    plan = vet(SQL, policy)
+    connection, manifest = open_extract(data / "e.duckdb", Settings(data_dir=data / "state"))
+
+    def run() -> Any:
+        return execute(
+            plan, policy, connection, epsilon=EPSILON, extract_hash=manifest.content_hash
+        )
+
+    cold = _timed(run)
+    warm = [_timed(run) for _ in range(3)]
+    peak = (
+        _peak_mb()
+    )  # before the breakdown below, whose in-memory hand-over costs memory of its own
+    shape = shape_of(plan, policy, epsilon=EPSILON)
+    calibration = calibrate(shape, policy.release.confidence)
+    with tempfile.TemporaryDirectory() as directory:
+        start = time.perf_counter()
+        frame = load_frame(plan, policy, shape, connection, Path(directory))
+        reduced = time.perf_counter()
+        released = release(calibration, frame.data)
+        done = time.perf_counter()
+        rows = frame.data.select(pl.len()).collect().item()
+        in_memory = frame.data.collect().lazy()
+        memory_s = _timed(lambda: release(calibration, in_memory))
+    return {
+        "cold_s": cold,
+        "warm_s": statistics.median(warm),
+        "reduce_s": reduced - start,
+        "release_s": done - reduced,
+        "release_in_memory_s": memory_s,
+        "frame_rows": rows,
+        "released_groups": released.height,
+        "noise": calibration.noise.value,
+        "peak_mb": peak,
+    }
+
+
+def in_fresh_process(kind: str, data: Path) -> dict[str, Any]:
+    child = subprocess.run(
+        [sys.executable, __file__, "--one", kind, "--data", str(data)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(child.stdout.splitlines()[-1])
+    return result
+
+
+def section(members: int, tips: int, raw: dict[str, Any], dp: dict[str, Any], note: str) -> str:
+    ratio = dp["warm_s"] / raw["raw_s"]
+    lines = [
+        HEADING,
+        "",
+        f"`python bench/dp_query.py`: `{SQL}` at ε = {EPSILON:g} over an extract of "
+        f"{members:,} members and {tips:,} tips (`gateway source generate --seed 1`, "
+        "`gateway extract build`), opened as the engine opens it (encrypted, read-only, "
+        "1 GB DuckDB memory limit, 2 threads). Raw and DP run in separate fresh processes "
+        "of the same invocation.",
+        "",
+        "| measure | seconds | peak RSS MB |",
+        "|---|---:|---:|",
+        f"| raw DuckDB query ({raw['groups']} groups), median of 5 | {raw['raw_s']:.2f} "
+        f"| {raw['peak_mb']:,.0f} |",
+        f"| DP query, first of its shape (calibrates) | {dp['cold_s']:.2f} | |",
+        f"| DP query, warm, median of 3 (peak RSS after these four runs) | {dp['warm_s']:.2f} "
+        f"| {dp['peak_mb']:,.0f} |",
+        f"| of which DuckDB's per-member reduction to Parquet ({dp['frame_rows']:,} rows) "
+        f"| {dp['reduce_s']:.2f} | |",
+        f"| of which OpenDP's release from the Parquet file | {dp['release_s']:.2f} | |",
+        f"| OpenDP's release of the same frame handed over in memory | "
+        f"{dp['release_in_memory_s']:.2f} | |",
+        "",
+        f"Ratio DP (warm) / raw: **{ratio:.1f}** (goal ≤ {GOAL_RATIO}); peak RSS of the DP "
+        f"process: **{dp['peak_mb']:,.0f} MB** (goal ≤ {GOAL_PEAK_MB}). Noise chosen: "
+        f"{dp['noise']}; {dp['released_groups']} groups released.",
+        "",
+        "Where the time goes. The raw query aggregates straight into a few hundred "
+        "groups. A DP query cannot: to bound what one member contributes it must first "
+        "group by member and cell, which here is close to one group per tip, then OpenDP "
+        "(on its own build of Polars) keeps a random `max_groups` cells per member (a "
+        "window over a million members), groups by member and cell again to certify one "
+        "row per member per cell, and only then aggregates and adds noise. The noise "
+        "scale is calibrated once per query shape and reused, so the warm run does no "
+        "search; handing OpenDP a Parquet file rather than an in-memory frame avoids "
+        "copying the frame into OpenDP's Polars. The goal of 1.5× is not met: the per-member "
+        "reduction alone costs several times the raw query.",
+        "",
+        note,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def machine(load_before: tuple[float, ...], load_after: tuple[float, ...]) -> str:
+    cpu = platform.processor() or platform.machine()
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"DuckDB {duckdb.__version__}; 1-minute load average {load_before[0]:.1f} before "
+        f"and {load_after[0]:.1f} after the run. The machine is shared with other "
+        "engineers' work, so absolute times vary from run to run; the ratio, measured in "
+        "the same invocation, varies less."
+    )
+
+
+def write_section(text: str) -> None:
+    """Replace (or append) this benchmark's section, leaving the others untouched."""
+    old = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
+    new = (
+        pattern.sub(lambda _: text + "\n", old)
+        if pattern.search(old)
+        else old.rstrip() + "\n\n" + text
+    )
+    DOC.write_text(new.rstrip() + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--data", type=Path, help="keep source and extract here, to reuse")
+    parser.add_argument("--no-write", action="store_true", help=f"do not update {DOC.name}")
+    parser.add_argument("--one", choices=["raw", "dp"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        measure = measure_raw if args.one == "raw" else measure_dp
+        print(json.dumps(measure(args.data)))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-dp-") as scratch:
+        data = args.data or Path(scratch)
+        data.mkdir(parents=True, exist_ok=True)
+        build(args.members, data)
+        load_before = os.getloadavg()
+        raw = in_fresh_process("raw", data)
+        dp = in_fresh_process("dp", data)
+        manifest = json.loads((data / "e.duckdb.manifest.json").read_text())
+    tips = manifest["row_counts"]["tips"]
+    text = section(args.members, tips, raw, dp, machine(load_before, os.getloadavg()))
+    print(text)
+    if not args.no_write:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""``execute`` and ``predict_accuracy``: a vetted plan in, a DP release out.
+
+The order is the promise: check the budget, look in the release store, and
+only then touch the extract. DuckDB computes the exact, per-member part
+(``frame``), OpenDP everything private (``mechanism``), and what OpenDP
+releases is post-processed here into rows with confidence intervals. Nothing
+un-noised leaves this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from gateway.dp.release import Cell, Release
+from gateway.dp.shape import Output, Shape, StatKind, shape_of
+from gateway.dp.store import ReleaseStore
+from gateway.errors import BudgetError, DpError
+from gateway.policy.model import Aggregation, Policy
+from gateway.vet.plan import QueryPlan
+from gateway.vet.report import check_epsilon as epsilon_issues
+
+if TYPE_CHECKING:
+    from gateway.dp.mechanism import Calibration
+
+Interval = tuple[float, float] | None
+
+
+def execute(
+    plan: QueryPlan,
+    policy: Policy,
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    epsilon: float,
+    extract_hash: str,
+    store: ReleaseStore | None = None,
+    remaining_budget: float | None = None,
+    dummy: bool = False,
+) -> Release:
+    """Release ``plan`` over the extract behind ``connection`` at privacy loss ``epsilon``.
+
+    ``connection`` sees the extract's tables unqualified. With a ``store``, an
+    identical plan on the same extract at the same ε is answered from it at no
+    cost. ``remaining_budget`` is the project's unspent ε, if the caller keeps one.
+    """
+    check_epsilon(policy, epsilon)
+    shape = shape_of(plan, policy, epsilon=epsilon)
+    if store is not None:
+        stored = store.get(plan.plan_hash(), extract_hash, epsilon)
+        if stored is not None:
+            return stored
+    if remaining_budget is not None and epsilon > remaining_budget:
+        raise BudgetError(
+            "budget_exhausted",
+            f"the query costs ε={epsilon}; the project has ε={remaining_budget} left",
+            hint="ask at a smaller ε, or ask a reviewer for more budget",
+        )
+    # OpenDP and Polars load only now: a refusal or a stored answer does not wait for them.
+    from gateway.dp.frame import load_frame
+    from gateway.dp.mechanism import calibrate, release
+
+    calibration = calibrate(shape, policy.release.confidence)
+    with tempfile.TemporaryDirectory(prefix="gateway-dp-") as directory:
+        frame = load_frame(plan, policy, shape, connection, Path(directory))
+        noisy = release(calibration, frame.data)
+    columns = [g.alias for g in shape.groups] + [o.alias for o in shape.outputs]
+    table = _Table(shape, calibration, policy.release.min_group_members)
+    for record in noisy.iter_rows(named=True):
+        keys = frame.keys[record["cell"]] if shape.grouped else ()
+        table.add(keys, record)
+    rows, intervals = _order(plan, columns, table.rows, table.intervals)
+    result = Release(
+        columns=columns,
+        rows=rows,
+        ci=intervals,
+        epsilon=epsilon,
+        rho=calibration.rho,
+        delta=calibration.delta,
+        epsilon_spent=epsilon,
+        rho_spent=calibration.rho,
+        suppressed_groups=table.suppressed,
+        confidence=policy.release.confidence,
+        mechanism=calibration.noise.value,
+        budget_split=budget_split(shape),
+        plan_hash=plan.plan_hash(),
+        extract_hash=extract_hash,
+        created_at=dt.datetime.now(dt.UTC),
+        dummy=dummy,
+    )
+    return store.put(result) if store is not None else result
+
+
+def predict_accuracy(plan: QueryPlan, policy: Policy, epsilon: float) -> dict[str, float]:
+    """Expected 95% half-width per aggregate at ``epsilon``, from the mechanism; no data.
+
+    Counts and sums get their half-width. A mean's interval depends on its
+    group's size, so it gets its two parts, ``<alias>.sum`` and
+    ``<alias>.count`` (at half the error rate each): the mean's half-width is
+    about ``(sum + |mean| * count) / rows``. Medians and quantiles get none:
+    their error depends on how dense the data is around them.
+    """
+    from gateway.dp.mechanism import calibrate
+
+    check_epsilon(policy, epsilon)
+    shape = shape_of(plan, policy, epsilon=epsilon)
+    calibration = calibrate(shape, policy.release.confidence)
+    predicted: dict[str, float] = {}
+    for output in shape.outputs:
+        if output.function is Aggregation.MEAN:
+            total, count = output.statistics
+            predicted[f"{output.alias}.sum"] = _width(calibration.accuracy_half, total)
+            predicted[f"{output.alias}.count"] = _width(calibration.accuracy_half, count)
+        elif output.function not in (Aggregation.MEDIAN, Aggregation.QUANTILE):
+            predicted[output.alias] = _width(calibration.accuracy, output.statistics[0])
+    return predicted
+
+
+def check_epsilon(policy: Policy, epsilon: float) -> None:
+    """Refuse a privacy loss the policy does not allow, before anything is read."""
+    issues = epsilon_issues(epsilon, policy)
+    if issues:
+        first = issues[0]
+        raise BudgetError(first.code, first.message, hint=first.hint)
+
+
+def budget_split(shape: Shape) -> dict[str, float]:
+    """Each aggregate's fraction of the privacy loss.
+
+    OpenDP gives every statistic noise in proportion to its own sensitivity,
+    so each spends an equal share; a statistic two aggregates share (a sum
+    behind both SUM and AVG) is split between them.
+    """
+    share = 1 / len(shape.statistics)
+    users = Counter(name for o in shape.outputs for name in o.statistics)
+    split = {o.alias: sum(share / users[name] for name in o.statistics) for o in shape.outputs}
+    unused = len(shape.statistics) - len(users)
+    if unused:
+        split["partition_selection"] = unused * share
+    return split
+
+
+class _Table:
+    """Post-processing of OpenDP's output into rows and intervals.
+
+    Counts are clamped at 0 and their intervals intersected with [0, ∞): the
+    true value is never negative, so coverage is unchanged. A mean is the
+    ratio of two DP statistics, its interval the range of that ratio over both
+    statistics' intervals at half the error rate (so both hold together with
+    the stated confidence), intersected with the clamp bounds.
+    """
+
+    def __init__(self, shape: Shape, calibration: Calibration, min_members: int) -> None:
+        self.shape, self.calibration, self.min_members = shape, calibration, min_members
+        self.rows: list[list[Cell]] = []
+        self.intervals: list[list[Interval]] = []
+        self.suppressed = 0
+        names = {s.kind: s.name for s in shape.statistics if s.measure is None}
+        self.size = names.get(StatKind.MEMBERS, names.get(StatKind.ROWS))
+
+    def add(self, keys: tuple[Cell, ...], record: Mapping[str, object]) -> None:
+        if self.size is not None and _int(record[self.size]) < self.min_members:
+            self.suppressed += 1
+            return
+        cells: list[Cell] = list(keys)
+        intervals: list[Interval] = [None] * len(keys)
+        for output in self.shape.outputs:
+            value, interval = self._value(output, record)
+            cells.append(value)
+            intervals.append(interval)
+        self.rows.append(cells)
+        self.intervals.append(intervals)
+
+    def _value(self, output: Output, record: Mapping[str, object]) -> tuple[Cell, Interval]:
+        accuracy = self.calibration.accuracy
+        if output.function in (Aggregation.MEDIAN, Aggregation.QUANTILE):
+            return _int(record[output.statistics[0]]), None
+        if output.function is Aggregation.MEAN:
+            return self._mean(output, record)
+        name = output.statistics[0]
+        value, width = _int(record[name]), _width(accuracy, name)
+        non_negative = output.measure is None or self.shape.measures[output.measure].lower >= 0
+        if not non_negative:
+            return value, (value - width, value + width)
+        return max(value, 0), (max(0.0, value - width), max(0.0, value + width))
+
+    def _mean(self, output: Output, record: Mapping[str, object]) -> tuple[Cell, Interval]:
+        assert output.measure is not None
+        measure = self.shape.measures[output.measure]
+        bounds = (float(measure.lower), float(measure.upper))
+        total_name, count_name = output.statistics
+        total, count = _int(record[total_name]), _int(record[count_name])
+        width_total = _width(self.calibration.accuracy_half, total_name)
+        width_count = _width(self.calibration.accuracy_half, count_name)
+        if count <= 0:
+            return None, bounds
+        value = min(max(total / count, bounds[0]), bounds[1])
+        low_count = count - width_count
+        if low_count <= 0:
+            return value, bounds
+        corners = [
+            t / c
+            for t in (total - width_total, total + width_total)
+            for c in (low_count, count + width_count)
+        ]
+        low = min(max(min(corners), bounds[0]), bounds[1])
+        high = min(max(max(corners), bounds[0]), bounds[1])
+        return value, (low, high)
+
+
+def _order(
+    plan: QueryPlan,
+    columns: list[str],
+    rows: list[list[Cell]],
+    intervals: list[list[Interval]],
+) -> tuple[list[list[Cell]], list[list[Interval]]]:
+    """Group keys ascending, then the plan's ORDER BY and LIMIT (post-processing)."""
+    order = list(range(len(rows)))
+    keys = [(i, False) for i in range(len(plan.group_by))]
+    for item in plan.order_by:
+        if item.alias not in columns:
+            raise DpError("unknown_order_alias", f"ORDER BY {item.alias!r} is not an output")
+    by = [(columns.index(item.alias), item.descending) for item in plan.order_by]
+    for index, descending in reversed(by + keys):
+        present = [i for i in order if rows[i][index] is not None]
+        missing = [i for i in order if rows[i][index] is None]
+        present.sort(key=lambda i: rows[i][index], reverse=descending)  # type: ignore[arg-type,return-value]
+        order = present + missing
+    order = order[: plan.limit] if plan.limit is not None else order
+    return [rows[i] for i in order], [intervals[i] for i in order]
+
+
+def _width(accuracy: Mapping[str, float | None], name: str) -> float:
+    width = accuracy[name]
+    assert width is not None, f"OpenDP gave no accuracy for {name}"
+    return float(width)
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value

@@ -1,0 +1,241 @@
+"""The exact half of a query, in DuckDB: filter, members join, buckets, per-member cells.
+
+DuckDB does what is safe to do exactly. The filter is compiled from the plan's
+predicate tree with bound parameters, never pasted values; names are quoted
+and come from the policy. What OpenDP receives is already reduced per member:
+
+- pipeline ``cells``: one row per member and cell (a combination of group
+  keys) with the member's row count and clamped sums there;
+- pipeline ``rows``: one row per record, for quantiles, which need values.
+
+Either row is a function of one member's records only, so two extracts that
+differ in one member give frames that differ in that member's rows alone: the
+privacy unit survives the reduction, and OpenDP bounds it from there.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow.parquet as pq
+
+from gateway.dp.release import Cell
+from gateway.dp.shape import Pipeline, Shape, column_of, key_sql, key_value
+from gateway.errors import DpError
+from gateway.policy.model import ColumnRole, Policy
+from gateway.vet.plan import (
+    And,
+    Between,
+    ColumnRef,
+    Compare,
+    InSet,
+    IsNull,
+    Not,
+    Or,
+    Predicate,
+    QueryPlan,
+)
+
+TABLE = "t"
+MEMBERS = "m"
+BATCH_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What OpenDP reads, and how to name the cells it releases."""
+
+    data: pl.LazyFrame
+    keys: dict[int, tuple[Cell, ...]]
+
+
+def schema(shape: Shape) -> pl.Schema:
+    """Column names and types of the frame; calibration uses the same, without data."""
+    columns: dict[str, pl.DataType] = {"pid": pl.UInt64()}
+    if shape.grouped:
+        columns["cell"] = pl.UInt64()
+    if shape.pipeline is Pipeline.CELLS:
+        columns["n"] = pl.Int64()
+        for i in range(len(shape.measures)):
+            columns[f"c{i}"] = pl.Int64()
+            columns[f"s{i}"] = pl.Int64()
+    else:
+        if shape.grouped:
+            columns["h"] = pl.UInt64()
+        columns["x"] = pl.Int64()
+    return pl.Schema(columns)
+
+
+def load_frame(
+    plan: QueryPlan,
+    policy: Policy,
+    shape: Shape,
+    connection: duckdb.DuckDBPyConnection,
+    directory: Path,
+) -> Frame:
+    """Run the exact part of ``plan``; its per-member reduction goes to a file in ``directory``.
+
+    OpenDP runs on its own build of Polars: an in-memory frame would be copied
+    into it, a Parquet file is read there directly. ``directory`` should be
+    private to this query and removed after the release.
+    """
+    sql = _Sql(plan, policy, shape)
+    path = directory / "frame.parquet"
+    with _refusing_data_in_errors():
+        reader = connection.execute(*sql.frame()).fetch_record_batch(BATCH_ROWS)
+        with pq.ParquetWriter(path, reader.schema, compression="none") as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+    data = pl.scan_parquet(path)
+    if data.collect_schema() != schema(shape):
+        raise DpError(
+            "frame_schema", "the frame does not have the columns OpenDP was calibrated for"
+        )
+    keys = dict(shape.public_keys) if shape.public_keys is not None else {}
+    if shape.grouped and shape.public_keys is None:
+        with _refusing_data_in_errors():
+            decoded = connection.execute(*sql.cells()).fetchall()
+        keys = {row[0]: tuple(key_value(v) for v in row[1:]) for row in decoded}
+        if len(keys) != len(decoded):
+            raise DpError(
+                "cell_hash_collision", "two group keys share a cell id; regroup the query"
+            )
+    return Frame(data, keys)
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class _Sql:
+    def __init__(self, plan: QueryPlan, policy: Policy, shape: Shape) -> None:
+        self.plan, self.policy, self.shape = plan, policy, shape
+        self.params: list[object] = []
+        self.unit = f"{TABLE}.{quote(policy.privacy_unit)}"
+        self.keys = ", ".join(key_sql(self.ref(g.column), g.bucket) for g in shape.groups)
+
+    def ref(self, ref: ColumnRef) -> str:
+        alias = TABLE if ref.table == self.plan.table else MEMBERS
+        return f"{alias}.{quote(ref.column)}"
+
+    def frame(self) -> tuple[str, list[object]]:
+        select = [f"hash({self.unit}) AS pid"]
+        if self.shape.grouped:
+            select.append(f"hash({self.keys}) AS cell")
+        if self.shape.pipeline is Pipeline.CELLS:
+            return self._cells(select)
+        measure = self.shape.measures[0]
+        x = self.ref(measure.column)
+        if self.shape.grouped:
+            select.append(f"hash({self.unit}, {self.keys}, CAST(? AS UBIGINT)) AS h")
+            self.params.append(secrets.randbits(64))
+        select.append(
+            f"CAST(least(greatest({x}, {measure.lower}), {measure.upper}) AS BIGINT) AS x"
+        )
+        body, params = self._body(f"{x} IS NOT NULL")
+        return f"SELECT {', '.join(select)} {body}", self.params + params
+
+    def _cells(self, select: list[str]) -> tuple[str, list[object]]:
+        """Per member and cell: rows, and each measure's non-null count and clamped sum.
+
+        A member with more than ``per_group`` rows in a cell is scaled down to
+        that many, keeping their mean; OpenDP's clamping is what enforces the
+        bound, this only keeps counts and sums consistent for heavy members.
+        """
+        k = self.shape.per_group
+        select.append(f"CAST(least(count(*), {k}) AS BIGINT) AS n")
+        for i, measure in enumerate(self.shape.measures):
+            x = self.ref(measure.column)
+            clamped = f"sum(least(greatest({x}, {measure.lower}), {measure.upper}))"
+            select.append(f"CAST(least(count({x}), {k}) AS BIGINT) AS c{i}")
+            select.append(
+                f"CAST(coalesce(CASE WHEN count({x}) <= {k} THEN {clamped} "
+                f"ELSE round({clamped} * {k} / count({x})) END, 0) AS BIGINT) AS s{i}"
+            )
+        body, params = self._body()
+        return f"SELECT {', '.join(select)} {body} GROUP BY ALL", params
+
+    def cells(self) -> tuple[str, list[object]]:
+        """Cell id -> key values, for naming the cells OpenDP decides to release."""
+        body, params = self._body()
+        return f"SELECT hash({self.keys}), {self.keys} {body} GROUP BY ALL", params
+
+    def _body(self, *extra: str) -> tuple[str, list[object]]:
+        source = f"FROM {quote(self.plan.table)} AS {TABLE}"
+        if self.plan.join_members and self.plan.table != self.policy.unit_table:
+            unit = quote(self.policy.privacy_unit)
+            source += (
+                f" JOIN {quote(self.policy.unit_table)} AS {MEMBERS}"
+                f" ON {MEMBERS}.{unit} = {TABLE}.{unit}"
+            )
+        params: list[object] = []
+        conditions = list(extra)
+        if self.plan.where is not None:
+            conditions.insert(0, _Where(self, params).sql(self.plan.where))
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return source + where, params
+
+
+class _Where:
+    """A predicate tree as SQL text with ``?`` placeholders; values go to ``params``."""
+
+    def __init__(self, sql: _Sql, params: list[object]) -> None:
+        self.sql_ = sql
+        self.params = params
+
+    def sql(self, predicate: Predicate) -> str:
+        match predicate:
+            case Compare(column=ref, op=op, value=value):
+                column, sql_type = self._column(ref)
+                return f"({column} {op} {self._value(value, sql_type)})"
+            case InSet(column=ref, values=values, negated=negated):
+                column, sql_type = self._column(ref)
+                if not values:
+                    return "TRUE" if negated else "FALSE"
+                items = ", ".join(self._value(v, sql_type) for v in values)
+                return f"({column} {'NOT ' if negated else ''}IN ({items}))"
+            case Between(column=ref, low=low, high=high, negated=negated):
+                column, sql_type = self._column(ref)
+                low_, high_ = self._value(low, sql_type), self._value(high, sql_type)
+                return f"({column} {'NOT ' if negated else ''}BETWEEN {low_} AND {high_})"
+            case IsNull(column=ref, negated=negated):
+                column, _ = self._column(ref)
+                return f"({column} IS {'NOT ' if negated else ''}NULL)"
+            case And(terms=terms):
+                return "(" + " AND ".join(["TRUE", *(self.sql(t) for t in terms)]) + ")"
+            case Or(terms=terms):
+                return "(" + " OR ".join(["FALSE", *(self.sql(t) for t in terms)]) + ")"
+            case Not(term=term):
+                return f"(NOT {self.sql(term)})"
+        raise DpError("unknown_predicate", f"cannot compile predicate {predicate!r}")
+
+    def _column(self, ref: ColumnRef) -> tuple[str, str]:
+        column = column_of(ref, self.sql_.plan, self.sql_.policy)
+        if column.role in (ColumnRole.PRIVACY_UNIT, ColumnRole.IDENTIFIER):
+            raise DpError(
+                "identifier_in_filter", f"{ref} is an identifier; it cannot be filtered on"
+            )
+        return self.sql_.ref(ref), column.type
+
+    def _value(self, value: object, sql_type: str) -> str:
+        self.params.append(value)
+        return f"CAST(? AS {sql_type})"
+
+
+@contextmanager
+def _refusing_data_in_errors() -> Iterator[None]:
+    """DuckDB's messages may quote data values; only the kind of error leaves."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise DpError(
+            "query_failed",
+            f"the extract could not answer the compiled query ({type(exc).__name__})",
+            hint="check that filter values have the type of their column",
+        ) from None

@@ -1,0 +1,343 @@
+"""What OpenDP will compute for a plan, worked out without data.
+
+A ``Shape`` is the data-free half of a query: the frame DuckDB prepares, the
+statistics OpenDP releases, the contribution bounds, the public key set (when
+every group key has a public domain) and the privacy loss asked for. The
+filter is not part of it: equal shapes get the same calibrated mechanism, so
+the noise scale is searched for once per shape rather than once per query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+import duckdb
+
+from gateway.dp.release import Cell
+from gateway.errors import DpError
+from gateway.policy.model import Aggregation, Column, ColumnRole, Policy
+from gateway.vet.plan import Aggregate, ColumnRef, GroupKey, QueryPlan
+
+MAX_CANDIDATES = 1024
+"""Quantile candidates per measure: every integer in range, or this many spread over it."""
+
+INTEGER_TYPES = ("INTEGER", "BIGINT")
+
+
+class Pipeline(StrEnum):
+    CELLS = "cells"  # one row per member and cell (count, clamped sums): counts, sums, means
+    ROWS = "rows"  # one row per record: quantiles need the values themselves
+
+
+class StatKind(StrEnum):
+    ROWS = "rows"  # records
+    MEMBERS = "members"  # distinct members
+    SUM = "sum"  # clamped sum of a measure
+    COUNT = "count"  # non-null values of a measure (the denominator of its mean)
+    QUANTILE = "quantile"
+
+
+@dataclass(frozen=True)
+class Measure:
+    column: ColumnRef
+    lower: int
+    upper: int
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """One number per cell that OpenDP releases with noise."""
+
+    name: str
+    kind: StatKind
+    measure: int | None = None  # index into Shape.measures
+    alpha: float | None = None
+    candidates: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Output:
+    """One column of the release and the statistics it is computed from."""
+
+    alias: str
+    function: Aggregation
+    statistics: tuple[str, ...]
+    measure: int | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    column: ColumnRef
+    bucket: str | None
+    alias: str
+    sql_type: str
+    domain: tuple[str, ...] | None  # public values: category values, or first and last date
+
+
+@dataclass(frozen=True)
+class Shape:
+    pipeline: Pipeline
+    groups: tuple[Group, ...]
+    measures: tuple[Measure, ...]
+    statistics: tuple[Statistic, ...]
+    outputs: tuple[Output, ...]
+    per_group: int  # rows a member may contribute to one cell
+    num_groups: int  # cells a member may contribute to
+    public_keys: tuple[tuple[int, tuple[Cell, ...]], ...] | None  # (cell id, key values)
+    epsilon: float
+    delta: float
+
+    @property
+    def grouped(self) -> bool:
+        return bool(self.groups)
+
+    def statistic(self, name: str) -> Statistic:
+        return next(s for s in self.statistics if s.name == name)
+
+
+def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
+    """The data-free mechanism for ``plan``; refuses anything it cannot bound."""
+    table = policy.tables.get(plan.table)
+    if table is None:
+        raise DpError("unknown_table", f"table {plan.table!r} is not in policy {policy.name!r}")
+    groups = tuple(_group(key, plan, policy) for key in plan.group_by)
+    builder = _Statistics(plan, policy)
+    for aggregate in plan.aggregates:
+        builder.add(aggregate)
+    public = _public_keys(groups, policy.limits.max_groups) if _all_public(groups) else None
+    if groups and (public is None or builder.pipeline is Pipeline.ROWS):
+        builder.group_size()
+    return Shape(
+        pipeline=builder.pipeline,
+        groups=groups,
+        measures=tuple(builder.measures),
+        statistics=tuple(builder.statistics),
+        outputs=tuple(builder.outputs),
+        per_group=table.contributions.max_rows_per_group,
+        num_groups=table.contributions.max_groups,
+        public_keys=public,
+        epsilon=epsilon,
+        delta=policy.budget.delta,
+    )
+
+
+def column_of(ref: ColumnRef, plan: QueryPlan, policy: Policy) -> Column:
+    """The policy column ``ref`` names, if the plan may read it at all."""
+    readable = {plan.table} | ({policy.unit_table} if plan.join_members else set())
+    table = policy.tables.get(ref.table)
+    if ref.table not in readable or table is None or ref.column not in table.columns:
+        raise DpError(
+            "unknown_column",
+            f"column {ref} is not readable by a query on {plan.table!r}",
+            hint="use columns of the queried table, or of members when joined on member_pid",
+        )
+    return table.columns[ref.column]
+
+
+def _group(key: GroupKey, plan: QueryPlan, policy: Policy) -> Group:
+    column = column_of(key.column, plan, policy)
+    if column.role not in (ColumnRole.CATEGORY, ColumnRole.DATE):
+        raise DpError(
+            "not_groupable", f"{key.column} is a {column.role.value} column; it cannot be grouped"
+        )
+    if key.bucket is not None and column.role is not ColumnRole.DATE:
+        raise DpError("bucket_on_non_date", f"{key.column} is not a date; it has no {key.bucket}")
+    return Group(
+        column=key.column,
+        bucket=key.bucket,
+        alias=key.alias,
+        sql_type=column.type,
+        domain=column.domain,
+    )
+
+
+def _all_public(groups: tuple[Group, ...]) -> bool:
+    return bool(groups) and all(g.domain is not None for g in groups)
+
+
+class _Statistics:
+    """Collects the statistics a plan needs, each once, and how outputs use them."""
+
+    def __init__(self, plan: QueryPlan, policy: Policy) -> None:
+        self.plan = plan
+        self.policy = policy
+        self.measures: list[Measure] = []
+        self.statistics: list[Statistic] = []
+        self.outputs: list[Output] = []
+        functions = {a.function for a in plan.aggregates}
+        quantiles = functions & {Aggregation.MEDIAN, Aggregation.QUANTILE}
+        self.pipeline = Pipeline.ROWS if quantiles else Pipeline.CELLS
+        if quantiles and (functions - quantiles or len({a.column for a in plan.aggregates}) > 1):
+            raise DpError(
+                "mixed_quantile_query",
+                "medians and quantiles must be the only aggregates of a query, over one measure",
+                hint="ask counts, sums and averages in a separate query",
+            )
+
+    def add(self, aggregate: Aggregate) -> None:
+        function = aggregate.function
+        if function not in self.policy.aggregations:
+            raise DpError("aggregation_not_allowed", f"policy does not allow {function.value}")
+        if function is Aggregation.COUNT:
+            if aggregate.column is not None:
+                raise DpError("count_of_column", "only COUNT(*) is supported, not COUNT(column)")
+            self._output(aggregate, self._stat(StatKind.ROWS))
+        elif function is Aggregation.COUNT_DISTINCT_MEMBERS:
+            self._output(aggregate, self._stat(StatKind.MEMBERS))
+        elif function is Aggregation.SUM:
+            measure = self._measure(aggregate)
+            self._output(aggregate, self._stat(StatKind.SUM, measure), measure=measure)
+        elif function is Aggregation.MEAN:
+            measure = self._measure(aggregate)
+            sum_, count = self._stat(StatKind.SUM, measure), self._stat(StatKind.COUNT, measure)
+            self._output(aggregate, sum_, count, measure=measure)
+        else:
+            measure = self._measure(aggregate)
+            alpha = 0.5 if function is Aggregation.MEDIAN else aggregate.quantile
+            if alpha is None:
+                raise DpError("quantile_missing", f"{aggregate.alias}: QUANTILE needs its fraction")
+            candidates = _candidates(self.measures[measure])
+            name = self._stat(StatKind.QUANTILE, measure, alpha=alpha, candidates=candidates)
+            self._output(aggregate, name, measure=measure)
+
+    def group_size(self) -> None:
+        """A noisy count of each group's size, to choose which groups are shown.
+
+        OpenDP thresholds it to select private groups; with public keys it lets
+        groups too small to show (a quantile of nothing) be withheld.
+        """
+        self._stat(StatKind.MEMBERS if self.pipeline is Pipeline.CELLS else StatKind.ROWS)
+
+    def _output(self, aggregate: Aggregate, *stats: str, measure: int | None = None) -> None:
+        if any(o.alias == aggregate.alias for o in self.outputs) or aggregate.alias in {
+            k.alias for k in self.plan.group_by
+        }:
+            raise DpError("duplicate_alias", f"output name {aggregate.alias!r} is used twice")
+        self.outputs.append(Output(aggregate.alias, aggregate.function, stats, measure))
+
+    def _stat(
+        self,
+        kind: StatKind,
+        measure: int | None = None,
+        *,
+        alpha: float | None = None,
+        candidates: tuple[int, ...] = (),
+    ) -> str:
+        if kind is StatKind.MEMBERS and self.pipeline is Pipeline.ROWS:
+            raise DpError(
+                "members_with_quantile",
+                "COUNT(DISTINCT member_pid) cannot share a query with medians or quantiles",
+                hint="ask it in a separate query",
+            )
+        name = kind.value if measure is None else f"{kind.value}_{len(self.statistics)}"
+        wanted = Statistic(name, kind, measure, alpha, candidates)
+        for stat in self.statistics:
+            if stat == Statistic(stat.name, kind, measure, alpha, candidates):
+                return stat.name
+        self.statistics.append(wanted)
+        return name
+
+    def _measure(self, aggregate: Aggregate) -> int:
+        if aggregate.column is None:
+            raise DpError(
+                "measure_missing", f"{aggregate.alias}: {aggregate.function} needs a column"
+            )
+        column = column_of(aggregate.column, self.plan, self.policy)
+        if column.role is not ColumnRole.MEASURE or column.lower is None or column.upper is None:
+            raise DpError(
+                "not_a_measure",
+                f"{aggregate.column} is not a measure with clamp bounds",
+                hint="aggregate a column the policy declares as a measure",
+            )
+        if column.type not in INTEGER_TYPES:
+            raise DpError(
+                "measure_not_integer",
+                f"{aggregate.column} is {column.type}; the engine sums integer measures exactly",
+                hint="declare the measure as INTEGER or BIGINT in the policy",
+            )
+        lower = aggregate.lower if aggregate.lower is not None else column.lower
+        upper = aggregate.upper if aggregate.upper is not None else column.upper
+        if not (math.isfinite(lower) and math.isfinite(upper)) or lower >= upper:
+            raise DpError(
+                "bad_bounds", f"{aggregate.alias}: clamp bounds must be finite, low < high"
+            )
+        measure = Measure(aggregate.column, math.floor(lower), math.ceil(upper))
+        if measure not in self.measures:
+            self.measures.append(measure)
+        return self.measures.index(measure)
+
+
+def _candidates(measure: Measure) -> tuple[int, ...]:
+    span = measure.upper - measure.lower
+    if span < MAX_CANDIDATES:
+        return tuple(range(measure.lower, measure.upper + 1))
+    step = span / (MAX_CANDIDATES - 1)
+    return tuple(sorted({measure.lower + round(i * step) for i in range(MAX_CANDIDATES)}))
+
+
+_DATE_STEPS = {None: "1 DAY", "month": "1 MONTH", "year": "1 YEAR"}
+
+
+def key_sql(expression: str, bucket: str | None) -> str:
+    """The SQL of a group key over ``expression``; public keys are built the same way."""
+    if bucket is None:
+        return expression
+    return f"CAST(date_trunc('{bucket}', {expression}) AS DATE)"
+
+
+def _public_keys(
+    groups: tuple[Group, ...], max_groups: int
+) -> tuple[tuple[int, tuple[Cell, ...]], ...]:
+    return _key_product(tuple((g.sql_type, g.bucket, g.domain) for g in groups), max_groups)
+
+
+@lru_cache(maxsize=64)
+def _key_product(
+    specs: tuple[tuple[str, str | None, tuple[str, ...] | None], ...], max_groups: int
+) -> tuple[tuple[int, tuple[Cell, ...]], ...]:
+    """Every combination of the public domains, with the cell id DuckDB gives it.
+
+    Computed in a private in-memory database: no extract is read. The cell id
+    is DuckDB's ``hash`` of the key values, the same function the frame uses.
+    """
+    parts: list[str] = []
+    params: list[object] = []
+    for i, (sql_type, bucket, domain) in enumerate(specs):
+        assert domain is not None
+        if sql_type == "DATE":
+            if len(domain) != 2:
+                raise DpError("bad_date_domain", "a date domain is its first and last date")
+            first = last = key_sql("CAST(? AS DATE)", bucket)
+            parts.append(
+                f"(SELECT CAST(unnest(generate_series({first}, {last}, "
+                f"INTERVAL {_DATE_STEPS[bucket]})) AS DATE) AS k{i})"
+            )
+            params += list(domain)
+        else:
+            parts.append(f"(SELECT unnest(CAST(? AS {sql_type}[])) AS k{i})")
+            params.append(list(domain))
+    keys = ", ".join(f"k{i}" for i in range(len(specs)))
+    sql = f"SELECT hash({keys}) AS cell, {keys} FROM {' CROSS JOIN '.join(parts)}"
+    with duckdb.connect(":memory:") as con:
+        rows = con.execute(sql, params).fetchall()
+    if len(rows) > max_groups:
+        raise DpError(
+            "too_many_groups",
+            f"the public key set has {len(rows)} groups; the policy allows {max_groups}",
+            hint="filter or group more coarsely",
+        )
+    if len({row[0] for row in rows}) != len(rows):
+        raise DpError("cell_hash_collision", "two group keys share a cell id; regroup the query")
+    return tuple((row[0], tuple(key_value(v) for v in row[1:])) for row in rows)
+
+
+def key_value(value: object) -> Cell:
+    """A key value as a release shows it: dates as ISO strings."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    assert value is None or isinstance(value, str | int | float)
+    return value

@@ -1,0 +1,77 @@
+"""The release store: an identical question on the same extract gets the same answer.
+
+Releases are kept by (plan hash, extract hash, ε). Asking again returns the
+stored release, marked ``from_store`` and charged nothing, so repeating a
+query cannot average its noise away. Only the release is kept: it is already
+DP; nothing un-noised is ever written here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import DateTime, Float, String, Text, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.config import Settings
+from gateway.db import Base, session
+from gateway.dp.release import Release
+
+
+class StoredRelease(Base):
+    __tablename__ = "dp_releases"
+
+    plan_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    extract_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epsilon: Mapped[float] = mapped_column(Float, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    release: Mapped[str] = mapped_column(Text)
+
+
+class ReleaseStore:
+    """Releases in the metadata database of ``settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def get(self, plan_hash: str, extract_hash: str, epsilon: float) -> Release | None:
+        """The stored release for this question, charged nothing, or None."""
+        with session(self.settings) as s:
+            row = s.execute(
+                select(StoredRelease.release).where(
+                    StoredRelease.plan_hash == plan_hash,
+                    StoredRelease.extract_hash == extract_hash,
+                    StoredRelease.epsilon == epsilon,
+                )
+            ).scalar_one_or_none()
+        return None if row is None else _from_store(Release.model_validate_json(row))
+
+    def put(self, release: Release) -> Release:
+        """Keep ``release``; if the same question was stored meanwhile, return that one."""
+        try:
+            with session(self.settings) as s:
+                s.add(
+                    StoredRelease(
+                        plan_hash=release.plan_hash,
+                        extract_hash=release.extract_hash,
+                        epsilon=release.epsilon,
+                        created_at=release.created_at,
+                        release=release.model_dump_json(),
+                    )
+                )
+        except IntegrityError:
+            stored = self.get(release.plan_hash, release.extract_hash, release.epsilon)
+            assert stored is not None
+            return stored
+        return release
+
+
+def _from_store(release: Release) -> Release:
+    return release.model_copy(
+        update={
+            "from_store": True,
+            "epsilon_spent": 0.0,
+            "rho_spent": None if release.rho is None else 0.0,
+        }
+    )

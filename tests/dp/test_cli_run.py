@@ -1,0 +1,133 @@
+"""``gateway run`` on a real (small, encrypted) extract: JSON and table output, refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.cli import app
+from tests.dp.factories import POLICY_PATH
+
+QUERY = "SELECT theme, COUNT(*) AS tips FROM tips GROUP BY theme ORDER BY tips DESC"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A source of 400 members and a mission extract of it, in a directory of their own."""
+    root = tmp_path_factory.mktemp("run")
+    source, extract, policy = str(root / "src.duckdb"), str(root / "e.duckdb"), str(POLICY_PATH)
+    generate = ["source", "generate", "--members", "400", "--seed", "7", "--out", source]
+    build = ["extract", "build", "--source", source, "--policy", policy, "--project", "p1"]
+    for args in (generate, [*build, "--out", extract]):
+        result = CliRunner().invoke(app, args, env={"GATEWAY_DATA_DIR": str(root / "state")})
+        assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def root(built: Path, tmp_path: Path) -> Path:
+    """A copy of the built extract and state, so a test may spoil it."""
+    shutil.copytree(built, tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+def _run(root: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        app,
+        ["run", "--extract", str(root / "e.duckdb"), "--policy", str(POLICY_PATH), *args],
+        env={"GATEWAY_DATA_DIR": str(root / "state")},
+        input=stdin,
+    )
+    return result.exit_code, result.output
+
+
+def _json(output: str) -> Any:
+    return json.loads(output)
+
+
+def test_json_output_is_the_documented_release(root: Path) -> None:
+    code, output = _run(root, "--sql", QUERY, "--epsilon", "1.0", "--json")
+    assert code == 0, output
+    release = _json(output)
+    assert release["columns"] == ["theme", "tips"]
+    assert len(release["rows"]) == len(release["ci"])
+    assert all(ci[0] is None and len(ci[1]) == 2 for ci in release["ci"])
+    assert (release["epsilon_spent"], release["from_store"]) == (1.0, False)
+    assert isinstance(release["suppressed_groups"], int)
+    assert len(release["extract_hash"]) == 64
+    counts = [row[1] for row in release["rows"]]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_a_repeat_comes_from_the_store_at_no_cost(root: Path) -> None:
+    first = _json(_run(root, "--sql", QUERY, "--epsilon", "1.0", "--json")[1])
+    query = root / "q.sql"
+    query.write_text(QUERY)
+    code, output = _run(root, "--sql-file", str(query), "--epsilon", "1.0", "--json")
+    again = _json(output)
+    assert code == 0
+    assert (again["from_store"], again["epsilon_spent"], again["epsilon"]) == (True, 0.0, 1.0)
+    assert again["rows"] == first["rows"]
+
+
+def test_the_table_shows_each_value_with_its_interval(root: Path) -> None:
+    total = "SELECT COUNT(*) AS tips, AVG(word_count) AS words FROM tips"
+    code, output = _run(root, "--sql", "-", "--epsilon", "1.0", stdin=total)
+    assert code == 0, output
+    assert "tips" in output
+    assert "words" in output
+    assert "ε = 1" in output
+    assert "95% confidence interval" in output
+    assert any(line.count("[") == 2 for line in output.splitlines())  # two values, two intervals
+
+
+def test_a_refused_query_reads_nothing_and_says_why(root: Path) -> None:
+    code, output = _run(root, "--sql", "SELECT member_pid FROM tips", "--epsilon", "1", "--json")
+    assert code == 1
+    assert _json(output)["error"]["issues"]
+    code, output = _run(root, "--sql", QUERY, "--epsilon", "5", "--json")
+    assert code == 1
+    assert _json(output)["error"]["code"] == "epsilon_over_cap"
+
+
+def test_an_expired_extract_is_refused(root: Path) -> None:
+    manifest = root / "e.duckdb.manifest.json"
+    data = json.loads(manifest.read_text())
+    data["expires_at"] = "2020-01-01T00:00:00Z"
+    manifest.write_text(json.dumps(data))
+    code, output = _run(root, "--sql", QUERY, "--epsilon", "1.0", "--json")
+    assert code == 1
+    assert _json(output)["error"]["code"] == "extract_expired"
+
+
+def test_a_stale_extract_is_refused(root: Path) -> None:
+    changes = root / "changes.jsonl"
+    change = {"type": "restriction", "change_id": "r-1", "account_id": 1, "since": "2026-01-01"}
+    changes.write_text(json.dumps(change) + "\n")
+    imported = CliRunner().invoke(
+        app,
+        ["rights", "import", "--file", str(changes)],
+        env={"GATEWAY_DATA_DIR": str(root / "state")},
+    )
+    assert imported.exit_code == 0, imported.output
+    code, output = _run(root, "--sql", QUERY, "--epsilon", "1.0", "--json")
+    assert code == 1
+    assert _json(output)["error"]["code"] == "extract_stale"
+
+
+def test_an_extract_built_under_another_policy_is_refused(root: Path) -> None:
+    other = root / "other.yaml"
+    other.write_text(POLICY_PATH.read_text().replace("upper: 50", "upper: 60"))
+    arguments = ["--sql", QUERY, "--epsilon", "1.0", "--json"]
+    result = CliRunner().invoke(
+        app,
+        ["run", "--extract", str(root / "e.duckdb"), "--policy", str(other), *arguments],
+        env={"GATEWAY_DATA_DIR": str(root / "state")},
+    )
+    assert result.exit_code == 1
+    assert _json(result.output)["error"]["code"] == "policy_mismatch"

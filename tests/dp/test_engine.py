@@ -1,0 +1,195 @@
+"""``execute`` end to end on small extracts: the release contract, budget, post-processing."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import pytest
+
+from gateway.dp import Release, execute, predict_accuracy
+from gateway.errors import BudgetError, DpError
+from gateway.policy import Policy
+from gateway.policy.model import Aggregation
+from gateway.vet.plan import OrderBy
+from tests.dp import factories as f
+
+VOTES = ("tips", "helpful_votes")
+PER_THEME = {"sleep": 6000, "stress": 2000, "nutrition": 600, "movement": 4000}
+
+
+@pytest.fixture(scope="module")
+def tips_extract() -> duckdb.DuckDBPyConnection:
+    con = f.extract(f.policy())
+    f.tips_per_theme(con, PER_THEME)
+    return con
+
+
+def _closed() -> duckdb.DuckDBPyConnection:
+    """A connection any query would fail on: proof that nothing was read."""
+    con = duckdb.connect(":memory:")
+    con.close()
+    return con
+
+
+def test_a_release_has_a_dp_value_and_an_interval_per_cell(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+) -> None:
+    plan = f.plan(
+        "tips",
+        f.count(),
+        f.measure(Aggregation.MEAN, *VOTES, "votes"),
+        group_by=[f.by("tips", "theme")],
+    )
+    release = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
+    assert release.columns == ["theme", "n", "votes"]
+    shown = {row[0] for row in release.rows}
+    assert {"sleep", "movement"} <= shown  # public themes: big groups are always there
+    assert len(release.rows) + release.suppressed_groups == 12
+    for row, intervals in zip(release.rows, release.ci, strict=True):
+        assert intervals[0] is None
+        count_ci, mean_ci = intervals[1], intervals[2]
+        assert count_ci is not None
+        assert mean_ci is not None
+        assert isinstance(row[1], int)
+        assert row[1] >= 0
+        assert count_ci[0] <= row[1] <= count_ci[1]
+        assert row[2] is None or 0 <= mean_ci[0] <= row[2] <= mean_ci[1] <= 50
+    assert (release.epsilon, release.epsilon_spent, release.delta) == (1.0, 1.0, release.delta)
+    assert release.plan_hash == plan.plan_hash()
+    assert release.extract_hash == "e1"
+    assert not release.from_store
+    assert release.confidence == 0.95
+    assert sum(release.budget_split.values()) == pytest.approx(1.0)
+
+
+def test_intervals_are_about_the_truth_for_big_groups(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+) -> None:
+    plan = f.plan("tips", f.count(), f.members(), group_by=[f.by("tips", "theme")])
+    release = execute(plan, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+    rows = {row[0]: (row, ci) for row, ci in zip(release.rows, release.ci, strict=True)}
+    misses = 0
+    for theme, truth in PER_THEME.items():
+        row, ci = rows[theme]
+        for value, interval in zip(row[1:], ci[1:], strict=True):
+            assert interval is not None
+            assert abs(value - truth) < 4 * (interval[1] - interval[0])  # type: ignore[operator]
+            misses += not interval[0] <= truth <= interval[1]
+    assert misses <= 3  # 8 intervals at 95%: more than 3 misses has probability < 1e-4
+
+
+@pytest.mark.parametrize("epsilon", [0.0, -1.0, math.nan, math.inf, 2.5])
+def test_a_privacy_loss_outside_the_policy_is_refused_before_reading(
+    health_policy: Policy, epsilon: float
+) -> None:
+    with pytest.raises(BudgetError) as err:
+        execute(
+            f.plan("tips", f.count()), health_policy, _closed(), epsilon=epsilon, extract_hash="e"
+        )
+    assert err.value.code == ("epsilon_over_cap" if epsilon == 2.5 else "invalid_epsilon")
+
+
+def test_a_query_over_the_remaining_budget_is_refused_before_reading(
+    health_policy: Policy,
+) -> None:
+    with pytest.raises(BudgetError) as err:
+        execute(
+            f.plan("tips", f.count()),
+            health_policy,
+            _closed(),
+            epsilon=0.5,
+            extract_hash="e",
+            remaining_budget=0.4,
+        )
+    assert err.value.code == "budget_exhausted"
+
+
+def test_order_by_and_limit_apply_to_released_values(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+) -> None:
+    plan = f.plan(
+        "tips",
+        f.count(),
+        group_by=[f.by("tips", "theme")],
+        order_by=(OrderBy(alias="n", descending=True),),
+        limit=2,
+    )
+    release = execute(plan, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+    assert [row[0] for row in release.rows] == ["sleep", "movement"]
+    bad = plan.model_copy(update={"order_by": (OrderBy(alias="nope"),)})
+    with pytest.raises(DpError) as err:
+        execute(bad, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+    assert err.value.code == "unknown_order_alias"
+
+
+def test_without_grouping_a_release_is_one_row(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+) -> None:
+    plan = f.plan("tips", f.count(), f.measure(Aggregation.SUM, *VOTES, "votes"))
+    release = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
+    assert release.columns == ["n", "votes"]
+    assert len(release.rows) == 1
+    assert release.suppressed_groups == 0
+
+
+def test_a_median_is_a_candidate_and_has_no_interval(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+) -> None:
+    plan = f.plan(
+        "tips", f.measure(Aggregation.MEDIAN, *VOTES, "median"), group_by=[f.by("tips", "theme")]
+    )
+    release = execute(plan, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+    for row, intervals in zip(release.rows, release.ci, strict=True):
+        assert row[1] in range(51)
+        assert intervals == [None, None]
+    medians = {row[0]: row[1] for row in release.rows}
+    assert all(abs(medians[t] - 3) <= 3 for t in ("sleep", "movement"))  # type: ignore[operator]
+
+
+def test_members_join_groups_tips_by_a_members_column(health_policy: Policy) -> None:
+    con = f.extract(health_policy)
+    f.tips_per_theme(con, {"sleep": 4000})
+    con.execute(
+        "INSERT INTO members SELECT DISTINCT member_pid, 1980, '35-44', 'Utrecht', 'NL', "
+        "DATE '2020-01-01' FROM tips"
+    )
+    plan = f.plan("tips", f.count(), group_by=[f.by("members", "age_band")], join_members=True)
+    release = execute(plan, health_policy, con, epsilon=2.0, extract_hash="e")
+    counts = {row[0]: row[1] for row in release.rows}
+    assert abs(counts["35-44"] - 4000) < 2000  # type: ignore[operator]
+
+
+def test_dummy_releases_say_so(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+) -> None:
+    release = execute(
+        f.plan("tips", f.count()),
+        health_policy,
+        tips_extract,
+        epsilon=1.0,
+        extract_hash="d",
+        dummy=True,
+    )
+    assert release.dummy
+
+
+def test_predicted_accuracy_is_the_released_half_width(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+) -> None:
+    plan = f.plan(
+        "tips",
+        f.count(),
+        f.measure(Aggregation.MEAN, *VOTES, "votes"),
+        group_by=[f.by("tips", "theme")],
+    )
+    predicted = predict_accuracy(plan, health_policy, 1.0)
+    assert set(predicted) == {"n", "votes.sum", "votes.count"}
+    release: Release = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
+    row = next(i for i, r in enumerate(release.rows) if r[0] == "sleep")
+    interval = release.ci[row][1]
+    assert interval is not None
+    assert interval[1] - interval[0] == pytest.approx(2 * predicted["n"])
+    assert predict_accuracy(plan, health_policy, 0.5)["n"] > predicted["n"]
+    median = f.plan("tips", f.measure(Aggregation.MEDIAN, *VOTES, "m"))
+    assert predict_accuracy(median, health_policy, 1.0) == {}

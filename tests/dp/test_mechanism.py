@@ -1,0 +1,171 @@
+"""OpenDP's side: truncation bounds a member, the noise is calibrated as OpenDP would.
+
+Truncation is checked without noise: the same OpenDP plan built with a noise
+scale of 0 shows exactly what a member can move before noise is added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import opendp.prelude as dp
+import polars as pl
+import pytest
+
+from gateway.dp import mechanism
+from gateway.dp.frame import load_frame
+from gateway.dp.mechanism import Noise, calibrate
+from gateway.dp.shape import Shape, shape_of
+from gateway.policy import Policy
+from gateway.policy.model import Aggregation
+from gateway.vet.plan import QueryPlan
+from tests.dp import factories as f
+
+MONTHS = [dt.date(2022 + i // 12, i % 12 + 1, 3) for i in range(36)]
+THEMES = (
+    "sleep",
+    "stress",
+    "nutrition",
+    "movement",
+    "chronic pain",
+    "diabetes",
+    "mental health",
+    "heart health",
+    "weight",
+    "smoking cessation",
+    "pregnancy",
+    "ageing well",
+)
+BY_CELL = [f.by("tips", "theme"), f.by("tips", "created_month", "month", bucket="month")]
+
+
+@pytest.fixture(scope="module")
+def dated_policy() -> Policy:
+    """Months public too, so every one of the 432 cells is released."""
+    return f.with_column(f.policy(), "tips", "created_month", domain=("2022-01-01", "2024-12-31"))
+
+
+def _exact(plan: QueryPlan, policy: Policy, con: duckdb.DuckDBPyConnection) -> dict[Any, int]:
+    """The plan's row count per cell, truncated by OpenDP but without noise."""
+    shape = shape_of(plan, policy, epsilon=1.0)
+    calibration = calibrate(shape, 0.95)
+    with tempfile.TemporaryDirectory() as directory:
+        frame = load_frame(plan, policy, shape, con, Path(directory))
+        context = mechanism._context(frame.data, calibration.domain, calibration.loss)
+        accountant = context.accountant
+        noiseless = dp.m.make_private_lazyframe(
+            accountant.input_domain,
+            accountant.input_metric,
+            accountant.output_measure,
+            mechanism._query(context, shape).polars_plan,
+            global_scale=0.0,
+        )
+        released = noiseless(frame.data).collect()
+    return {frame.keys[r["cell"]]: r["rows"] for r in released.iter_rows(named=True)}
+
+
+def _tips(heavy: list[tuple[str, dt.date]], per_cell: int) -> list[tuple[Any, ...]]:
+    crowd = [f.tip(m, THEMES[m % 12], MONTHS[m % 36], n=0) for m in range(1, 300)]
+    mine = [
+        f.tip(0, t, d, n=i * per_cell + j)
+        for i, (t, d) in enumerate(heavy)
+        for j in range(per_cell)
+    ]
+    return crowd + mine
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        f.plan("tips", f.count(), group_by=BY_CELL),
+        f.plan(
+            "tips", f.measure(Aggregation.MEDIAN, "tips", "helpful_votes", "m"), group_by=BY_CELL
+        ),
+    ],
+    ids=["cells", "rows"],
+)
+def test_a_member_with_ten_thousand_tips_moves_counts_by_at_most_the_bound(
+    dated_policy: Policy, plan: QueryPlan
+) -> None:
+    bounds = dated_policy.tables["tips"].contributions
+    k, groups = bounds.max_rows_per_group, bounds.max_groups
+    heavy = [(THEMES[i % 12], MONTHS[i % 36]) for i in range(100)]  # 100 cells, 100 tips each
+    without = _exact(plan, dated_policy, f.extract(dated_policy, {"tips": _tips([], 0)}))
+    chosen: set[frozenset[Any]] = set()
+    for _ in range(4):
+        con = f.extract(dated_policy, {"tips": _tips(heavy, 100)})
+        moved = {
+            c: v - without[c] for c, v in _exact(plan, dated_policy, con).items() if v != without[c]
+        }
+        # at most `groups` cells; OpenDP's truncate_num_groups ranks from 1 and keeps one fewer
+        assert groups - 1 <= len(moved) <= groups
+        assert set(moved.values()) == {k}  # at most k rows in each
+        chosen.add(frozenset(moved))
+    assert len(chosen) > 1  # the kept cells are a random sample, not the first ones
+
+
+def test_ten_thousand_tips_in_one_cell_count_as_the_bound(dated_policy: Policy) -> None:
+    plan = f.plan(
+        "tips",
+        f.count(),
+        f.measure(Aggregation.SUM, "tips", "helpful_votes", "v"),
+        group_by=BY_CELL,
+    )
+    k = dated_policy.tables["tips"].contributions.max_rows_per_group
+    heavy = f.extract(
+        dated_policy, {"tips": [f.tip(0, "sleep", MONTHS[0], votes=50, n=i) for i in range(10_000)]}
+    )
+    assert _exact(plan, dated_policy, heavy)[("sleep", "2022-01-01")] == k
+
+
+def _scales(measurement: Any) -> list[float]:
+    return list(dp.summarize_polars_measurement(measurement)["scale"])
+
+
+@pytest.mark.slow
+def test_the_search_finds_the_scale_and_threshold_opendp_resolve_finds(
+    health_policy: Policy,
+) -> None:
+    plan = f.plan("tips", f.count(), f.members(), group_by=[f.by("tips", "created_month")])
+    shape = shape_of(plan, health_policy, epsilon=1.0)
+    calibration = mechanism._calibrate(shape, Noise.LAPLACE, 0.95)
+    context = mechanism._context(
+        pl.LazyFrame(schema=mechanism.schema(shape)), calibration.domain, calibration.loss
+    )
+    reference = mechanism._query(context, shape).resolve()
+    assert _scales(calibration.measurement) == pytest.approx(_scales(reference), rel=1e-5)
+    summary = dp.summarize_polars_measurement(reference)
+    assert calibration.threshold == summary["threshold"].drop_nulls()[0]
+
+
+def _laplace(plan: QueryPlan, policy: Policy, epsilon: float) -> mechanism.Calibration:
+    return mechanism._calibrate(shape_of(plan, policy, epsilon=epsilon), Noise.LAPLACE, 0.95)
+
+
+def test_every_statistic_spends_an_equal_share(health_policy: Policy) -> None:
+    keys = [f.by("tips", "theme")]
+    both = _laplace(f.plan("tips", f.count(), f.members(), group_by=keys), health_policy, 1.0)
+    alone = _laplace(f.plan("tips", f.count(), group_by=keys), health_policy, 0.5)
+    assert _scales(both.measurement)[0] == pytest.approx(_scales(alone.measurement)[0], rel=1e-5)
+
+
+def _noise(plan: QueryPlan, policy: Policy) -> Noise:
+    shape: Shape = shape_of(plan, policy, epsilon=1.0)
+    return calibrate(shape, 0.95).noise
+
+
+def test_the_more_accurate_noise_is_chosen(health_policy: Policy) -> None:
+    one_group = f.plan("members", f.count(), group_by=[f.by("members", "province")])
+    assert _noise(one_group, health_policy) is Noise.LAPLACE
+    many_groups = f.plan(
+        "tips",
+        f.count(),
+        f.members(),
+        f.measure(Aggregation.MEAN, "tips", "helpful_votes", "v"),
+        group_by=[f.by("tips", "created_month")],
+    )
+    assert _noise(many_groups, health_policy) is Noise.GAUSSIAN

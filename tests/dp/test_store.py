@@ -1,0 +1,105 @@
+"""The release store: a repeat is answered from it, charged nothing, and identical."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+from sqlalchemy import inspect, text
+
+from gateway.config import Settings
+from gateway.db import engine_for
+from gateway.dp import ReleaseStore, execute
+from gateway.policy import Policy
+from gateway.policy.model import Aggregation
+from tests.dp import factories as f
+
+PLAN = f.plan(
+    "tips",
+    f.count(),
+    f.measure(Aggregation.MEAN, "tips", "helpful_votes", "votes"),
+    group_by=[f.by("tips", "theme")],
+)
+
+
+@pytest.fixture
+def tips_extract(health_policy: Policy) -> duckdb.DuckDBPyConnection:
+    con = f.extract(health_policy)
+    f.tips_per_theme(con, {"sleep": 500, "stress": 300})
+    return con
+
+
+def test_a_repeat_returns_the_stored_release_without_reading_or_spending(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection, settings: Settings
+) -> None:
+    store = ReleaseStore(settings)
+    first = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
+    closed = duckdb.connect(":memory:")
+    closed.close()
+    again = execute(PLAN, health_policy, closed, epsilon=1.0, extract_hash="e", store=store)
+    assert again.from_store
+    assert (again.epsilon_spent, again.rho_spent) == (0.0, 0.0 if first.rho is not None else None)
+    assert (again.epsilon, again.rho, again.delta) == (first.epsilon, first.rho, first.delta)
+    assert (again.rows, again.ci, again.created_at) == (first.rows, first.ci, first.created_at)
+    assert not first.from_store
+    assert first.epsilon_spent == 1.0
+
+
+def test_a_repeat_is_answered_even_when_the_budget_is_spent(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection, settings: Settings
+) -> None:
+    store = ReleaseStore(settings)
+    first = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
+    again = execute(
+        PLAN,
+        health_policy,
+        tips_extract,
+        epsilon=1.0,
+        extract_hash="e",
+        store=store,
+        remaining_budget=0.0,
+    )
+    assert again.rows == first.rows
+
+
+@pytest.mark.parametrize(("epsilon", "extract_hash"), [(0.5, "e"), (1.0, "other")])
+def test_another_epsilon_or_extract_is_a_new_release(
+    health_policy: Policy,
+    tips_extract: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    epsilon: float,
+    extract_hash: str,
+) -> None:
+    store = ReleaseStore(settings)
+    execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
+    other = execute(
+        PLAN, health_policy, tips_extract, epsilon=epsilon, extract_hash=extract_hash, store=store
+    )
+    assert not other.from_store
+    assert other.epsilon_spent == epsilon
+
+
+def test_only_the_release_is_stored(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection, settings: Settings
+) -> None:
+    store = ReleaseStore(settings)
+    release = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
+    engine = engine_for(settings.metadata_url)
+    columns = {c["name"] for c in inspect(engine).get_columns("dp_releases")}
+    assert columns == {"plan_hash", "extract_hash", "epsilon", "created_at", "release"}
+    with engine.connect() as con:
+        (stored,) = con.execute(text("SELECT release FROM dp_releases")).scalars()
+    assert json.loads(stored) == release.model_dump(mode="json")
+
+
+def test_a_release_stored_meanwhile_wins(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection, settings: Settings
+) -> None:
+    store = ReleaseStore(settings)
+    first = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e")
+    second = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e")
+    assert store.put(first) == first
+    kept = store.put(second)
+    assert kept.from_store
+    assert (kept.rows, kept.created_at) == (first.rows, first.created_at)
