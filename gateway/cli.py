@@ -13,11 +13,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gateway.errors import GatewayError
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 app = typer.Typer(
     help="Health-Thing research gateway: differentially private insights, never the data.",
@@ -344,11 +347,151 @@ def run_command(
 
 
 # ---------------------------------------------------------------- serve / worker / demo
-# (commands for this section go here)
+user_app = typer.Typer(
+    help="People who may use the service, and their tokens.", no_args_is_help=True
+)
+app.add_typer(user_app, name="user")
+RoleArgument = Annotated[str, typer.Option("--role", help="researcher, reviewer or admin.")]
+
+
+def service_settings() -> Settings:
+    """Settings from the environment, refused as one clear error if unsafe or malformed."""
+    from pydantic import ValidationError
+
+    from gateway.config import get_settings
+    from gateway.errors import ConfigError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(
+            "invalid_settings",
+            str(first["msg"]).removeprefix("Value error, "),
+            hint="fix the GATEWAY_* environment variables",
+        ) from None
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API and the web portals (researcher, reviewer, members, public register)."""
+    import uvicorn
+
+    from gateway.service.app import create_app
+
+    with refusals(False):
+        application = create_app(service_settings())
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command("worker")
+def worker_command(
+    once: Annotated[
+        bool, typer.Option("--once", help="Run every job that is ready, then stop.")
+    ] = False,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between looks for work.")] = 1.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Claim queued jobs from the metadata database and run them; several may run at once."""
+    import logging
+
+    from gateway.policy import load_policy
+    from gateway.service.execute import PipelineExecutor
+    from gateway.service.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with refusals(as_json):
+        settings = service_settings()
+        executor = PipelineExecutor(settings, load_policy(settings.policy_file))
+        summary = run_worker(settings, executor, once=once, poll_seconds=poll)
+
+    def human() -> None:
+        for ran in summary.ran:
+            typer.echo(f"job {ran.job} (attempt {ran.attempt}): {ran.status or 'lost its lease'}")
+        typer.echo(f"{summary.worker}: {len(summary.ran)} job(s) run")
+
+    emit(summary, as_json, human)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name, lower case.")],
+    role: RoleArgument,
+    days: Annotated[int | None, typer.Option("--days", help="Token lifetime.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a user and print their first API token (shown this once only)."""
+    from gateway.db import migrate
+    from gateway.service.accounts import UserCreate, create_user, issue_token
+    from gateway.service.audit import SYSTEM
+
+    with refusals(as_json):
+        settings = service_settings()
+        migrate(settings)
+        try:
+            data = UserCreate.model_validate({"name": name, "role": role})
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        user = create_user(settings, SYSTEM, data)
+        issued = issue_token(settings, SYSTEM, user.id, "command line", days)
+    emit(issued, as_json, lambda: _show_token(issued.user, issued.token, issued.expires_at))
+
+
+@user_app.command("token")
+def user_token(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    days: Annotated[int | None, typer.Option("--days", help="Token lifetime.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Issue another API token for a user (shown this once only)."""
+    from gateway.db import migrate
+    from gateway.service.accounts import issue_token, user_by_name
+    from gateway.service.audit import SYSTEM
+
+    with refusals(as_json):
+        settings = service_settings()
+        migrate(settings)
+        issued = issue_token(
+            settings, SYSTEM, user_by_name(settings, name).id, "command line", days
+        )
+    emit(issued, as_json, lambda: _show_token(issued.user, issued.token, issued.expires_at))
+
+
+def _show_token(user: str, token: str, expires_at: datetime.datetime) -> None:
+    typer.echo(f"token for {user} (expires {expires_at:%Y-%m-%d}; shown only now):")
+    typer.echo(token)
 
 
 # ---------------------------------------------------------------- audit verify
-# (commands for this section go here)
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOption = False) -> None:
+    """Walk the audit log's hash chain; exit 1 and name the first broken record if any."""
+    from gateway.db import migrate
+    from gateway.service.audit import verify
+
+    with refusals(as_json):
+        settings = service_settings()
+        migrate(settings)
+        verdict = verify(settings)
+
+    def human() -> None:
+        if verdict.first_broken is None:
+            typer.echo(f"intact: {verdict.records} record(s), chain and head agree")
+        else:
+            typer.secho(
+                f"broken at record {verdict.first_broken.seq}: {verdict.first_broken.reason}",
+                err=True,
+                fg="red",
+            )
+
+    emit(verdict, as_json, human)
+    if not verdict.intact:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

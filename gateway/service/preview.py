@@ -1,8 +1,8 @@
 """Live vetting: what the policy says of a query while it is typed, and what it would cost.
 
-Nothing runs and no data is read: the vetter's report, the ε the query would
-hold, whether a reviewer must see it, and, for a project, the budget left
-after it.
+Nothing runs and no data is read: the vetter's report, the accuracy the DP
+engine predicts from the plan alone, the ε the query would hold, whether a
+reviewer must see it, and, for a project, the budget left after it.
 """
 
 from __future__ import annotations
@@ -29,12 +29,17 @@ class VetPreview(BaseModel):
     report: dict[str, object] = Field(description="as `gateway vet --json` prints it")
     rendered: str = Field(description="the plan, or each issue under its line with carets")
     epsilon: float
+    accuracy: dict[str, float] = Field(
+        default_factory=dict,
+        description="expected 95% half-width per aggregate (a mean's as `.sum` and `.count`)",
+    )
     review_reasons: list[str]
     remaining_before: float | None = None
     remaining_after: float | None = None
 
 
 def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy) -> VetPreview:
+    from gateway.dp import predict_accuracy
     from gateway.vet import vet_report
     from gateway.vet.render import render_issues, render_plan
 
@@ -49,6 +54,9 @@ def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy
         report=report.model_dump(mode="json"),
         rendered=rendered,
         epsilon=report.epsilon,
+        accuracy={}
+        if report.plan is None
+        else predict_accuracy(report.plan, policy, report.epsilon),
         review_reasons=review_reasons(None, report.epsilon, policy),
     )
     if data.project_id is not None:

@@ -76,6 +76,7 @@ def release(
         columns=["theme", "n"],
         rows=[["sleep", 120.0], ["stress", 80.0]],
         ci=[[None, (100.0, 140.0)], [None, (60.0, 100.0)]],
+        epsilon=epsilon,
         epsilon_spent=0.0 if from_store else epsilon,
         delta=1e-7,
         suppressed_groups=0,

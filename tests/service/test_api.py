@@ -187,6 +187,7 @@ def test_live_vetting_shows_plan_cost_and_budget(api: Api) -> None:
     assert allowed["report"]["plan"]["table"] == "tips"
     assert "reads     tips" in allowed["rendered"]
     assert (allowed["remaining_before"], allowed["remaining_after"]) == (3.0, 2.5)
+    assert allowed["accuracy"]["n"] > 0
     refused = api.client.post(
         "/api/vet", json={"sql": "SELECT member_pid FROM tips"}, headers=api.as_("ann")
     ).json()
