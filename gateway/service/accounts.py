@@ -207,34 +207,16 @@ def authenticate(settings: Settings, token: str | None) -> Principal:
             "this needs an API token",
             hint="send `Authorization: Bearer <token>`, or sign in on the login page",
         )
-    with session(settings) as s:
-        found = s.execute(
-            select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == token_hash(token))
-        ).first()
-    now = utcnow()
-    if found is None:
-        refusal = AuthError("token_unknown", "the API token is not valid", hint=_ASK_ADMIN)
-    elif found[0].revoked_at is not None:
-        refusal = AuthError("token_revoked", "the API token has been revoked", hint=_ASK_ADMIN)
-    elif found[0].expires_at <= now:
-        refusal = AuthError(
-            "token_expired",
-            f"the API token expired at {found[0].expires_at:%Y-%m-%d %H:%M} UTC",
-            hint=_ASK_ADMIN,
-        )
-    elif found[1].disabled_at is not None:
-        refusal = AuthError("user_disabled", "this user has been disabled", hint=_ASK_ADMIN)
-    else:
+    found = _lookup(settings, token)
+    refusal = _refusal(found)
+    if refusal is None:
+        assert found is not None
         user = found[1]
         return Principal(id=user.id, name=user.name, role=user.role)
     with transaction(settings) as s:
-        who = found[1].name if found else "unknown"
-        role = found[1].role.value if found else "none"
         audit.record(
             s,
-            Actor(who, role),
+            Actor(found[1].name, found[1].role.value) if found else Actor("unknown", "none"),
             "auth.token",
             "token",
             found[0].id if found else None,
@@ -242,6 +224,41 @@ def authenticate(settings: Settings, token: str | None) -> Principal:
             reason=refusal.code,
         )
     raise refusal
+
+
+def peek(settings: Settings, token: str | None) -> Principal | None:
+    """Who a valid token belongs to, else None; for pages anyone may see (not audited)."""
+    found = _lookup(settings, token) if token else None
+    if found is None or _refusal(found) is not None:
+        return None
+    return Principal(id=found[1].id, name=found[1].name, role=found[1].role)
+
+
+def _lookup(settings: Settings, token: str) -> tuple[ApiToken, User] | None:
+    with session(settings) as s:
+        row = s.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == token_hash(token))
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+
+def _refusal(found: tuple[ApiToken, User] | None) -> AuthError | None:
+    if found is None:
+        return AuthError("token_unknown", "the API token is not valid", hint=_ASK_ADMIN)
+    token, user = found
+    if token.revoked_at is not None:
+        return AuthError("token_revoked", "the API token has been revoked", hint=_ASK_ADMIN)
+    if token.expires_at <= utcnow():
+        return AuthError(
+            "token_expired",
+            f"the API token expired at {token.expires_at:%Y-%m-%d %H:%M} UTC",
+            hint=_ASK_ADMIN,
+        )
+    if user.disabled_at is not None:
+        return AuthError("user_disabled", "this user has been disabled", hint=_ASK_ADMIN)
+    return None
 
 
 _ASK_ADMIN = "ask an administrator for a new token"

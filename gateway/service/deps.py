@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -16,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.config import Settings
 from gateway.errors import ForbiddenError
 from gateway.policy.model import Policy
-from gateway.service.accounts import Principal, authenticate
+from gateway.service.accounts import Principal, authenticate, peek
 from gateway.service.models import Role
 
 TOKEN_COOKIE = "gateway_token"  # noqa: S105 (a cookie name, not a secret)
@@ -44,10 +45,32 @@ def current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     token = credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE)
-    return authenticate(settings, token)
+    user = authenticate(settings, token)
+    request.state.user = user
+    return user
+
+
+def optional_user(request: Request, settings: SettingsDep) -> Principal | None:
+    """The signed-in user of a public page, if any; never refuses."""
+    user = peek(settings, request.cookies.get(TOKEN_COOKIE))
+    request.state.user = user
+    return user
+
+
+def same_origin(request: Request) -> None:
+    """Refuse a form posted from another site (the cookie is SameSite=Strict too)."""
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.url.netloc:
+        raise ForbiddenError(
+            "cross_site_request",
+            f"a form from {origin} may not act here",
+            hint="use the gateway's own pages",
+        )
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
+Viewer = Annotated[Principal | None, Depends(optional_user)]
+SameOrigin = Depends(same_origin)
 
 
 def require(*roles: Role) -> Callable[[Principal], Principal]:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,7 +50,7 @@ def handle_gateway_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, GatewayError)
     body = problem(error, request.url.path)
     if is_page(request):
-        if error.status == 401:
+        if error.status == 401 and request.url.path != "/login":
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         return render_problem(request, body)
     headers = {"WWW-Authenticate": f'Bearer error="{error.code}"'} if error.status == 401 else None
@@ -59,8 +60,8 @@ def handle_gateway_error(request: Request, error: Exception) -> Response:
 
 
 def handle_validation(request: Request, error: Exception) -> Response:
-    """FastAPI's own 422 for malformed input, as the same kind of problem."""
-    assert isinstance(error, RequestValidationError)
+    """Malformed input (FastAPI's check of a request, or a model built from it) as a problem."""
+    assert isinstance(error, RequestValidationError | ValidationError)
     issues = [
         Issue(code=str(e["type"]), message=f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
         for e in error.errors()
@@ -96,6 +97,7 @@ def handle_http(request: Request, error: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, handle_gateway_error)
     app.add_exception_handler(RequestValidationError, handle_validation)
+    app.add_exception_handler(ValidationError, handle_validation)
     app.add_exception_handler(HTTPException, handle_http)
 
 

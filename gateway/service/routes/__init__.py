@@ -4,13 +4,17 @@ from fastapi import APIRouter
 
 from gateway.service.routes import (
     audit,
+    console,
     meta,
+    portal,
     projects,
     public,
     queries,
     releases,
     reviews,
+    signin,
     users,
+    workspace,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -22,4 +26,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     releases.router,
     audit.router,
     public.router,
+    portal.router,
+    signin.router,
+    workspace.router,
+    console.router,
 )
