@@ -1,0 +1,59 @@
+"""``seed_demo`` leaves a service a visitor can walk through: tokens, a project, an insight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.config import Settings
+from gateway.errors import ConflictError, GatewayError
+from gateway.extract.manifest import manifest_path
+from gateway.policy import Policy
+from gateway.service.app import create_app
+from gateway.service.audit import verify
+from gateway.service.models import Role
+from gateway.service.seed import DEMO_QUERY, seed_demo
+from tests.service.factories import StubExecutor
+
+
+@pytest.fixture
+def extract(tmp_path: Path) -> Path:
+    """Where the demo's extract would be; only its manifest's presence is checked here."""
+    path = tmp_path / "demo.duckdb"
+    manifest_path(path).write_text("{}")
+    return path
+
+
+def test_the_demo_is_seeded_through_the_service(
+    settings: Settings, policy: Policy, extract: Path
+) -> None:
+    executor = StubExecutor()
+    seed = seed_demo(settings, policy, extract, executor=executor)
+    assert [call.text for call in executor.calls] == [DEMO_QUERY]
+    assert executor.calls[0].extract == extract.resolve()
+    client = TestClient(create_app(settings, policy))
+    me = client.get("/api/me", headers={"Authorization": f"Bearer {seed.tokens[Role.ADMIN]}"})
+    assert me.json()["role"] == "admin"
+    insight = client.get(f"/api/public/insights/{seed.release_id}?lang=en").json()["data"][0]
+    assert insight["title"] == "Which themes members share tips on"
+    assert client.get("/api/public/register").json()["data"][0]["id"] == seed.project_id
+    assert verify(settings).intact
+
+
+def test_the_demo_is_seeded_once(settings: Settings, policy: Policy, extract: Path) -> None:
+    seed_demo(settings, policy, extract, executor=StubExecutor())
+    with pytest.raises(ConflictError) as again:
+        seed_demo(settings, policy, extract, executor=StubExecutor())
+    assert again.value.code == "demo_seeded"
+
+
+def test_a_failed_demo_query_says_why(settings: Settings, policy: Policy, extract: Path) -> None:
+    from gateway.errors import SandboxError
+
+    failing = StubExecutor(fail=SandboxError("sandbox_unavailable", "no bubblewrap"))
+    with pytest.raises(GatewayError) as failed:
+        seed_demo(settings, policy, extract, executor=failing)
+    assert failed.value.code == "demo_query_failed"
+    assert "sandbox_failed" in failed.value.message
