@@ -15,13 +15,23 @@ from gateway.service.models import AuditRecord
 from tests.service.factories import approved_project, submit, tamper
 
 
-@pytest.fixture
-def logged(backend: Settings, policy: Policy) -> Settings:
+def _log(settings: Settings, policy: Policy) -> Settings:
     """A log with a dozen records: users, a project, its decision, a job."""
-    cast = approved_project(backend, policy)
-    submit(backend, policy, cast)
-    assert audit.verify(backend).records >= 5
-    return backend
+    cast = approved_project(settings, policy)
+    submit(settings, policy, cast)
+    assert audit.verify(settings).records >= 5
+    return settings
+
+
+@pytest.fixture
+def logged(settings: Settings, policy: Policy) -> Settings:
+    return _log(settings, policy)
+
+
+@pytest.fixture
+def logged_on(backend: Settings, policy: Policy) -> Settings:
+    """The same log on each backend, for what depends on the database."""
+    return _log(backend, policy)
 
 
 def _rows(settings: Settings) -> list[tuple[int, str, str]]:
@@ -62,17 +72,17 @@ def test_the_hash_covers_prev_hash_and_content(logged: Settings) -> None:
     assert record_hash(GENESIS, 2, record_fields(first)) != first.hash
 
 
-@pytest.mark.parametrize("table", ["audit_log", "budget_ledger"])
-@pytest.mark.parametrize("change", ["UPDATE {t} SET {c} = {c}", "DELETE FROM {t}"])
-def test_the_database_refuses_to_change_history(logged: Settings, table: str, change: str) -> None:
-    column = "actor" if table == "audit_log" else "epsilon"
-    with pytest.raises(DBAPIError, match="append-only"), migrate(logged).begin() as c:
-        c.execute(text(change.format(t=table, c=column)))
+def test_the_database_refuses_to_change_history(logged_on: Settings) -> None:
+    for table, column in (("audit_log", "actor"), ("budget_ledger", "epsilon")):
+        for change in (f"UPDATE {table} SET {column} = {column}", f"DELETE FROM {table}"):
+            with pytest.raises(DBAPIError, match="append-only"), migrate(logged_on).begin() as c:
+                c.execute(text(change))
+    assert audit.verify(logged_on).intact
 
 
-def test_an_altered_record_is_named(logged: Settings) -> None:
-    tamper(logged, "UPDATE audit_log SET outcome = 'denied' WHERE seq = 3")
-    verdict = audit.verify(logged)
+def test_an_altered_record_is_named(logged_on: Settings) -> None:
+    tamper(logged_on, "UPDATE audit_log SET outcome = 'denied' WHERE seq = 3")
+    verdict = audit.verify(logged_on)
     assert not verdict.intact
     assert verdict.first_broken is not None
     assert verdict.first_broken.seq == 3
