@@ -235,10 +235,20 @@ def vet_command(
         float | None,
         typer.Option("--epsilon", help="ε to spend (default: the policy's per-query default)."),
     ] = None,
+    accuracy: Annotated[
+        bool,
+        typer.Option(
+            "--accuracy/--no-accuracy",
+            help="Predict each aggregate's 95% error at this ε (loads the DP library; "
+            "--no-accuracy answers fastest).",
+        ),
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Check a query against the policy without running it: its plan, or every problem.
 
+    An allowed query also gets its predicted accuracy: the expected 95% error
+    half-width of each aggregate at this ε, from the mechanism that would run.
     Exit status 0 when the query would be answered, 1 when it is refused.
     """
     from gateway.errors import VetError
@@ -256,14 +266,21 @@ def vet_command(
                 f"the query cannot be read: {exc}",
                 hint="pass UTF-8 text with --sql, --sql-file or --sql -",
             ) from None
-        report = vet_report(text, load_policy(policy), epsilon)
+        loaded = load_policy(policy)
+        report = vet_report(text, loaded, epsilon)
+        predicted: dict[str, float] | None = None
+        if accuracy and report.plan is not None:
+            from gateway.dp import predict_accuracy
+
+            predicted = predict_accuracy(report.plan, loaded, report.epsilon)
     payload = report.model_dump(mode="json")
-    # The DP engine's predicted accuracy per aggregate belongs here, as
-    # payload["accuracy"], computed from report.plan and report.epsilon.
+    payload["accuracy"] = predicted
 
     def human() -> None:
         if report.plan is not None:
             typer.echo(f"allowed, at ε = {report.epsilon:g}\n{render_plan(report.plan)}")
+            for alias, half_width in (predicted or {}).items():
+                typer.echo(f"  expected 95% error of {alias}: ± {half_width:,.4g}")
         else:
             typer.echo(render_issues(text, report.violations))
 

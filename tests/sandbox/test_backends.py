@@ -132,6 +132,7 @@ def _release(job_plan_hash: str, extract_hash: str, epsilon: float) -> Release:
         columns=["n"],
         rows=[[1]],
         ci=[[None]],
+        epsilon=epsilon,
         epsilon_spent=epsilon,
         delta=0.0,
         suppressed_groups=0,

@@ -31,8 +31,10 @@ def run_json(*args: str, stdin: str | None = None) -> tuple[int, dict[str, Any]]
 def test_allowed_query_exits_zero_with_its_plan() -> None:
     code, payload = run_json("--sql", GOOD)
     assert code == 0
-    assert set(payload) == {"allowed", "violations", "plan", "epsilon"}
+    assert set(payload) == {"allowed", "violations", "plan", "epsilon", "accuracy"}
     assert payload["allowed"] is True
+    count_alias = payload["plan"]["aggregates"][0]["alias"]
+    assert payload["accuracy"][count_alias] > 0
     assert payload["violations"] == []
     assert payload["plan"]["table"] == "tips"
     assert payload["plan"]["aggregates"][0]["function"] == "count"
@@ -114,13 +116,13 @@ def test_missing_file_and_missing_policy_are_refusals(tmp_path: Path) -> None:
 
 
 def test_vet_imports_nothing_heavy() -> None:
-    """`gateway vet` must start fast: no data or web libraries on its path."""
+    """`gateway vet --no-accuracy` starts fast: no data or web libraries on its path."""
     probe = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
         "from gateway.cli import app\n"
         f"result = CliRunner().invoke(app, ['vet', '--policy', {str(POLICY_PATH)!r}, "
-        f"'--sql', {GOOD!r}])\n"
+        f"'--sql', {GOOD!r}, '--no-accuracy'])\n"
         "assert result.exit_code == 0, result.output\n"
         "heavy = {'polars', 'opendp', 'duckdb', 'fastapi', 'numpy', 'pyarrow', 'sqlalchemy'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"

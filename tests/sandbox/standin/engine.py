@@ -30,6 +30,7 @@ def execute(
         columns=["n"],
         rows=[[count]],
         ci=[[None]],
+        epsilon=epsilon,
         epsilon_spent=epsilon,
         delta=0.0,
         suppressed_groups=0,
