@@ -412,8 +412,13 @@ def worker_command(
     poll: Annotated[float, typer.Option("--poll", help="Seconds between looks for work.")] = 1.0,
     as_json: JsonOption = False,
 ) -> None:
-    """Claim queued jobs from the metadata database and run them; several may run at once."""
+    """Claim queued jobs from the metadata database and run them; several may run at once.
+
+    SIGTERM or Ctrl-C lets the job in hand finish, then stops.
+    """
     import logging
+    import signal
+    import threading
 
     from gateway.policy import load_policy
     from gateway.service.execute import PipelineExecutor
@@ -423,7 +428,17 @@ def worker_command(
     with refusals(as_json):
         settings = service_settings()
         executor = PipelineExecutor(settings, load_policy(settings.policy_file))
-        summary = run_worker(settings, executor, once=once, poll_seconds=poll)
+        stop = threading.Event()
+        before = {
+            s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            summary = run_worker(
+                settings, executor, once=once, poll_seconds=poll, should_stop=stop.is_set
+            )
+        finally:
+            for signum, handler in before.items():
+                signal.signal(signum, handler)
 
     def human() -> None:
         for ran in summary.ran:

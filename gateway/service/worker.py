@@ -92,7 +92,7 @@ def run_worker(
         elif once:
             break
         else:
-            time.sleep(poll_seconds)
+            time.sleep(poll_seconds)  # a stop request is seen within one poll
     return summary
 
 

@@ -88,6 +88,8 @@ def test_an_expired_lease_is_reclaimed_and_charged_once(backend: Settings, polic
     assert second is not None
     assert (second.id, second.attempt) == (job.id, 2)
     assert not heartbeat(backend, job.id, "stopped")
+    assert heartbeat(backend, job.id, "other", now=_later(backend))
+    assert claim(backend, "third", now=_later(backend)) is None  # renewed, so still held
     made = release(0.5)
     assert finish(backend, job.id, "other", Outcome(parts=[_part(made)])) is StatusCode.RELEASED
     assert finish(backend, job.id, "stopped", Outcome(parts=[_part(made)])) is None
