@@ -46,6 +46,11 @@ def render(
     return _html(request, template, {"data": data, **context}, status)
 
 
+def json_twin(path: str) -> str:
+    """Where a page's JSON twin lives: its path plus ``.json`` (``/index.json`` for ``/``)."""
+    return "/index.json" if path == "/" else path.rstrip("/") + ".json"
+
+
 def render_problem(request: Request, problem: dict[str, Any]) -> Response:
     """A refusal as a page: ``<status>.html`` if there is one, else ``error.html``."""
     status = int(problem["status"])
@@ -63,7 +68,7 @@ def _html(request: Request, template: str, context: dict[str, Any], status: int)
             "lang": lang,
             "t": lambda key: translate(key, lang),
             "user": getattr(request.state, "user", None),
-            "json_path": request.url.path.rstrip("/") + ".json",
+            "json_path": json_twin(request.url.path),
             **context,
         },
         status_code=status,

@@ -170,6 +170,13 @@ def test_every_signed_in_page_has_a_json_twin(api: Api, who: str, page: str) -> 
     assert twin.headers["content-type"] == "application/json"
 
 
+def test_the_front_page_counts_what_is_public(api: Api) -> None:
+    published(api)
+    page = api.client.get("/")
+    assert 'href="/index.json"' in page.text
+    assert api.client.get("/index.json").json() == {"insights": 1, "projects": 1}
+
+
 def test_member_text_is_escaped(api: Api) -> None:
     approved_over_http(api)
     api.client.post(
