@@ -32,7 +32,7 @@ from gateway.service import audit, budget
 from gateway.service.accounts import Principal
 from gateway.service.audit import Actor
 from gateway.service.models import Job, JobKind, Project, ProjectStatus, ReleaseRecord, Role, utcnow
-from gateway.service.projects import visible_project
+from gateway.service.projects import get_project, may_see, visible_project
 from gateway.service.status import NEXT, State, StatusCode
 from gateway.service.transaction import transaction
 
@@ -323,9 +323,8 @@ def job_public(settings: Settings, who: Principal, job_id: int) -> JobPublic:
     """A job, for its project's researcher, reviewers and admins."""
     with session(settings) as s:
         job = s.get(Job, job_id)
-        if job is None:
+        if job is None or not may_see(who, get_project(s, job.project_id)):
             raise NotFoundError("job_not_found", f"no job {job_id}", hint="list your jobs first")
-        visible_project(s, who, job.project_id)
         return _public(s, job)
 
 

@@ -124,10 +124,15 @@ def get_project(s: Session, project_id: int) -> Project:
     return project
 
 
+def may_see(who: Principal, project: Project) -> bool:
+    """Its researcher, reviewers and admins see a project; other researchers do not."""
+    return who.role is not Role.RESEARCHER or project.owner_id == who.id
+
+
 def visible_project(s: Session, who: Principal, project_id: int) -> Project:
-    """A project its owner, a reviewer or an admin may see; to anyone else it does not exist."""
+    """A project ``who`` may see; to anyone else it does not exist."""
     project = get_project(s, project_id)
-    if who.role is Role.RESEARCHER and project.owner_id != who.id:
+    if not may_see(who, project):
         raise NotFoundError(
             "project_not_found", f"no project {project_id}", hint="list your projects first"
         )

@@ -21,7 +21,7 @@ from gateway.errors import ConflictError, NotFoundError
 from gateway.service import audit
 from gateway.service.accounts import Principal
 from gateway.service.models import Project, ReleaseRecord, Role, utcnow
-from gateway.service.projects import visible_project
+from gateway.service.projects import get_project, may_see
 from gateway.service.queue import Part
 from gateway.service.transaction import transaction
 
@@ -98,9 +98,8 @@ def read_release(settings: Settings, who: Principal, release_id: int) -> Release
     """A release for its project's researcher or a reviewer; the read is audited."""
     with transaction(settings) as s:
         row = s.get(ReleaseRecord, release_id)
-        if row is None:
+        if row is None or not may_see(who, get_project(s, row.project_id)):
             raise NotFoundError("release_not_found", f"no release {release_id}", hint=None)
-        visible_project(s, who, row.project_id)
         audit.record(s, who.actor, "release.read", "release", release_id, job=row.job_id)
         return _public(row)
 
