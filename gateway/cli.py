@@ -142,7 +142,6 @@ def extract_build(
     from gateway.config import get_settings
     from gateway.extract.build import build_extract
     from gateway.policy import load_policy
-    from gateway.source.geography import CITY_PROVINCE
 
     with refusals(as_json):
         manifest = build_extract(
@@ -154,7 +153,6 @@ def extract_build(
             get_settings(),
             force=force,
             progress=not as_json,
-            city_province=CITY_PROVINCE,
         )
 
     def human() -> None:

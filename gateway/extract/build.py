@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from gateway.extract.manifest import Manifest, manifest_path
 from gateway.extract.rights import load_rights, member_states_sql
 from gateway.extract.source import SOURCE, attach_source, naive, source_snapshot_at
 from gateway.policy import Policy, policy_hash
+from gateway.source.geography import CITY_PROVINCE
 
 OUT = "extract"
 """The name the extract being written is attached under."""
@@ -71,14 +73,83 @@ def build_extract(
     force: bool = False,
     progress: bool = False,
     now: dt.datetime | None = None,
-    city_province: Mapping[str, str],
+    city_province: Mapping[str, str] = CITY_PROVINCE,
 ) -> Manifest:
-    """Write the encrypted extract ``out`` and its manifest; return the manifest."""
+    """Write the encrypted extract ``out`` and its manifest; return the manifest.
+
+    ``now`` is the clock (build time, retention, expiry); ``city_province``
+    maps Dutch cities to provinces for the ``province`` reduction.
+    """
     built_at = now or dt.datetime.now(dt.UTC)
+    consent_purpose = _check_request(
+        policy, project, purpose, Path(source), Path(out), force, settings
+    )
+    with _connection(out) as con, _steps(progress, len(policy.tables) + 3, con) as step:
+        step("checking the source")
+        attach_source(con, Path(source))
+        snapshot_at = source_snapshot_at(con)
+        _prepare(con, project, settings, city_province)
+        with _staged(Path(out), settings) as (tmp, key_id, key):
+            con.execute(f"SET temp_directory = {literal(str(tmp) + '.spill')}")
+            con.execute(f"ATTACH {literal(str(tmp))} AS {OUT} (ENCRYPTION_KEY {literal(key)})")
+            step("deciding who is in")
+            load_rights(con, ledger_entries(settings))
+            con.execute(
+                "CREATE TEMP TABLE _members AS SELECT *, CASE WHEN state = 'included' "
+                f"THEN _pseudonym('{derive.MEMBER_NAMESPACE}', account_id) END AS member_pid "
+                f"FROM ({member_states_sql(consent_purpose, max(snapshot_at, built_at))})"
+            )
+            excluded = dict.fromkeys(EXCLUSION_REASONS, 0)
+            ctx = derive.Context(
+                as_of=f"DATE {literal(snapshot_at.date().isoformat())}",
+                age_bands=policy.extract.age_bands,
+            )
+            cutoff = naive(built_at).replace(microsecond=0)
+            for name in policy.tables:
+                step(f"writing {name}")
+                rows = _Rows(policy, name, cutoff, policy.extract.support_retention_years)
+                for reason, n in rows.excluded(con).items():
+                    excluded[reason] += n
+                con.execute(rows.create_sql(ctx))
+            step("hashing the contents")
+            row_counts, content_hash = _content_hash(con, policy)
+            con.execute(f"DETACH {OUT}")
+            manifest = Manifest(
+                project=project,
+                purpose=purpose,
+                policy_name=policy.name,
+                policy_hash=policy_hash(policy),
+                source_snapshot_at=snapshot_at,
+                built_at=built_at,
+                expires_at=built_at + dt.timedelta(days=policy.extract.expiry_days),
+                row_counts=row_counts,
+                excluded=excluded,
+                content_hash=content_hash,
+                key_id=key_id,
+            )
+            _publish(tmp, Path(out), manifest, settings)
+    return manifest
+
+
+def _check_request(
+    policy: Policy,
+    project: str,
+    purpose: str,
+    source: Path,
+    out: Path,
+    force: bool,
+    settings: Settings,
+) -> str | None:
+    """Everything that can be refused before reading data; the purpose needing consent."""
     check_project_id(project)
     consent_purpose = _consent_purpose(policy, purpose)
     derive.check_policy(policy)
-    out = Path(out)
+    if out.resolve() == source.resolve():
+        raise ExtractError(
+            "out_is_source",
+            f"--out {out} is the source database itself",
+            hint="write the extract to another file",
+        )
     check_out_path(out, settings)
     if not out.parent.is_dir():
         raise ExtractError(
@@ -90,66 +161,38 @@ def build_extract(
         raise ExtractError(
             "extract_exists", f"{out} already exists", hint="pass --force to replace it"
         )
-    with _steps(progress, len(policy.tables) + 3) as step:
-        con = writer_connection()
-        try:
-            step("checking the source")
-            attach_source(con, Path(source))
-            snapshot_at = source_snapshot_at(con)
-            _prepare(con, project, settings, city_province)
-            key_id, key = new_extract_key(settings)
-            tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
-            try:
-                con.execute(f"SET temp_directory = {literal(str(tmp) + '.spill')}")
-                con.execute(f"ATTACH {literal(str(tmp))} AS {OUT} (ENCRYPTION_KEY {literal(key)})")
-                step("deciding who is in")
-                load_rights(con, ledger_entries(settings))
-                con.execute(
-                    "CREATE TEMP TABLE _members AS SELECT *, CASE WHEN state = 'included' "
-                    f"THEN _pseudonym('{derive.MEMBER_NAMESPACE}', account_id) END AS member_pid "
-                    f"FROM ({member_states_sql(consent_purpose, max(snapshot_at, built_at))})"
-                )
-                excluded = dict.fromkeys(EXCLUSION_REASONS, 0)
-                ctx = derive.Context(
-                    as_of=f"DATE {literal(snapshot_at.date().isoformat())}",
-                    age_bands=policy.extract.age_bands,
-                )
-                cutoff = naive(built_at).replace(microsecond=0)
-                for name in policy.tables:
-                    step(f"writing {name}")
-                    rows = _Rows(policy, name, cutoff, policy.extract.support_retention_years)
-                    for reason, n in rows.excluded(con).items():
-                        excluded[reason] += n
-                    con.execute(rows.create_sql(ctx))
-                step("hashing the contents")
-                row_counts, content_hash = _content_hash(con, policy)
-                con.execute(f"DETACH {OUT}")
-                manifest = Manifest(
-                    project=project,
-                    purpose=purpose,
-                    policy_name=policy.name,
-                    policy_hash=policy_hash(policy),
-                    source_snapshot_at=snapshot_at,
-                    built_at=built_at,
-                    expires_at=built_at + dt.timedelta(days=policy.extract.expiry_days),
-                    row_counts=row_counts,
-                    excluded=excluded,
-                    content_hash=content_hash,
-                    key_id=key_id,
-                )
-                _publish(tmp, out, manifest, settings)
-            except BaseException:
-                delete_extract_key(key_id, settings)
-                raise
-            finally:
-                for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-                    leftover.unlink(missing_ok=True)
-                shutil.rmtree(tmp.with_name(tmp.name + ".spill"), ignore_errors=True)
-        except duckdb.Error as exc:
-            raise ExtractError("extract_build_failed", f"building {out} failed: {exc}") from None
-        finally:
-            con.close()
-    return manifest
+    return consent_purpose
+
+
+@contextmanager
+def _connection(out: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The build's connection; a DuckDB failure becomes ``extract_build_failed``."""
+    con = writer_connection()
+    try:
+        yield con
+    except duckdb.Error as exc:
+        raise ExtractError("extract_build_failed", f"building {out} failed: {exc}") from None
+    finally:
+        con.close()
+
+
+@contextmanager
+def _staged(out: Path, settings: Settings) -> Iterator[tuple[Path, str, str]]:
+    """A temporary file beside ``out`` and a new key: ``(tmp, key_id, key)``.
+
+    The temporary files go whatever happens; the key goes too if the build fails.
+    """
+    key_id, key = new_extract_key(settings)
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        yield tmp, key_id, key
+    except BaseException:
+        delete_extract_key(key_id, settings)
+        raise
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        shutil.rmtree(tmp.with_name(tmp.name + ".spill"), ignore_errors=True)
 
 
 def _consent_purpose(policy: Policy, purpose: str) -> str | None:
@@ -294,26 +337,48 @@ def _previous_key_id(path: Path) -> str | None:
 
 
 @contextmanager
-def _steps(show: bool, total: int) -> Iterator[Callable[[str], None]]:
-    """A progress bar on standard error; each call starts the next build step."""
+def _steps(
+    show: bool, total: int, con: duckdb.DuckDBPyConnection
+) -> Iterator[Callable[[str], None]]:
+    """A progress bar on standard error; each call starts the next build step.
+
+    Within a step the bar follows DuckDB's own progress of the running query,
+    polled from a second thread.
+    """
     if not show:
         yield lambda _description: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    started = itertools.count()
+    current = [0]
+    stop = threading.Event()
     with Progress(
         TextColumn("{task.description:<24}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
     ) as bar:
-        task = bar.add_task("building", total=total)
-        done = itertools.count()
+        task = bar.add_task("building", total=total * 100)
+
+        def follow() -> None:
+            while not stop.wait(0.25):
+                within = max(0.0, min(con.query_progress(), 100.0))
+                bar.update(task, completed=current[0] * 100 + within)
 
         def step(description: str) -> None:
-            bar.update(task, description=description, completed=next(done))
+            current[0] = next(started)
+            bar.update(task, description=description, completed=current[0] * 100)
 
-        yield step
+        poller = threading.Thread(target=follow, daemon=True)
+        poller.start()
+        try:
+            yield step
+        finally:
+            stop.set()
+            poller.join()

@@ -193,10 +193,10 @@ def age_band_labels(bands: tuple[int, ...]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Context:
-    """What the reductions need beyond the row: the reference date and lookups.
+    """What the reductions need beyond the row, by name in the build's connection.
 
-    ``as_of`` is a SQL date expression for ages; ``city_province`` and the
-    themes live in tables the select joins by correlated lookup.
+    ``as_of`` is the SQL date ages are computed at; the city-to-province and
+    theme tables are looked up per row; ``pseudonym`` is the keyed-hash macro.
     """
 
     as_of: str
@@ -245,8 +245,9 @@ def _reduction(derivation: Derivation, source: str, col: str, ctx: Context) -> s
         case "theme_name":
             return f"(SELECT th.name FROM {ctx.theme_table} th WHERE th.theme_id = {col})"
         case "word_count":
-            # Fast path for the usual space-separated text; a regex only where
-            # tabs or line breaks occur.
+            # Words are runs of characters other than spaces, tabs and line
+            # breaks. Splitting on spaces is the fast path; the regex runs only
+            # where a tab or line break occurs.
             return (
                 f"CASE WHEN {col} IS NULL THEN 0 "
                 f"WHEN contains({col}, chr(10)) OR contains({col}, chr(9)) "

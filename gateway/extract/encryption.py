@@ -11,6 +11,7 @@ build stops. Reading an encrypted file needs no extension.
 from __future__ import annotations
 
 import pathlib
+import re
 from functools import lru_cache
 
 import duckdb
@@ -25,6 +26,9 @@ CLOSED_CONFIG: DuckConfig = {
     "autoload_known_extensions": False,
 }
 """No connection of ours fetches or loads an extension behind our back."""
+
+HEX_KEY = re.compile(r"^[0-9a-f]{64}$")
+"""An extract's encryption key: 256 random bits as hex."""
 
 
 @lru_cache(maxsize=1)
@@ -49,25 +53,30 @@ def httpfs_extension() -> pathlib.Path:
     return found[-1]
 
 
-def writer_connection(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection that can write encrypted databases, and only securely."""
-    config: DuckConfig = dict(CLOSED_CONFIG)
-    if threads is not None:
-        config["threads"] = threads
-    con = duckdb.connect(":memory:", config=config)
+def load_crypto(con: duckdb.DuckDBPyConnection) -> None:
+    """Load OpenSSL's crypto into ``con`` from the packaged file, or refuse."""
     try:
         con.execute(f"LOAD {literal(str(httpfs_extension()))}")
         loaded = con.execute(
             "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'"
         ).fetchone()
-        if not loaded or not loaded[0]:
-            raise ExtractError("encryption_unavailable", "the httpfs extension did not load")
-        con.execute("SET temp_file_encryption = true")
     except duckdb.Error as exc:
-        con.close()
         raise ExtractError(
             "encryption_unavailable", f"cannot load DuckDB's OpenSSL crypto: {exc}"
         ) from None
+    if not loaded or not loaded[0]:
+        raise ExtractError("encryption_unavailable", "the httpfs extension did not load")
+
+
+def writer_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory connection that can write encrypted databases, and only securely."""
+    con = duckdb.connect(":memory:", config=dict(CLOSED_CONFIG))
+    try:
+        load_crypto(con)
+        con.execute("SET temp_file_encryption = true")
+        # Row order carries nothing an extract needs; not keeping it lets
+        # DuckDB write in parallel with less memory.
+        con.execute("SET preserve_insertion_order = false")
     except BaseException:
         con.close()
         raise

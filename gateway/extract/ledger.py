@@ -30,7 +30,8 @@ from pydantic import (
     model_validator,
 )
 from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.config import Settings
 from gateway.db import Base, session
@@ -190,36 +191,52 @@ def import_changes(
     """Import ``path`` into the ledger in one transaction; idempotent by ``change_id``."""
     changes = parse_changes(path)
     imported_at = naive(now or dt.datetime.now(dt.UTC))
-    imported = already = 0
-    with session(settings) as s:
-        ids = [c.change_id for c in changes]
-        existing = {
-            entry.change_id: entry.payload
-            for chunk in _chunks(ids, 500)
-            for entry in s.scalars(select(LedgerEntry).where(LedgerEntry.change_id.in_(chunk)))
-        }
-        conflicts = [
-            c.change_id
-            for c in changes
-            if c.change_id in existing and existing[c.change_id] != _canonical(c)
-        ]
-        if conflicts:
-            raise SourceError(
-                "change_id_conflict",
-                f"{path}: change_id {conflicts[0]!r} was imported before with different "
-                f"content ({len(conflicts)} such id(s)); nothing imported",
-                hint="a change_id names one change forever; give a new change a new id",
-            )
-        for change in changes:
-            if change.change_id in existing:
-                already += 1
-                continue
-            existing[change.change_id] = _canonical(change)
-            s.add(_entry(change, imported_at))
-            imported += 1
+    try:
+        with session(settings) as s:
+            imported, already = _store(s, changes, imported_at, path)
+    except IntegrityError:
+        raise SourceError(
+            "concurrent_import",
+            f"another import stored some of the change ids of {path} meanwhile; "
+            "nothing imported from this file",
+            hint="import the file again; changes already in the ledger are skipped",
+        ) from None
     return ImportResult(
         file=str(path), lines=len(changes), imported=imported, already_present=already
     )
+
+
+def _store(
+    s: Session, changes: list[AnyChange], imported_at: dt.datetime, path: Path
+) -> tuple[int, int]:
+    """Add the changes not yet in the ledger; ``(imported, already present)``."""
+    imported = already = 0
+    ids = [c.change_id for c in changes]
+    existing = {
+        entry.change_id: entry.payload
+        for chunk in _chunks(ids, 500)
+        for entry in s.scalars(select(LedgerEntry).where(LedgerEntry.change_id.in_(chunk)))
+    }
+    conflicts = [
+        c.change_id
+        for c in changes
+        if c.change_id in existing and existing[c.change_id] != _canonical(c)
+    ]
+    if conflicts:
+        raise SourceError(
+            "change_id_conflict",
+            f"{path}: change_id {conflicts[0]!r} was imported before with different "
+            f"content ({len(conflicts)} such id(s)); nothing imported",
+            hint="a change_id names one change forever; give a new change a new id",
+        )
+    for change in changes:
+        if change.change_id in existing:
+            already += 1
+            continue
+        existing[change.change_id] = _canonical(change)
+        s.add(_entry(change, imported_at))
+        imported += 1
+    return imported, already
 
 
 def ledger_entries(settings: Settings) -> list[LedgerEntry]:

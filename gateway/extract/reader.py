@@ -9,22 +9,29 @@ and the sandbox are others.
 
 ``open_extract`` is the trusted side's entry: it refuses a stale or expired
 extract before fetching its key.
+
+The sandbox imports this module to call ``attach``, so its module-level
+imports stay light (DuckDB and pydantic): the key store, the metadata
+database and the freshness check are imported only by the trusted-side
+functions that need them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from gateway.config import Settings
 from gateway.errors import ExtractError
 from gateway.extract._sql import literal
-from gateway.extract.encryption import CLOSED_CONFIG, DuckConfig
-from gateway.extract.keys import HEX_KEY, read_extract_key
+from gateway.extract.encryption import CLOSED_CONFIG, HEX_KEY, DuckConfig, load_crypto
 from gateway.extract.manifest import Manifest, load_manifest
-from gateway.extract.status import check_usable
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 ALIAS = "extract"
 
@@ -51,6 +58,10 @@ def attach(
     if temp_directory is not None:
         config["temp_directory"] = str(temp_directory)
     con = duckdb.connect(":memory:", config=config)
+    if key is not None:
+        # Decrypting works without OpenSSL too, but about five times slower.
+        with contextlib.suppress(ExtractError):
+            load_crypto(con)
     try:
         options = "READ_ONLY" if key is None else f"ENCRYPTION_KEY {literal(key)}, READ_ONLY"
         con.execute(f"ATTACH {literal(str(path))} AS {ALIAS} ({options})")
@@ -69,6 +80,8 @@ def attach(
 
 def extract_key(manifest: Manifest, settings: Settings) -> str:
     """The extract's encryption key, e.g. to pass to the sandbox over a pipe."""
+    from gateway.extract.keys import read_extract_key
+
     if manifest.dummy:
         raise ExtractError("dummy_has_no_key", "a dummy extract is not encrypted")
     return read_extract_key(manifest.key_id, settings)
@@ -78,6 +91,8 @@ def open_extract(
     path: Path, settings: Settings, *, now: dt.datetime | None = None
 ) -> tuple[duckdb.DuckDBPyConnection, Manifest]:
     """Attach ``path`` if it may still be queried: not expired, not stale by the ledger."""
+    from gateway.extract.status import check_usable
+
     manifest = load_manifest(path)
     check_usable(path, manifest, settings, now=now)
     key = None if manifest.dummy else extract_key(manifest, settings)

@@ -230,3 +230,9 @@ def test_a_failure_while_writing_leaves_nothing_behind(
 def test_a_missing_output_directory_and_a_bad_project_id(build: Build, tmp_path: Path) -> None:
     assert refusal(build, out=tmp_path / "no" / "e.duckdb").code == "out_dir_missing"
     assert refusal(build, project="../escape").code == "invalid_project"
+
+
+def test_the_source_is_never_overwritten(build: Build, source: Path) -> None:
+    before = source.read_bytes()
+    assert refusal(build, out=source, force=True).code == "out_is_source"
+    assert source.read_bytes() == before

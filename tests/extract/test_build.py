@@ -178,3 +178,11 @@ def test_every_source_row_is_kept_or_counted_as_excluded(
         + 2 * len(members)  # support requests
     )
     assert sum(manifest.row_counts.values()) + sum(manifest.excluded.values()) == source_rows
+
+
+def test_a_build_with_a_progress_bar_gives_the_same_extract(
+    build: Build, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = build()
+    assert build(progress=True, force=True).content_hash == plain.content_hash
+    assert capsys.readouterr().out == ""  # the bar goes to standard error, never to --json output

@@ -179,3 +179,38 @@ def test_a_ledger_restriction_sent_again_with_an_end_is_lifted(
     end = {**start, "change_id": "r2", "until": "2026-02-01T00:00:00"}
     import_changes(jsonl(tmp_path / "2.jsonl", [end]), settings)
     assert build(force=True).excluded["restricted"] == member_rows  # carla only
+
+
+def test_latest_consent_wins_and_a_withdrawal_wins_a_tie(
+    build: Build, settings: Settings, outdir: Path, tmp_path: Path
+) -> None:
+    """floor (6) never consented in the source; the ledger now grants, and so on."""
+
+    def consent(change_id: str, account: int, granted: bool, at: str) -> dict[str, object]:
+        return {"change_id": change_id, "type": "consent", "account_id": account,
+                "purpose": "external_research", "granted": granted, "changed_at": at}  # fmt: skip
+
+    changes = [
+        consent("f1", 6, True, "2026-01-01T00:00:00"),  # floor: grants -> in
+        consent("b1", 2, True, "2026-01-01T00:00:00"),  # bram: grants again after withdrawing
+        consent("a1", 1, True, "2026-01-01T00:00:00"),  # anna: grant and withdrawal at once
+        consent("a2", 1, False, "2026-01-01T00:00:00"),
+    ]
+    import_changes(jsonl(tmp_path / "c.jsonl", changes), settings)
+    tables = read_tables(outdir / "e.duckdb", build(purpose="external_research"), settings)
+    members = {r["member_pid"] for r in tables["members"]}
+    assert pseudonym(settings, PROJECT, "account", 6) in members
+    assert pseudonym(settings, PROJECT, "account", 2) in members
+    assert pseudonym(settings, PROJECT, "account", 1) not in members
+
+
+def test_a_concurrent_import_of_the_same_ids_is_refused_cleanly(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another import stores an id between our lookup and our commit: nothing of ours lands."""
+    import_changes(jsonl(tmp_path / "1.jsonl", CHANGES[:1]), settings)
+    monkeypatch.setattr("gateway.extract.ledger._chunks", lambda ids, size: [])  # lookup sees none
+    with pytest.raises(SourceError) as err:
+        import_changes(jsonl(tmp_path / "2.jsonl", [CHANGES[1], CHANGES[0]]), settings)
+    assert err.value.code == "concurrent_import"
+    assert [e.change_id for e in ledger_entries(settings)] == ["a"]

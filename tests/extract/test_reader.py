@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import Settings
 from gateway.errors import ExtractError
-from gateway.extract.manifest import load_manifest
+from gateway.extract.manifest import load_manifest, manifest_path
 from gateway.extract.reader import attach, extract_key, open_extract
 from tests.extract.conftest import Built
 from tests.extract.factories import BUILT_AT, identifying_values
@@ -65,8 +65,14 @@ HOSTILE = [
     "COPY (SELECT * FROM members) TO '{dump}'",
     "SELECT * FROM read_csv('/etc/passwd')",
     "SELECT * FROM read_text('/etc/hostname')",
+    "SELECT * FROM glob('/etc/*')",
+    "SELECT * FROM read_parquet('{other}')",
+    "SELECT * FROM '{other}'",
     "INSTALL httpfs",
-    "LOAD httpfs",
+    "LOAD spatial",
+    "LOAD '{other}'",
+    "SELECT * FROM read_csv('https://example.org/x.csv')",
+    "SELECT * FROM 's3://bucket/x.parquet'",
     "SET enable_external_access = true",
     "SET lock_configuration = false",
     "SET memory_limit = '100GB'",
@@ -120,3 +126,41 @@ def test_a_missing_key_is_a_clear_error(mission: Built, tmp_path: Path) -> None:
     with pytest.raises(ExtractError) as err:
         open_extract(mission.path, elsewhere, now=BUILT_AT)
     assert err.value.code == "extract_key_missing"
+
+
+def test_a_dummy_extract_opens_without_a_key_and_a_real_one_does_not(
+    mission: Built, tmp_path: Path
+) -> None:
+    dummy = tmp_path / "dummy.duckdb"
+    con = duckdb.connect(str(dummy))
+    con.execute("CREATE TABLE members AS SELECT 'x' AS member_pid")
+    con.close()
+    manifest = mission.manifest.model_copy(update={"dummy": True, "key_id": "none"})
+    manifest_path(dummy).write_text(manifest.model_dump_json())
+    opened, loaded = open_extract(dummy, mission.settings, now=BUILT_AT)
+    try:
+        assert loaded.dummy
+        assert opened.execute("SELECT member_pid FROM members").fetchall() == [("x",)]
+    finally:
+        opened.close()
+    with pytest.raises(ExtractError):
+        extract_key(loaded, mission.settings)
+    with pytest.raises(ExtractError) as err:
+        attach(mission.path, None)
+    assert err.value.code == "extract_unreadable"
+
+
+def test_the_reader_imports_neither_the_metadata_database_nor_the_key_store() -> None:
+    """The sandbox imports the reader for ``attach``; it must stay light and key-free."""
+    import subprocess
+    import sys
+
+    heavy = ("sqlalchemy", "pyarrow", "gateway.db", "gateway.extract.keys", "gateway.config")
+    code = (
+        "import sys, gateway.extract.reader; "
+        f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,24 @@ import pytest
 from gateway.config import Settings
 from gateway.errors import ExtractError
 from gateway.extract.ledger import import_changes
+from gateway.extract.manifest import manifest_path
 from gateway.extract.reader import open_extract
 from gateway.extract.status import ExtractStatus, Freshness, extract_status
-from tests.extract.conftest import Build
+from tests.extract.conftest import Build, Built
 from tests.extract.factories import BUILT_AT, T0, add_rights
 
 LATER = BUILT_AT + dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def both(mission: Built, external: Built, tmp_path: Path) -> list[Path]:
+    """The story extracts' manifests, copied: status reads only the manifest."""
+    paths = []
+    for built in (mission, external):
+        path = tmp_path / built.path.name
+        shutil.copy(manifest_path(built.path), manifest_path(path))
+        paths.append(path)
+    return paths
 
 
 def write_changes(path: Path, *changes: dict[str, object]) -> Path:
@@ -126,43 +139,28 @@ def test_an_erasure_request_imported_after_the_build_makes_it_stale_and_unquerya
 def test_only_changes_affecting_the_purpose_make_it_stale(
     change: dict[str, object],
     stale_for: set[str],
-    build: Build,
-    outdir: Path,
+    both: list[Path],
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    for purpose in ("mission", "external_research"):
-        build(purpose=purpose, out=outdir / f"{purpose}.duckdb")
     import_changes(
         write_changes(tmp_path / "c.jsonl", {"change_id": "x", "account_id": 1, **change}),
         settings,
         now=LATER,
     )
-    results = extract_status(
-        [outdir / "mission.duckdb", outdir / "external_research.duckdb"],
-        settings,
-        source=None,
-        now=LATER,
-    )
+    results = extract_status(both, settings, source=None, now=LATER)
     assert {r.purpose for r in results if r.state is Freshness.STALE} == stale_for
 
 
 def test_a_withdrawal_in_the_source_is_stale_for_its_purpose_only(
-    build: Build, outdir: Path, source: Path, settings: Settings
+    both: list[Path], source: Path, settings: Settings
 ) -> None:
-    for purpose in ("mission", "external_research"):
-        build(purpose=purpose, out=outdir / f"{purpose}.duckdb")
     add_rights(
         source,
         "INSERT INTO consents VALUES (1, 'external_research', false, ?)",
         [T0 + dt.timedelta(hours=5)],
     )
-    results = extract_status(
-        [outdir / "mission.duckdb", outdir / "external_research.duckdb"],
-        settings,
-        source=source,
-        now=LATER,
-    )
+    results = extract_status(both, settings, source=source, now=LATER)
     assert [(r.purpose, r.state) for r in results] == [
         ("mission", Freshness.FRESH),
         ("external_research", Freshness.STALE),
