@@ -66,7 +66,8 @@ def test_live_vetting_and_the_member_portal(served: tuple[Api, str]) -> None:
         expect(verdict).to_contain_text("identifier_in_output")
         expect(verdict).to_contain_text("^^^^^^^^^^")
         page.fill("textarea[name=sql]", "SELECT theme, COUNT(*) AS n FROM tips GROUP BY theme")
-        expect(verdict).to_contain_text("Toegestaan")
+        # the first allowed query loads OpenDP to predict its accuracy: give it time
+        expect(verdict).to_contain_text("Toegestaan", timeout=60_000)
 
         page.goto(f"{base}/insights")
         page.click(".langs a[href='?lang=en']")
