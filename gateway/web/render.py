@@ -68,7 +68,7 @@ def _html(request: Request, template: str, context: dict[str, Any], status: int)
             "lang": lang,
             "t": lambda key: translate(key, lang),
             "user": getattr(request.state, "user", None),
-            "json_path": json_twin(request.url.path),
+            "json_path": json_twin(request.url.path) if request.method == "GET" else None,
             **context,
         },
         status_code=status,

@@ -59,6 +59,11 @@ def test_sign_in_keeps_the_token_in_a_strict_http_only_cookie(api: Api) -> None:
     assert signed_in(api, "rita").get("/review").status_code == 200
 
 
+def test_the_login_page_has_its_twin_too(api: Api) -> None:
+    assert api.client.get("/login.json?next=/review").json() == {"next": "/review"}
+    assert api.client.get("/login.json?next=https://evil.example").json() == {"next": None}
+
+
 def test_a_wrong_token_on_the_login_page_says_why(api: Api) -> None:
     response = api.client.post("/login", data={"token": "gw_wrong"}, follow_redirects=False)
     assert response.status_code == 401
@@ -222,3 +227,20 @@ def test_every_word_on_the_pages_is_in_both_languages() -> None:
         used |= set(re.findall(r't\("([a-z_]+)"\)', template.read_text()))
     assert used <= set(MESSAGES), sorted(used - set(MESSAGES))
     assert all(nl and en for nl, en in MESSAGES.values())
+
+
+def test_every_page_route_has_a_json_twin_route() -> None:
+    from fastapi.routing import APIRoute
+
+    from gateway.service.routes import console, portal, signin, workspace
+    from gateway.web.render import json_twin
+
+    pages = {
+        route.path
+        for module in (portal, signin, workspace, console)
+        for route in module.router.routes
+        if isinstance(route, APIRoute) and "GET" in route.methods
+    }
+    html = {path for path in pages if not path.endswith(".json")}
+    assert {"/", "/insights", "/workspace", "/review", "/login"} <= html
+    assert {path for path in html if json_twin(path) not in pages} == set()

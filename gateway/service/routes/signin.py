@@ -29,6 +29,7 @@ def _local(path: str | None) -> str | None:
 
 
 @router.get("/login")
+@router.get("/login.json")
 def login_form(request: Request, viewer: Viewer, next: str | None = None) -> Response:
     return render(request, "login.html", Login(next=_local(next)))
 
