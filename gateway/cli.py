@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from gateway.config import Settings
 from gateway.errors import GatewayError
 
 if TYPE_CHECKING:
@@ -41,6 +42,14 @@ app.add_typer(analysis_app, name="analysis")
 app.add_typer(audit_app, name="audit")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+InsecureOption = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-no-sandbox",
+        help="Run without isolation, for local development on dummy data only. "
+        "Refused when GATEWAY_ENVIRONMENT=production.",
+    ),
+]
 PolicyOption = Annotated[
     Path, typer.Option("--policy", help="Policy file, e.g. policies/health_thing.yaml.")
 ]
@@ -71,6 +80,22 @@ def refusals(as_json: bool) -> Iterator[None]:
             if err.hint:
                 typer.echo(f"hint: {err.hint}", err=True)
         raise typer.Exit(1) from None
+
+
+def settings_for(insecure_no_sandbox: bool = False) -> Settings:
+    """Settings from the environment, with the sandbox switched off only when asked by name."""
+    from pydantic import ValidationError
+
+    from gateway.errors import ConfigError
+
+    try:
+        return Settings(insecure_no_sandbox=True) if insecure_no_sandbox else Settings()
+    except ValidationError as exc:
+        raise ConfigError(
+            "invalid_settings",
+            exc.errors()[0]["msg"],
+            hint="check the GATEWAY_* environment variables (docs/operations.md)",
+        ) from None
 
 
 def read_sql(sql: str | None, sql_file: Path | None) -> str:
@@ -194,6 +219,32 @@ def extract_status(
         raise typer.Exit(1)
 
 
+@extract_app.command("dummy")
+def extract_dummy(
+    policy: PolicyOption,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the dummy extract.")],
+    members: Annotated[
+        int | None, typer.Option("--members", help="Synthetic members [default: 20000].")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same values.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a dummy extract: the policy's schema, synthetic values, no real member."""
+    from gateway.extract.dummy import DEFAULT_MEMBERS, build_dummy
+    from gateway.policy import load_policy
+
+    with refusals(as_json):
+        count = DEFAULT_MEMBERS if members is None else members
+        manifest = build_dummy(load_policy(policy), out, members=count, seed=seed)
+
+    def human() -> None:
+        counts = ", ".join(f"{t} {n:,}" for t, n in manifest.row_counts.items())
+        typer.echo(f"dummy extract {out}: {counts}")
+        typer.echo("synthetic values only, unencrypted; results on it are labelled dummy")
+
+    emit(manifest, as_json, human)
+
+
 # ---------------------------------------------------------------- rights import
 @rights_app.command("import")
 def rights_import(
@@ -303,22 +354,21 @@ def run_command(
         Path | None,
         typer.Option("--sql-file", help="Read the query from this file.", dir_okay=False),
     ] = None,
+    insecure_no_sandbox: InsecureOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Answer a query with differentially private numbers and their 95% intervals.
 
-    The same query on the same extract at the same ε is answered from the
-    release store, at no cost.
+    The query is vetted, then run in the sandbox over the extract. The same
+    query on the same extract at the same ε is answered from the release
+    store, at no cost.
     """
     from rich.console import Console
 
-    from gateway.config import get_settings
-    from gateway.dp import ReleaseStore, execute
     from gateway.dp.render import render_release
-    from gateway.errors import ExtractError, VetError
-    from gateway.extract.reader import open_extract
-    from gateway.policy import load_policy, policy_hash
-    from gateway.vet import vet
+    from gateway.errors import VetError
+    from gateway.pipeline import run_query
+    from gateway.policy import load_policy
     from gateway.vet.codes import Code
 
     with refusals(as_json):
@@ -330,35 +380,59 @@ def run_command(
                 f"the query cannot be read: {exc}",
                 hint="pass UTF-8 text with --sql, --sql-file or --sql -",
             ) from None
-        loaded = load_policy(policy)
-        plan = vet(text, loaded)
-        settings = get_settings()
-        connection, manifest = open_extract(extract, settings)
-        try:
-            if manifest.policy_hash != policy_hash(loaded):
-                raise ExtractError(
-                    "policy_mismatch",
-                    f"extract {extract} was built under another version of policy "
-                    f"{manifest.policy_name!r}",
-                    hint="query it with the policy it was built with, or rebuild it",
-                )
-            release = execute(
-                plan,
-                loaded,
-                connection,
-                epsilon=epsilon,
-                extract_hash=manifest.content_hash,
-                store=ReleaseStore(settings),
-                dummy=manifest.dummy,
-            )
-        finally:
-            connection.close()
+        release = run_query(
+            text, extract, load_policy(policy), epsilon, settings_for(insecure_no_sandbox)
+        )
 
     emit(release, as_json, lambda: Console().print(render_release(release)))
 
 
 # ---------------------------------------------------------------- analysis run
 # (commands for this section go here)
+
+
+@analysis_app.command("run")
+def analysis_run(
+    extract: Annotated[Path, typer.Option("--extract", help="Extract (or dummy) to run on.")],
+    policy: PolicyOption,
+    file: Annotated[Path, typer.Option("--file", help="The analysis, a Python file.")],
+    epsilon: Annotated[
+        float | None,
+        typer.Option("--epsilon", help="ε for the whole analysis [default: the policy's]."),
+    ] = None,
+    insecure_no_sandbox: InsecureOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a Python analysis: build its plan without data, vet it, release DP results."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from gateway.dp.render import render_release
+    from gateway.pipeline import run_analysis
+    from gateway.policy import load_policy
+
+    with refusals(as_json):
+        loaded = load_policy(policy)
+        given = loaded.budget.default_query_epsilon if epsilon is None else epsilon
+        result = run_analysis(file, extract, loaded, given, settings_for(insecure_no_sandbox))
+
+    def human() -> None:
+        console = Console()
+        if result.output:
+            console.print(escape(result.output.rstrip()), style="dim")
+        if result.dummy:
+            console.print(
+                "DUMMY DATA: synthetic values, not an insight; no budget spent", style="bold"
+            )
+        for named in result.results:
+            console.print(f"\n[bold]{escape(named.name)}[/bold] (share {named.share:g} of ε)")
+            console.print(render_release(named.release))
+        console.print(
+            f"\n{escape(result.name)}: ε spent {result.epsilon_spent:g} "
+            f"(planned {result.epsilon_planned:g} of {result.epsilon_given:g} given)"
+        )
+
+    emit(result, as_json, human)
 
 
 # ---------------------------------------------------------------- serve / worker / demo

@@ -38,3 +38,27 @@ def test_invalid_field_is_named_by_its_yaml_path(tmp_path: Path) -> None:
 def test_missing_policy_file_says_which(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="does not exist"):
         load_policy(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("domain", "message"),
+    [
+        (["2024-01-01"], "first and last day"),
+        (["2024-01-01", "soon"], "first and last day"),
+        (["2024-02-01", "2024-01-01"], "start before it ends"),
+    ],
+)
+def test_a_date_domain_is_its_first_and_last_day(
+    tmp_path: Path, domain: list[str], message: str
+) -> None:
+    raw = yaml.safe_load(POLICY.read_text())
+    raw["tables"]["tips"]["columns"]["created_month"]["domain"] = domain
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(PolicyError) as err:
+        load_policy(bad)
+    assert "tables.tips.columns.created_month" in err.value.message
+    assert message in err.value.message
+    raw["tables"]["tips"]["columns"]["created_month"]["domain"] = ["2024-01-01", "2024-12-31"]
+    bad.write_text(yaml.safe_dump(raw))
+    assert load_policy(bad).column("tips", "created_month").domain == ("2024-01-01", "2024-12-31")

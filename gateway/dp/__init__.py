@@ -2,11 +2,20 @@
 
 OpenDP and Polars are imported when a query is computed, not when this
 package is: a refusal, or an answer from the release store, does not wait.
+The names below load on first use, so modules that need only the release
+contract (``gateway.dp.release``: the sandbox's job documents, the analysis
+SDK inside the sandbox) do not pay for the engine, SQLAlchemy or sqlglot.
 """
 
-from gateway.dp.engine import budget_split, check_epsilon, execute, predict_accuracy
-from gateway.dp.release import Release
-from gateway.dp.store import ReleaseStore
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.dp.engine import budget_split, check_epsilon, execute, predict_accuracy
+    from gateway.dp.release import Release
+    from gateway.dp.store import ReleaseStore
 
 __all__ = [
     "Release",
@@ -16,3 +25,18 @@ __all__ = [
     "execute",
     "predict_accuracy",
 ]
+
+_HOMES = {
+    "Release": "gateway.dp.release",
+    "ReleaseStore": "gateway.dp.store",
+    "budget_split": "gateway.dp.engine",
+    "check_epsilon": "gateway.dp.engine",
+    "execute": "gateway.dp.engine",
+    "predict_accuracy": "gateway.dp.engine",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)

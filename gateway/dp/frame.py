@@ -6,7 +6,7 @@ and come from the policy. What OpenDP receives is already reduced per member:
 
 - pipeline ``cells``: one row per member and cell (a combination of group
   keys) with the member's row count and clamped sums there;
-- pipeline ``rows``: one row per record, for quantiles, which need values.
+- pipeline ``rows``: one row per record, when quantiles need the values.
 
 Either row is a function of one member's records only, so two extracts that
 differ in one member give frames that differ in that member's rows alone: the
@@ -68,7 +68,8 @@ def schema(shape: Shape) -> pl.Schema:
     else:
         if shape.grouped:
             columns["h"] = pl.UInt64()
-        columns["x"] = pl.Int64()
+        for i in range(len(shape.measures)):
+            columns[f"x{i}"] = pl.Int64()
     return pl.Schema(columns)
 
 
@@ -109,7 +110,7 @@ def load_frame(
     return Frame(data, keys)
 
 
-def quote(name: str) -> str:
+def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -117,12 +118,12 @@ class _Sql:
     def __init__(self, plan: QueryPlan, policy: Policy, shape: Shape) -> None:
         self.plan, self.policy, self.shape = plan, policy, shape
         self.params: list[object] = []
-        self.unit = f"{TABLE}.{quote(policy.privacy_unit)}"
+        self.unit = f"{TABLE}.{_quote(policy.privacy_unit)}"
         self.keys = ", ".join(key_sql(self.ref(g.column), g.bucket) for g in shape.groups)
 
     def ref(self, ref: ColumnRef) -> str:
         alias = TABLE if ref.table == self.plan.table else MEMBERS
-        return f"{alias}.{quote(ref.column)}"
+        return f"{alias}.{_quote(ref.column)}"
 
     def frame(self) -> tuple[str, list[object]]:
         select = [f"hash({self.unit}) AS pid"]
@@ -130,15 +131,14 @@ class _Sql:
             select.append(f"hash({self.keys}) AS cell")
         if self.shape.pipeline is Pipeline.CELLS:
             return self._cells(select)
-        measure = self.shape.measures[0]
-        x = self.ref(measure.column)
         if self.shape.grouped:
             select.append(f"hash({self.unit}, {self.keys}, CAST(? AS UBIGINT)) AS h")
             self.params.append(secrets.randbits(64))
-        select.append(
-            f"CAST(least(greatest({x}, {measure.lower}), {measure.upper}) AS BIGINT) AS x"
-        )
-        body, params = self._body(f"{x} IS NOT NULL")
+        for i, measure in enumerate(self.shape.measures):
+            x = self.ref(measure.column)
+            clamped = f"least(greatest({x}, {measure.lower}), {measure.upper})"
+            select.append(f"CAST({clamped} AS BIGINT) AS x{i}")
+        body, params = self._body()
         return f"SELECT {', '.join(select)} {body}", self.params + params
 
     def _cells(self, select: list[str]) -> tuple[str, list[object]]:
@@ -167,11 +167,11 @@ class _Sql:
         return f"SELECT hash({self.keys}), {self.keys} {body} GROUP BY ALL", params
 
     def _body(self, *extra: str) -> tuple[str, list[object]]:
-        source = f"FROM {quote(self.plan.table)} AS {TABLE}"
+        source = f"FROM {_quote(self.plan.table)} AS {TABLE}"
         if self.plan.join_members and self.plan.table != self.policy.unit_table:
-            unit = quote(self.policy.privacy_unit)
+            unit = _quote(self.policy.privacy_unit)
             source += (
-                f" JOIN {quote(self.policy.unit_table)} AS {MEMBERS}"
+                f" JOIN {_quote(self.policy.unit_table)} AS {MEMBERS}"
                 f" ON {MEMBERS}.{unit} = {TABLE}.{unit}"
             )
         params: list[object] = []

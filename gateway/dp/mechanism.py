@@ -35,11 +35,11 @@ from opendp.context import Context, domain_of, loss_of, unit_of
 from opendp.domains import atom_domain, with_margin
 from opendp.extras.polars import Margin, dp_len
 from opendp.metrics import absolute_distance
-from opendp.mod import binary_search, binary_search_param, enable_features
+from opendp.mod import OpenDPException, binary_search, binary_search_param, enable_features
 
 from gateway.dp.frame import schema
 from gateway.dp.shape import Pipeline, Shape, Statistic, StatKind
-from gateway.errors import DpError
+from gateway.errors import BudgetError, DpError
 
 enable_features("contrib")
 
@@ -75,14 +75,24 @@ class Calibration:
 @lru_cache(maxsize=256)
 def calibrate(shape: Shape, confidence: float) -> Calibration:
     """The more accurate of Laplace and Gaussian noise for ``shape``; no data is read."""
-    options = [_calibrate(shape, noise, confidence) for noise in Noise]
+    try:
+        options = [_calibrate(shape, noise, confidence) for noise in Noise]
+    except OpenDPException as exc:  # no data is involved, so OpenDP's message may be shown
+        raise DpError(
+            "calibration_failed", f"OpenDP cannot build this query: {exc.variant}: {exc.message}"
+        ) from None
     return min(options, key=_badness)
 
 
 def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
     """Spend the calibrated loss on ``data``: one query in a fresh OpenDP context."""
-    context = _context(data, calibration.domain, calibration.loss)
-    frame = context(calibration.measurement).collect()
+    try:
+        context = _context(data, calibration.domain, calibration.loss)
+        frame = context(calibration.measurement).collect()
+    except OpenDPException as exc:  # its message could describe the data: only its kind leaves
+        raise DpError(
+            "release_failed", f"OpenDP could not release the query ({exc.variant})"
+        ) from None
     assert isinstance(frame, pl.DataFrame)
     return frame
 
@@ -97,7 +107,7 @@ def _calibrate(shape: Shape, noise: Noise, confidence: float) -> Calibration:
     measurement = _resolve(_query(context, shape), context)
     epsilon, delta, rho = _guarantee(noise, context, shape.delta)
     if epsilon > shape.epsilon * (1 + 1e-9) or delta > shape.delta * (1 + 1e-9):
-        raise DpError(
+        raise BudgetError(
             "accounting_mismatch",
             f"OpenDP accounts ({epsilon}, {delta}) for a query asked at ({shape.epsilon}, "
             f"{shape.delta})",
@@ -225,29 +235,35 @@ def _query(context: Any, shape: Shape) -> Any:
 
 
 def _expression(stat: Statistic, shape: Shape) -> pl.Expr:
+    """One statistic; on records (pipeline rows), missing values are left out, as in SQL."""
     k = shape.per_group
     cells = shape.pipeline is Pipeline.CELLS
     if stat.kind is StatKind.MEMBERS or (stat.kind is StatKind.ROWS and not cells):
         expression: Any = dp_len(signed=True)
     elif stat.kind is StatKind.ROWS:
-        expression = _noisy("n").sum((0, k))
-    elif stat.kind is StatKind.COUNT:
-        expression = _noisy(f"c{stat.measure}").sum((0, k))
-    elif stat.kind is StatKind.SUM:
+        expression = _noisy(pl.col("n")).sum((0, k))
+    else:
         assert stat.measure is not None
         measure = shape.measures[stat.measure]
-        bounds = (min(0, k * measure.lower), max(0, k * measure.upper))
-        expression = _noisy(f"s{stat.measure}").sum(bounds)
-    else:
-        expression = _noisy("x").quantile(stat.alpha, list(stat.candidates))
+        values = pl.col(f"x{stat.measure}").drop_nulls()
+        if stat.kind is StatKind.COUNT:
+            counted = pl.col(f"c{stat.measure}")
+            expression = _noisy(counted).sum((0, k)) if cells else _noisy(values).len(signed=True)
+        elif stat.kind is StatKind.SUM and cells:
+            bounds = (min(0, k * measure.lower), max(0, k * measure.upper))
+            expression = _noisy(pl.col(f"s{stat.measure}")).sum(bounds)
+        elif stat.kind is StatKind.SUM:
+            expression = _noisy(values).sum((measure.lower, measure.upper))
+        else:
+            expression = _noisy(values).quantile(stat.alpha, list(stat.candidates))
     assert isinstance(expression, pl.Expr)
     return expression
 
 
-def _noisy(column: str) -> Any:
-    """OpenDP's ``dp`` namespace on a column (registered when OpenDP is imported)."""
-    expression: Any = pl.col(column)
-    return expression.dp
+def _noisy(expression: pl.Expr) -> Any:
+    """OpenDP's ``dp`` namespace on an expression (registered when OpenDP is imported)."""
+    untyped: Any = expression
+    return untyped.dp
 
 
 def _summary(measurement: Any, alpha: float) -> tuple[dict[str, float | None], int | None]:

@@ -30,7 +30,7 @@ INTEGER_TYPES = ("INTEGER", "BIGINT")
 
 class Pipeline(StrEnum):
     CELLS = "cells"  # one row per member and cell (count, clamped sums): counts, sums, means
-    ROWS = "rows"  # one row per record: quantiles need the values themselves
+    ROWS = "rows"  # one row per record, when quantiles need the values themselves
 
 
 class StatKind(StrEnum):
@@ -109,7 +109,7 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
     for aggregate in plan.aggregates:
         builder.add(aggregate)
     public = _public_keys(groups, policy.limits.max_groups) if _all_public(groups) else None
-    if groups and (public is None or builder.pipeline is Pipeline.ROWS):
+    if builder.pipeline is Pipeline.ROWS or (groups and public is None):
         builder.group_size()
     return Shape(
         pipeline=builder.pipeline,
@@ -168,15 +168,9 @@ class _Statistics:
         self.measures: list[Measure] = []
         self.statistics: list[Statistic] = []
         self.outputs: list[Output] = []
-        functions = {a.function for a in plan.aggregates}
-        quantiles = functions & {Aggregation.MEDIAN, Aggregation.QUANTILE}
-        self.pipeline = Pipeline.ROWS if quantiles else Pipeline.CELLS
-        if quantiles and (functions - quantiles or len({a.column for a in plan.aggregates}) > 1):
-            raise DpError(
-                "mixed_quantile_query",
-                "medians and quantiles must be the only aggregates of a query, over one measure",
-                hint="ask counts, sums and averages in a separate query",
-            )
+        quantiles = {Aggregation.MEDIAN, Aggregation.QUANTILE}
+        rows = any(a.function in quantiles for a in plan.aggregates)
+        self.pipeline = Pipeline.ROWS if rows else Pipeline.CELLS
 
     def add(self, aggregate: Aggregate) -> None:
         function = aggregate.function
@@ -207,8 +201,8 @@ class _Statistics:
     def group_size(self) -> None:
         """A noisy count of each group's size, to choose which groups are shown.
 
-        OpenDP thresholds it to select private groups; with public keys it lets
-        groups too small to show (a quantile of nothing) be withheld.
+        OpenDP thresholds it to select private groups; otherwise it lets groups
+        too small to show (a quantile of nothing) be withheld.
         """
         self._stat(StatKind.MEMBERS if self.pipeline is Pipeline.CELLS else StatKind.ROWS)
 
@@ -308,12 +302,10 @@ def _key_product(
     params: list[object] = []
     for i, (sql_type, bucket, domain) in enumerate(specs):
         assert domain is not None
-        if sql_type == "DATE":
-            if len(domain) != 2:
-                raise DpError("bad_date_domain", "a date domain is its first and last date")
-            first = last = key_sql("CAST(? AS DATE)", bucket)
+        if sql_type == "DATE":  # the policy checks it is a first and a last day
+            day = key_sql("CAST(? AS DATE)", bucket)
             parts.append(
-                f"(SELECT CAST(unnest(generate_series({first}, {last}, "
+                f"(SELECT CAST(unnest(generate_series({day}, {day}, "
                 f"INTERVAL {_DATE_STEPS[bucket]})) AS DATE) AS k{i})"
             )
             params += list(domain)

@@ -7,6 +7,7 @@ vetter (what may be asked), the DP engine (bounds, budgets, key domains).
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -64,7 +65,9 @@ class Column(_Strict):
     description: str = ""
     derive: Derivation | None = None
     domain: tuple[str, ...] | None = Field(
-        default=None, description="public key set for a category: every key is released"
+        default=None,
+        description="public key set: a category's values, or a date's first and last day "
+        "(every day, month or year between is a key); every key is released",
     )
     lower: float | None = Field(default=None, description="clamp bound for a measure")
     upper: float | None = None
@@ -80,6 +83,15 @@ class Column(_Strict):
             raise ValueError("only measures have clamp bounds")
         if self.domain is not None and self.role not in (ColumnRole.CATEGORY, ColumnRole.DATE):
             raise ValueError("only categories and dates can have a public domain")
+        if self.domain is not None and self.type == "DATE":
+            try:
+                first, last = (dt.date.fromisoformat(day) for day in self.domain)
+            except ValueError:
+                raise ValueError(
+                    "a date's domain is its first and last day, as ISO dates"
+                ) from None
+            if first > last:
+                raise ValueError("a date's domain must start before it ends")
         return self
 
 

@@ -12,7 +12,14 @@ import logging
 
 from gateway.config import Environment, Settings
 from gateway.errors import GatewayError, SandboxError
-from gateway.sandbox.jobs import AnalysisOutput, Job, QueryOutput, make_spec
+from gateway.sandbox.jobs import (
+    EXTRACT_INSIDE,
+    AnalysisOutput,
+    Job,
+    QueryJob,
+    QueryOutput,
+    make_spec,
+)
 from gateway.sandbox.limits import Limits
 from gateway.sandbox.protocol import Step, check_job, check_output
 
@@ -54,7 +61,12 @@ class InsecureSandbox:
         log.warning("%s (job %s)", WARNING, job.job_id)
         from gateway.sandbox.inside import perform  # what the sandbox would run, here
 
-        spec = make_spec(job, self.limits.duckdb_memory_bytes, self.limits.duckdb_threads)
+        spec = make_spec(
+            job,
+            self.limits.duckdb_memory_bytes,
+            self.limits.duckdb_threads,
+            extract_path=str(job.extract) if isinstance(job, QueryJob) else EXTRACT_INSIDE,
+        )
         try:
             self._outcomes[job.job_id] = check_output(job, perform(spec.model_dump_json().encode()))
         except GatewayError as err:

@@ -108,15 +108,21 @@ class Failure(_Data):
 Output = Annotated[QueryOutput | AnalysisOutput | Failure, Field(discriminator="kind")]
 
 
-def make_spec(job: Job, duckdb_memory_bytes: int, duckdb_threads: int) -> QuerySpec | AnalysisSpec:
-    """The document the sandbox reads: the job as seen from inside."""
+def make_spec(
+    job: Job, duckdb_memory_bytes: int, duckdb_threads: int, *, extract_path: str = EXTRACT_INSIDE
+) -> QuerySpec | AnalysisSpec:
+    """The document the sandbox reads: the job as seen from inside.
+
+    ``extract_path`` is where the extract appears to the engine: its mount
+    point in a real sandbox, the file itself when nothing is isolated.
+    """
     if isinstance(job, AnalysisJob):
         return AnalysisSpec(code=job.code, filename=job.filename)
     return QuerySpec(
         plan=job.plan,
         policy=job.policy,
         epsilon=job.epsilon,
-        extract_path=EXTRACT_INSIDE,
+        extract_path=extract_path,
         extract_hash=job.extract_hash,
         key=None if job.key is None else job.key.get_secret_value(),
         duckdb_memory_bytes=duckdb_memory_bytes,

@@ -193,3 +193,33 @@ def test_predicted_accuracy_is_the_released_half_width(
     assert predict_accuracy(plan, health_policy, 0.5)["n"] > predicted["n"]
     median = f.plan("tips", f.measure(Aggregation.MEDIAN, *VOTES, "m"))
     assert predict_accuracy(median, health_policy, 1.0) == {}
+
+
+def test_medians_share_a_query_with_counts_sums_and_averages(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+) -> None:
+    plan = f.plan(
+        "tips",
+        f.count(),
+        f.measure(Aggregation.MEAN, *VOTES, "votes"),
+        f.measure(Aggregation.SUM, "tips", "word_count", "words"),
+        f.measure(Aggregation.MEDIAN, *VOTES, "median"),
+        f.measure(Aggregation.QUANTILE, "tips", "word_count", "q90", quantile=0.9),
+        group_by=[f.by("tips", "theme")],
+    )
+    release = execute(plan, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+    truth = {"n": 6000, "words": 40 * 6000}
+    row = next(i for i, r in enumerate(release.rows) if r[0] == "sleep")
+    values = dict(zip(release.columns, release.rows[row], strict=True))
+    intervals = dict(zip(release.columns, release.ci[row], strict=True))
+    for name, true in truth.items():
+        interval = intervals[name]
+        assert interval is not None
+        assert abs(values[name] - true) < 2 * (interval[1] - interval[0])  # type: ignore[operator]
+    votes = intervals["votes"]
+    assert votes is not None
+    assert 0 <= votes[0] <= votes[1] <= 50
+    assert (intervals["median"], intervals["q90"]) == (None, None)
+    assert values["median"] in range(51)
+    assert values["q90"] in range(401)
+    assert sum(release.budget_split.values()) == pytest.approx(1.0)

@@ -69,7 +69,7 @@ def _member_hash(member: int) -> int:
 
 
 @pytest.mark.parametrize("plan", [CELLS_PLAN, ROWS_PLAN], ids=["cells", "rows"])
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(tips=tips_strategy, removed=st.integers(0, 5))
 def test_removing_a_member_removes_only_their_frame_rows(
     plan: QueryPlan, tips: list[tuple[int, str, dt.date, int | None]], removed: int

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from gateway.dp import mechanism
 from gateway.dp.frame import load_frame
 from gateway.dp.mechanism import Noise, calibrate
 from gateway.dp.shape import Shape, shape_of
+from gateway.errors import DpError
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
 from gateway.vet.plan import QueryPlan
@@ -130,7 +132,7 @@ def _scales(measurement: Any) -> list[float]:
 def test_the_search_finds_the_scale_and_threshold_opendp_resolve_finds(
     health_policy: Policy,
 ) -> None:
-    plan = f.plan("tips", f.count(), f.members(), group_by=[f.by("tips", "created_month")])
+    plan = f.plan("members", f.count(), group_by=[f.by("members", "country")])
     shape = shape_of(plan, health_policy, epsilon=1.0)
     calibration = mechanism._calibrate(shape, Noise.LAPLACE, 0.95)
     context = mechanism._context(
@@ -169,3 +171,19 @@ def test_the_more_accurate_noise_is_chosen(health_policy: Policy) -> None:
         group_by=[f.by("tips", "created_month")],
     )
     assert _noise(many_groups, health_policy) is Noise.GAUSSIAN
+
+
+def test_opendp_failures_are_refusals_that_quote_no_data(health_policy: Policy) -> None:
+    plan = f.plan("tips", f.measure(Aggregation.MEDIAN, "tips", "helpful_votes", "m"))
+    shape = shape_of(plan, health_policy, epsilon=1.0)
+    calibration = calibrate(shape, 0.95)
+    wrong = pl.LazyFrame({"pid": pl.Series([1], dtype=pl.UInt64), "secret": [42]})
+    with pytest.raises(DpError) as err:
+        mechanism.release(calibration, wrong)
+    assert err.value.code == "release_failed"
+    assert "42" not in err.value.message
+    quantile = replace(shape.statistics[0], candidates=())
+    broken = replace(shape, statistics=(quantile, *shape.statistics[1:]))
+    with pytest.raises(DpError) as err:
+        calibrate(broken, 0.95)
+    assert err.value.code == "calibration_failed"

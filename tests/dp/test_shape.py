@@ -70,16 +70,8 @@ def test_too_many_public_groups_are_refused(health_policy: Policy) -> None:
     ("plan", "code"),
     [
         (
-            f.plan("tips", f.count(), f.measure(Aggregation.MEDIAN, *VOTES, "m")),
-            "mixed_quantile_query",
-        ),
-        (
-            f.plan(
-                "tips",
-                f.measure(Aggregation.MEDIAN, *VOTES, "m"),
-                f.measure(Aggregation.MEDIAN, "tips", "word_count", "w"),
-            ),
-            "mixed_quantile_query",
+            f.plan("tips", f.members(), f.measure(Aggregation.MEDIAN, *VOTES, "m")),
+            "members_with_quantile",
         ),
         (f.plan("tips", f.measure(Aggregation.SUM, "tips", "theme", "s")), "not_a_measure"),
         (f.plan("tips", f.count(), group_by=[f.by(*VOTES)]), "not_groupable"),

@@ -186,7 +186,7 @@ def test_a_group_of_one_member_is_never_shown_and_big_groups_always(
     big = 5 * calibration.threshold
     con = f.extract(health_policy)
     f.members_per_value(con, "country", {"NL": big, "DE": big, "BE": 1})
-    shown = [{row[0] for row in r.rows} for r in _releases(plan, health_policy, con, 200, 1.0)]
+    shown = [{row[0] for row in r.rows} for r in _releases(plan, health_policy, con, 100, 1.0)]
     assert all(s == {"NL", "DE"} for s in shown)
 
 
@@ -237,7 +237,7 @@ def test_an_audit_on_neighbouring_extracts_finds_no_more_than_the_stated_epsilon
     )
     crowd = f.extract(health_policy)
     f.tips_per_theme(crowd, {"sleep": 12000, "stress": 2000}, per_member=20)
-    runs = 200
+    runs = 150
     on_d = _releases(plan, health_policy, d, runs, epsilon)
     found = _epsilon_lower_bound(
         on_d, _releases(plan, health_policy, neighbour, runs, epsilon), "sleep", scale, 2000, 0.95

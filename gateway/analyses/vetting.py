@@ -1,0 +1,194 @@
+"""Trusted-side vetting of an analysis plan, with the same rules as SQL.
+
+Builder queries are rendered to SQL and sent through ``gateway.vet.vet`` like
+any researcher's SQL, so there is one set of rules and one implementation of
+them; the vetter also fills in the clamp bounds from the policy. The plan the
+vetter compiles must be the plan the researcher built (bounds aside), or the
+query is refused: the two sides never silently disagree about a question.
+The budget is checked first, so an analysis that asks for too much ε is
+refused before any query is even parsed. Last, each query's shape is worked
+out by the DP engine (without data), so a query the engine cannot answer is
+refused here rather than half-way through running the analysis.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gateway.analyses.plan import AnalysisPlan, PlannedQuery
+from gateway.analyses.render import to_sql
+from gateway.dp.shape import shape_of
+from gateway.errors import AnalysisError, BudgetError, DpError, Issue, VetError
+from gateway.policy.model import Policy
+from gateway.vet import vet
+from gateway.vet.plan import QueryPlan
+
+
+class VettedQuery(BaseModel):
+    """One query ready for the DP engine, with its ε and the SQL that was vetted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    share: float
+    epsilon: float
+    sql: str
+    plan: QueryPlan
+
+
+class VettedAnalysis(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str
+    analysis_hash: str
+    epsilon_given: float
+    epsilon: float
+    queries: tuple[VettedQuery, ...]
+
+
+def _revalidated(plan: AnalysisPlan) -> AnalysisPlan:
+    """Check the plan's own rules again: it may have been built without validation."""
+    try:
+        return AnalysisPlan.model_validate(plan.model_dump())
+    except ValidationError as err:
+        raise AnalysisError(
+            "analysis_not_a_plan",
+            f"the analysis plan is invalid: {err.errors()[0]['msg']}",
+            hint="build the plan only with gateway.analyses (table, col, Analysis)",
+        ) from None
+
+
+def check_budget(plan: AnalysisPlan, policy: Policy, epsilon: float) -> float:
+    """Total ε of ``plan`` run with ``epsilon``; refused if over what was given or the cap."""
+    if not math.isfinite(epsilon) or epsilon <= 0:
+        raise BudgetError(
+            "invalid_epsilon",
+            f"ε must be a positive number, got {epsilon!r}",
+            hint=f"e.g. --epsilon {policy.budget.default_query_epsilon}",
+        )
+    if plan.total_share > 1:
+        raise BudgetError(
+            "epsilon_over_given",
+            f"the budget shares add up to {plan.total_share:g}, more than the ε given",
+            hint="lower the shares so they add up to at most 1",
+        )
+    total = math.fsum(epsilon * q.share for q in plan.queries)
+    cap = policy.budget.per_query_epsilon_cap
+    if total > cap:
+        raise BudgetError(
+            "epsilon_over_cap",
+            f"the analysis would spend ε = {total:g}, over the policy's cap of {cap:g} "
+            "per submission",
+            hint=f"run it with --epsilon {cap / plan.total_share:g} or less",
+        )
+    return total
+
+
+def _named(name: str, issue: Issue) -> Issue:
+    return issue.model_copy(update={"message": f"{name}: {issue.message}"})
+
+
+def _same_question(built: QueryPlan, compiled: QueryPlan, policy: Policy) -> bool:
+    """True if the vetter compiled the plan that was built, up to two normalisations.
+
+    The vetter adds the policy's clamp bounds, and drops a bucket that is the
+    column's own grain (``date_trunc('month', created_month)`` is
+    ``created_month``); the SDK cannot know a column's grain, so it may ask.
+    """
+    aggregates = tuple(
+        a.model_copy(update={"lower": None, "upper": None}) for a in compiled.aggregates
+    )
+    keys = tuple(
+        k.model_copy(update={"bucket": None})
+        if k.bucket == "month" and _monthly(policy, k.column.table, k.column.column)
+        else k
+        for k in built.group_by
+    )
+    return compiled.model_copy(update={"aggregates": aggregates}) == built.model_copy(
+        update={"group_by": keys}
+    )
+
+
+def _monthly(policy: Policy, table: str, column: str) -> bool:
+    spec = policy.tables.get(table)
+    derive = spec.columns[column].derive if spec and column in spec.columns else None
+    return derive is not None and derive.transform == "month"
+
+
+def _vet_one(
+    query: PlannedQuery, policy: Policy, epsilon: float
+) -> tuple[str, QueryPlan | None, list[Issue]]:
+    if query.plan is None:
+        assert query.sql is not None
+        sql = query.sql
+    else:
+        if any(a.lower is not None or a.upper is not None for a in query.plan.aggregates):
+            issue = Issue(
+                code="bounds_from_policy",
+                message=f"{query.name}: clamp bounds are set by the policy, not the analysis",
+                hint="leave lower/upper out; the policy's bounds for each measure apply",
+            )
+            return "", None, [issue]
+        try:
+            sql = to_sql(query.plan, unit_table=policy.unit_table, privacy_unit=policy.privacy_unit)
+        except ValueError as err:
+            return "", None, [Issue(code="plan_invalid", message=f"{query.name}: {err}")]
+    try:
+        compiled = vet(sql, policy)
+    except VetError as err:
+        found = err.issues or [Issue(code=err.code, message=err.message, hint=err.hint)]
+        return sql, None, [_named(query.name, i) for i in found]
+    if query.plan is not None and not _same_question(query.plan, compiled, policy):
+        mismatch = Issue(
+            code="plan_mismatch",
+            message=f"{query.name}: the vetter read this query differently from how it was built",
+            highlight=sql,
+            hint="write this query with add_sql(...) instead, and report the difference",
+        )
+        return sql, None, [mismatch]
+    try:
+        shape_of(compiled, policy, epsilon=epsilon)
+    except DpError as err:
+        issue = Issue(code=err.code, message=f"{query.name}: {err.message}", hint=err.hint)
+        return sql, None, [issue]
+    return sql, compiled, []
+
+
+def vet_analysis(plan: AnalysisPlan, policy: Policy, epsilon: float) -> VettedAnalysis:
+    """Vet every query of ``plan``; refuse the whole analysis if any query is refused."""
+    plan = _revalidated(plan)
+    total = check_budget(plan, policy, epsilon)
+    issues: list[Issue] = []
+    vetted: list[VettedQuery] = []
+    for query in plan.queries:
+        sql, compiled, found = _vet_one(query, policy, epsilon * query.share)
+        issues.extend(found)
+        if compiled is not None:
+            vetted.append(
+                VettedQuery(
+                    name=query.name,
+                    share=query.share,
+                    epsilon=epsilon * query.share,
+                    sql=sql,
+                    plan=compiled,
+                )
+            )
+    if issues:
+        refused = len(plan.queries) - len(vetted)
+        raise VetError(
+            "analysis_rejected",
+            f"{refused} of {len(plan.queries)} queries in analysis {plan.name!r} were refused",
+            hint="fix the queries named in each issue; nothing ran and no budget was spent",
+            issues=issues,
+        )
+    return VettedAnalysis(
+        name=plan.name,
+        description=plan.description,
+        analysis_hash=plan.plan_hash(),
+        epsilon_given=epsilon,
+        epsilon=total,
+        queries=tuple(vetted),
+    )

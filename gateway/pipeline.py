@@ -1,0 +1,237 @@
+"""The stages that turn a submission into releases, written once for every caller.
+
+An analysis goes ``code → AnalysisPlan → VettedAnalysis → AnalysisResult``:
+
+``collect``   run the researcher's file in the sandbox with no extract and no
+              key; only its plan comes back, as JSON, validated here.
+``vet``       the budget first, then every query with the SQL vetter's rules,
+              then the DP engine's check of each query's shape.
+``execute``   each query through the DP engine in the sandbox, over the one
+              extract, with ε × its share, or from the release store. Any
+              failure releases nothing.
+
+The extract is checked (expired, stale, other policy) before the sandbox starts.
+
+A SQL query takes the short road, ``sql → QueryPlan → Release``: vetted,
+checked against the budget and the release store, then executed in the
+sandbox. The CLI, the service and its workers call ``run_query`` and
+``run_analysis``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from gateway.analyses.collect import CollectedAnalysis, read_collected
+from gateway.analyses.result import AnalysisResult, NamedRelease
+from gateway.analyses.vetting import VettedAnalysis, vet_analysis
+from gateway.config import Settings
+from gateway.dp import check_epsilon
+from gateway.dp.release import Release
+from gateway.dp.store import ReleaseStore
+from gateway.errors import AnalysisError, ExtractError
+from gateway.extract.manifest import Manifest, load_manifest
+from gateway.extract.reader import extract_key
+from gateway.extract.status import check_usable
+from gateway.policy import Policy, policy_hash
+from gateway.sandbox import AnalysisJob, QueryJob, Sandbox, make_sandbox
+from gateway.sandbox import run_analysis as run_analysis_job
+from gateway.sandbox import run_query as run_query_job
+from gateway.vet import vet
+from gateway.vet.plan import QueryPlan
+
+MAX_CODE_BYTES = 256 * 1024
+"""Largest analysis source; base64 inside the job it stays under the sandbox's limit."""
+
+
+def _too_large(name: str) -> AnalysisError:
+    return AnalysisError(
+        "analysis_too_large",
+        f"{name} is more than {MAX_CODE_BYTES:,} bytes",
+        hint="an analysis only builds a plan; keep data and helpers out of it",
+    )
+
+
+def read_analysis(file: Path) -> str:
+    """The source of an analysis file, or a clear refusal (a huge file is not read at all)."""
+    try:
+        if file.stat().st_size > MAX_CODE_BYTES:
+            raise _too_large(file.name)
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise AnalysisError(
+            "analysis_file_not_found",
+            f"analysis file {file} does not exist",
+            hint="pass --file with the path of your analysis, e.g. analyses/theme_popularity.py",
+        ) from None
+    except IsADirectoryError:
+        raise AnalysisError(
+            "analysis_file_not_found", f"{file} is a folder", hint="pass one .py file"
+        ) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AnalysisError(
+            "analysis_not_utf8", f"{file} is not UTF-8 text", hint="save it as UTF-8"
+        ) from None
+
+
+_COLLECT = """\
+import base64
+from gateway.analyses.collect import collect_plan
+plan = collect_plan(base64.b64decode({code!r}).decode(), {filename!r}).model_dump(mode="json")
+"""
+"""What the sandbox's analysis job runs: the researcher's source, under the SDK's guards."""
+
+
+def collect(code: str, filename: str, sandbox: Sandbox) -> CollectedAnalysis:
+    """Stage 1: the researcher's code, run in the sandbox without data, gives its plan."""
+    if len(code.encode()) > MAX_CODE_BYTES:
+        raise _too_large(filename)
+    encoded = base64.b64encode(code.encode()).decode()
+    job = AnalysisJob(code=_COLLECT.format(code=encoded, filename=filename), filename=filename)
+    return read_collected(json.dumps(run_analysis_job(sandbox, job)))
+
+
+def usable_extract(
+    extract: Path, policy: Policy, settings: Settings
+) -> tuple[Manifest, SecretStr | None]:
+    """The extract's manifest and key (None for a dummy), if it may be queried under ``policy``.
+
+    Refused when expired, stale (members' rights changed since the build) or
+    built under another policy.
+    """
+    manifest = load_manifest(extract)
+    check_usable(extract, manifest, settings)
+    if manifest.policy_hash != policy_hash(policy):
+        raise ExtractError(
+            "policy_mismatch",
+            f"extract {extract} was built under another version of policy {manifest.policy_name!r}",
+            hint="use the policy the extract was built with, or rebuild the extract",
+        )
+    if manifest.dummy:
+        return manifest, None
+    return manifest, SecretStr(extract_key(manifest, settings))
+
+
+def _answer(
+    plan: QueryPlan,
+    epsilon: float,
+    policy: Policy,
+    extract: Path,
+    access: tuple[Manifest, SecretStr | None],
+    store: ReleaseStore,
+    sandbox: Sandbox,
+) -> Release:
+    """The stored release for this question, or a new one from the sandbox (not yet stored)."""
+    manifest, key = access
+    stored = store.get(plan.plan_hash(), manifest.content_hash, epsilon)
+    if stored is not None:
+        return stored
+    job = QueryJob(
+        plan=plan,
+        policy=policy,
+        epsilon=epsilon,
+        extract=extract,
+        extract_hash=manifest.content_hash,
+        key=key,
+    )
+    release = run_query_job(sandbox, job)
+    if manifest.dummy:
+        release = release.model_copy(update={"dummy": True, "epsilon_spent": 0.0})
+    return release
+
+
+def run_query(
+    sql: str,
+    extract: Path,
+    policy: Policy,
+    epsilon: float,
+    settings: Settings,
+    *,
+    sandbox: Sandbox | None = None,
+) -> Release:
+    """Answer one SQL query over ``extract`` with a DP release costing ``epsilon``.
+
+    Vetting, the ε cap and the extract's freshness are checked before any
+    data is read; an identical earlier question is answered from the release
+    store at no cost.
+    """
+    plan = vet(sql, policy)
+    check_epsilon(policy, epsilon)
+    access = usable_extract(extract, policy, settings)
+    store = ReleaseStore(settings)
+    release = _answer(
+        plan, epsilon, policy, extract, access, store, sandbox or make_sandbox(settings)
+    )
+    return release if release.from_store else store.put(release)
+
+
+def execute(
+    vetted: VettedAnalysis,
+    policy: Policy,
+    extract: Path,
+    access: tuple[Manifest, SecretStr | None],
+    settings: Settings,
+    sandbox: Sandbox,
+) -> AnalysisResult:
+    """Stage 3: every vetted query through the DP engine, in the sandbox, over ``extract``.
+
+    A query asked before (same plan, extract and ε) is answered from the
+    release store at no cost. New releases are stored only once every query
+    has succeeded: a release that is kept is always one that was returned, and
+    charged.
+    """
+    manifest = access[0]
+    store = ReleaseStore(settings)
+    releases = [
+        _answer(query.plan, query.epsilon, policy, extract, access, store, sandbox)
+        for query in vetted.queries
+    ]
+    releases = [r if r.from_store else store.put(r) for r in releases]
+    spent = math.fsum(r.epsilon_spent for r in releases)
+    return AnalysisResult(
+        name=vetted.name,
+        analysis_hash=vetted.analysis_hash,
+        extract_hash=manifest.content_hash,
+        dummy=manifest.dummy,
+        epsilon_given=vetted.epsilon_given,
+        epsilon_planned=vetted.epsilon,
+        epsilon_spent=0.0 if manifest.dummy else spent,
+        results=tuple(
+            NamedRelease(name=q.name, share=q.share, epsilon=q.epsilon, sql=q.sql, release=release)
+            for q, release in zip(vetted.queries, releases, strict=True)
+        ),
+    )
+
+
+def run_analysis(
+    analysis: str | Path,
+    extract: Path,
+    policy: Policy,
+    epsilon: float,
+    settings: Settings,
+    *,
+    sandbox: Sandbox | None = None,
+) -> AnalysisResult:
+    """Run an analysis (a file, or its source text) over ``extract`` with ``epsilon`` in all.
+
+    Refusals (bad code, a plan over budget, a query the policy does not allow,
+    an expired extract) are raised before any data is read; nothing is
+    released unless every query succeeds.
+    """
+    if isinstance(analysis, Path):
+        code, filename = read_analysis(analysis), analysis.name
+    else:
+        code, filename = analysis, "analysis.py"
+    access = usable_extract(extract, policy, settings)
+    sandbox = sandbox or make_sandbox(settings)
+    collected = collect(code, filename, sandbox)
+    vetted = vet_analysis(collected.plan, policy, epsilon)
+    result = execute(vetted, policy, extract, access, settings, sandbox)
+    return result.model_copy(update={"output": collected.output})
