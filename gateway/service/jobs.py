@@ -27,6 +27,7 @@ from gateway.errors import (
     ServiceError,
     VetError,
 )
+from gateway.pipeline import MAX_CODE_BYTES
 from gateway.policy.model import Policy
 from gateway.service import audit, budget
 from gateway.service.accounts import Principal
@@ -35,9 +36,6 @@ from gateway.service.models import Job, JobKind, Project, ProjectStatus, Release
 from gateway.service.projects import get_project, may_see, visible_project
 from gateway.service.status import NEXT, State, StatusCode
 from gateway.service.transaction import transaction
-
-MAX_ANALYSIS_BYTES = 256 * 1024
-"""Largest analysis source a job accepts (an analysis builds a plan; it holds no data)."""
 
 
 class QueryCreate(BaseModel):
@@ -194,10 +192,10 @@ def submit_analysis(
             hint=f"templates: {', '.join(policy.auto_approval.templates) or 'none'}",
         )
     code = data.code if data.code is not None else _template_code(settings, policy, data.template)
-    if len(code.encode()) > MAX_ANALYSIS_BYTES:
+    if len(code.encode()) > MAX_CODE_BYTES:
         raise ServiceError(
             "analysis_too_large",
-            f"the analysis is {len(code.encode()):,} bytes; at most {MAX_ANALYSIS_BYTES:,}",
+            f"the analysis is {len(code.encode()):,} bytes; at most {MAX_CODE_BYTES:,}",
             hint="an analysis only builds a plan; keep data and helpers out of it",
         )
     epsilon = policy.budget.default_query_epsilon if data.epsilon is None else data.epsilon

@@ -8,9 +8,9 @@ import pytest
 
 from gateway.config import Settings
 from gateway.errors import ServiceError
+from gateway.pipeline import MAX_CODE_BYTES
 from gateway.policy import Policy
 from gateway.service.jobs import (
-    MAX_ANALYSIS_BYTES,
     AnalysisCreate,
     JobRefused,
     review_reasons,
@@ -71,7 +71,7 @@ def test_own_analysis_code_waits_for_review(with_templates: Settings, policy: Po
         ({"template": "astrology"}, "unknown_template"),
         ({"template": TEMPLATE, "code": "x = 1"}, "analysis_source"),
         ({}, "analysis_source"),
-        ({"code": "#" * (MAX_ANALYSIS_BYTES + 1)}, "analysis_too_large"),
+        ({"code": "#" * (MAX_CODE_BYTES + 1)}, "analysis_too_large"),
     ],
 )
 def test_an_analysis_that_cannot_be_taken(
