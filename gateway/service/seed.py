@@ -49,7 +49,11 @@ class DemoSeed(BaseModel):
 def seed_demo(
     settings: Settings, policy: Policy, extract: Path, *, executor: Executor | None = None
 ) -> DemoSeed:
-    """Seed an empty metadata database; ``executor`` defaults to the real pipeline."""
+    """Seed an empty metadata database; ``executor`` defaults to the real pipeline.
+
+    ``extract`` must be a real extract (``gateway extract build``), kept away
+    from the key directory: a release computed on dummy data is never published.
+    """
     from gateway.service.execute import PipelineExecutor
 
     migrate(settings)

@@ -57,3 +57,30 @@ def test_a_failed_demo_query_says_why(settings: Settings, policy: Policy, extrac
         seed_demo(settings, policy, extract, executor=failing)
     assert failed.value.code == "demo_query_failed"
     assert "sandbox_failed" in failed.value.message
+
+
+def test_the_demo_runs_its_query_through_the_real_pipeline(
+    tmp_path: Path, settings: Settings, policy: Policy
+) -> None:
+    """A small synthetic platform, its real (encrypted) extract, the sandbox and the DP engine."""
+    from gateway.extract.build import build_extract
+    from gateway.source.generate import generate
+
+    generate(2000, 1, tmp_path / "platform.duckdb")
+    (tmp_path / "extracts").mkdir()
+    extract = tmp_path / "extracts" / "demo.duckdb"  # never beside the key directory
+    build_extract(tmp_path / "platform.duckdb", policy, "demo", "mission", extract, settings)
+    seed = seed_demo(settings, policy, extract)
+    client = TestClient(create_app(settings, policy))
+    (insight,) = client.get(f"/api/public/insights/{seed.release_id}").json()["data"]
+    release = insight["parts"][0]
+    assert release["columns"] == ["theme", "tips"]
+    assert not release["dummy"]
+    assert release["epsilon_spent"] == 0.5
+    themes = {row[0] for row in release["rows"]}
+    assert themes <= set(policy.tables["tips"].columns["theme"].domain or ())
+    project = client.get(
+        f"/api/projects/{seed.project_id}",
+        headers={"Authorization": f"Bearer {seed.tokens[Role.RESEARCHER]}"},
+    ).json()
+    assert project["budget"]["spent"] == 0.5
