@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 
 from gateway.config import Settings
 from gateway.errors import GatewayError
@@ -83,10 +84,20 @@ def run_worker(
     worker: str | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> WorkerSummary:
-    """Run jobs until stopped; with ``once``, until no job is ready."""
+    """Run jobs until stopped; with ``once``, until no job is ready.
+
+    A long-running worker outlives an unreachable database: it logs and tries
+    again after ``poll_seconds``. With ``once`` the error is raised.
+    """
     summary = WorkerSummary(worker=worker or worker_name(), ran=[])
     while not should_stop():
-        ran = run_one(settings, executor, summary.worker)
+        try:
+            ran = run_one(settings, executor, summary.worker)
+        except OperationalError:
+            if once:
+                raise
+            log.exception("the metadata database did not answer; trying again")
+            ran = None
         if ran is not None:
             summary.ran.append(ran)
         elif once:

@@ -83,6 +83,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Dit project is nog niet goedgekeurd; er kan nog niets worden uitgevoerd.",
         "This project is not approved yet; nothing can run for it.",
     ),
+    "no_extract_yet": (
+        "Er is nog geen extract voor dit project; een beheerder maakt het. Vragen "
+        "kunt u al controleren; ingediende vragen mislukken tot dan (hun ε komt terug).",
+        "This project has no extract yet; an administrator builds it. You can check "
+        "queries now; submitted ones fail until then (their ε is refunded).",
+    ),
     "analysis_template": ("Of een analysesjabloon", "Or an analysis template"),
     "run_template": ("Sjabloon indienen", "Submit template"),
     "predicted_accuracy": ("Verwachte nauwkeurigheid", "Predicted accuracy"),
