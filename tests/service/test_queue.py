@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from gateway.config import Settings
 from gateway.db import session
@@ -235,3 +236,19 @@ def test_a_killed_worker_process_leaves_its_job_to_another(
     finish(settings, job.id, "survivor", executor.run(second))
     assert _ledger(settings, job.id) == {LedgerKind.RESERVE: 0.5, LedgerKind.COMMIT: 0.5}
     assert job_public(settings, cast.researcher, job.id).status is StatusCode.RELEASED
+
+
+def test_a_worker_outlives_an_unreachable_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    nowhere = Settings(
+        data_dir=tmp_path, database_url="postgresql+psycopg://postgres@127.0.0.1:9/none"
+    )
+    looks = iter(range(3))
+    summary = run_worker(
+        nowhere, StubExecutor(), poll_seconds=0, should_stop=lambda: next(looks, None) is None
+    )
+    assert summary.ran == []
+    assert caplog.text.count("did not answer") == 3
+    with pytest.raises(OperationalError):
+        run_worker(nowhere, StubExecutor(), once=True)
