@@ -71,6 +71,20 @@ def test_a_wrong_token_on_the_login_page_says_why(api: Api) -> None:
     assert "token_unknown" in response.text
 
 
+def test_a_missing_page_has_its_own_template_and_the_api_a_problem(api: Api) -> None:
+    page = api.client.get("/insights/999")
+    assert page.status_code == 404
+    assert "<h1>404 · " in page.text
+    assert "no published insight 999" in page.text
+    problem = api.client.get("/insights/999.json")
+    assert problem.headers["content-type"] == "application/problem+json"
+    assert problem.json()["code"] == "insight_not_found"
+    refused = api.client.get("/review", headers={"Authorization": f"Bearer {api.tokens['ann']}"})
+    assert refused.status_code == 403
+    assert "<h1>404" not in refused.text
+    assert "role_required" in refused.text
+
+
 def test_a_page_needing_sign_in_sends_the_browser_to_login(api: Api) -> None:
     response = api.client.get("/workspace", follow_redirects=False)
     assert response.status_code == 303
