@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gateway.config import Settings
 from gateway.errors import GatewayError
 
 if TYPE_CHECKING:
@@ -86,6 +85,7 @@ def settings_for(insecure_no_sandbox: bool = False) -> Settings:
     """Settings from the environment, with the sandbox switched off only when asked by name."""
     from pydantic import ValidationError
 
+    from gateway.config import Settings
     from gateway.errors import ConfigError
 
     try:

@@ -148,12 +148,14 @@ def test_a_bucket_at_the_columns_own_grain_is_the_same_question(policy: Policy) 
 def test_a_query_the_engine_cannot_answer_is_refused_before_anything_runs(
     policy: Policy,
 ) -> None:
-    mixed = table("support_requests").group_by("category").agg(count(), median("days_to_close"))
+    mixed = (
+        table("support_requests").group_by("category").agg(count_members(), median("days_to_close"))
+    )
     plan = Analysis("x").add("fine", table("tips").agg(count())).add("mixed", mixed).plan()
     with pytest.raises(VetError) as err:
         vet_analysis(plan, policy, 1.0)
     assert [(i.code, i.message.split(":")[0]) for i in err.value.issues] == [
-        ("mixed_quantile_query", "mixed")
+        ("members_with_quantile", "mixed")
     ]
 
 

@@ -30,7 +30,7 @@ def refused(sandbox: ProcessSandbox, code: str) -> SandboxError | AnalysisError:
 def tight(request: pytest.FixtureRequest) -> ProcessSandbox:
     """Short wall clock and CPU, small result cap, so attacks end quickly."""
     limits = TEST_LIMITS.model_copy(
-        update={"wall_seconds": 4, "cpu_seconds": 2, "result_bytes": 64 * 1024}
+        update={"wall_seconds": 10, "cpu_seconds": 5, "result_bytes": 64 * 1024}
     )
     return BACKENDS[request.param](limits)
 
