@@ -443,24 +443,6 @@ app.add_typer(user_app, name="user")
 RoleArgument = Annotated[str, typer.Option("--role", help="researcher, reviewer or admin.")]
 
 
-def service_settings() -> Settings:
-    """Settings from the environment, refused as one clear error if unsafe or malformed."""
-    from pydantic import ValidationError
-
-    from gateway.config import get_settings
-    from gateway.errors import ConfigError
-
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(
-            "invalid_settings",
-            str(first["msg"]).removeprefix("Value error, "),
-            hint="fix the GATEWAY_* environment variables",
-        ) from None
-
-
 @app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -472,7 +454,7 @@ def serve_command(
     from gateway.service.app import create_app
 
     with refusals(False):
-        application = create_app(service_settings())
+        application = create_app(settings_for())
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
@@ -498,7 +480,7 @@ def worker_command(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with refusals(as_json):
-        settings = service_settings()
+        settings = settings_for()
         executor = PipelineExecutor(settings, load_policy(settings.policy_file))
         stop = threading.Event()
         before = {
@@ -533,7 +515,7 @@ def user_add(
     from gateway.service.audit import SYSTEM
 
     with refusals(as_json):
-        settings = service_settings()
+        settings = settings_for()
         migrate(settings)
         try:
             data = UserCreate.model_validate({"name": name, "role": role})
@@ -556,7 +538,7 @@ def user_token(
     from gateway.service.audit import SYSTEM
 
     with refusals(as_json):
-        settings = service_settings()
+        settings = settings_for()
         migrate(settings)
         issued = issue_token(
             settings, SYSTEM, user_by_name(settings, name).id, "command line", days
@@ -579,7 +561,7 @@ def audit_verify(as_json: JsonOption = False) -> None:
     from gateway.service.audit import verify
 
     with refusals(as_json):
-        settings = service_settings()
+        settings = settings_for()
         migrate(settings)
         verdict = verify(settings)
 

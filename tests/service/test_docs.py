@@ -15,7 +15,7 @@ REVIEWER = (ROOT / "docs" / "reviewer-guide.md").read_text()
 OPERATIONS = (ROOT / "docs" / "operations.md").read_text()
 
 
-SERVICE_COMMANDS = {"service_settings", "serve_command", "worker_command", "audit_verify"}
+SERVICE_COMMANDS = {"serve_command", "worker_command", "user_add", "user_token", "audit_verify"}
 """The command-line functions that belong to the service."""
 
 
