@@ -187,8 +187,12 @@ def charge(parts: list[Part], started_at: dt.datetime) -> float:
         part.epsilon
         for part in parts
         if not part.release.dummy
-        and not (part.release.from_store and part.release.created_at < started_at)
+        and not (part.release.from_store and _aware(part.release.created_at) < started_at)
     )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def finish(

@@ -8,13 +8,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.config import Settings
+from gateway.db import session
 from gateway.errors import ConflictError, GatewayError
 from gateway.extract.manifest import manifest_path
 from gateway.policy import Policy
+from gateway.service.accounts import Principal, user_by_name
 from gateway.service.app import create_app
 from gateway.service.audit import verify
-from gateway.service.models import Role
+from gateway.service.budget import budget_state
+from gateway.service.execute import PipelineExecutor
+from gateway.service.jobs import QueryCreate, ReviewDecision, job_public, review, submit_query
+from gateway.service.models import Project, Role
 from gateway.service.seed import DEMO_QUERY, seed_demo
+from gateway.service.status import StatusCode
+from gateway.service.worker import run_worker
 from tests.service.factories import StubExecutor
 
 
@@ -84,3 +91,32 @@ def test_the_demo_runs_its_query_through_the_real_pipeline(
         headers={"Authorization": f"Bearer {seed.tokens[Role.RESEARCHER]}"},
     ).json()
     assert project["budget"]["spent"] == 0.5
+
+    again = submit_query(
+        settings,
+        researcher_of(settings),
+        QueryCreate(project_id=seed.project_id, sql=DEMO_QUERY, epsilon=0.5),
+        policy,
+    )
+    review(settings, reviewer_of(settings), again.id, ReviewDecision(approve=True, note="repeat"))
+    run_worker(settings, PipelineExecutor(settings, policy), once=True)
+    repeated = job_public(settings, researcher_of(settings), again.id)
+    assert repeated.status is StatusCode.RELEASED
+    with session(settings) as s:
+        project_row = s.get(Project, seed.project_id)
+        assert project_row is not None
+        state = budget_state(s, project_row)
+    assert (state.spent, state.remaining) == (0.5, 4.5)  # the store answered: no new cost
+
+
+def researcher_of(settings: Settings) -> Principal:
+    return _principal(settings, "demo-researcher")
+
+
+def reviewer_of(settings: Settings) -> Principal:
+    return _principal(settings, "demo-reviewer")
+
+
+def _principal(settings: Settings, name: str) -> Principal:
+    user = user_by_name(settings, name)
+    return Principal(id=user.id, name=user.name, role=user.role)
