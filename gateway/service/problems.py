@@ -10,6 +10,7 @@ sends the browser to the login page instead.
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,8 @@ from gateway.errors import GatewayError, Issue, ServiceError
 from gateway.web import render_problem
 
 PROBLEM_TYPE = "urn:gateway:problem:"
+
+log = logging.getLogger(__name__)
 
 
 def is_page(request: Request) -> bool:
@@ -94,11 +97,24 @@ def handle_http(request: Request, error: Exception) -> Response:
     return handle_gateway_error(request, refusal)
 
 
+def handle_unexpected(request: Request, error: Exception) -> Response:
+    """A bug: logged in full for operators, answered with nothing of its message."""
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
+    refusal = ServiceError(
+        "internal_error",
+        "the gateway failed to answer this request",
+        hint="try again later; an operator can find the error in the service's log",
+    )
+    refusal.status, refusal.title = 500, "Internal error"
+    return handle_gateway_error(request, refusal)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, handle_gateway_error)
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(ValidationError, handle_validation)
     app.add_exception_handler(HTTPException, handle_http)
+    app.add_exception_handler(Exception, handle_unexpected)
 
 
 class BodyLimit:

@@ -28,6 +28,25 @@ def test_introspection(api: Api) -> None:
     assert version["environment"] == "development"
 
 
+def test_a_bug_is_a_problem_that_tells_nothing_of_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from gateway.service import projects
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("row 42 of members")
+
+    monkeypatch.setattr(projects, "register", broken)
+    client = TestClient(api.client.app, raise_server_exceptions=False)
+    response = client.get("/api/public/register")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["code"] == "internal_error"
+    assert "42" not in response.text
+
+
 def test_no_token_is_a_clear_401(api: Api) -> None:
     response = api.client.get("/api/me")
     assert response.status_code == 401
