@@ -97,6 +97,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "refused": ("Geweigerd", "Refused"),
     # review console
     "to_decide": ("Projecten om te beoordelen", "Projects to decide"),
+    "approved_projects": ("Goedgekeurde projecten", "Approved projects"),
     "review_queue": ("Vragen om te beoordelen", "Queries to review"),
     "to_publish": ("Resultaten om te publiceren", "Results to publish"),
     "approve": ("Goedkeuren", "Approve"),

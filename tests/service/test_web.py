@@ -196,6 +196,15 @@ def test_the_front_page_counts_what_is_public(api: Api) -> None:
     assert api.client.get("/index.json").json() == {"insights": 1, "projects": 1}
 
 
+def test_the_console_shows_each_approved_projects_budget(api: Api) -> None:
+    published(api)
+    console = signed_in(api, "rita").get("/review.json").json()
+    (project,) = console["approved"]["data"]
+    assert (project["budget"]["spent"], project["budget"]["remaining"]) == (0.5, 2.5)
+    assert console["queue"]["count"] == 0
+    assert console["unpublished"]["count"] == 0
+
+
 def test_member_text_is_escaped(api: Api) -> None:
     approved_over_http(api)
     api.client.post(

@@ -24,6 +24,7 @@ router = APIRouter(prefix="/review", include_in_schema=False)
 
 class ConsolePage(BaseModel):
     proposed: ProjectsPublic
+    approved: ProjectsPublic
     queue: JobsPublic
     unpublished: ReleasesPublic
 
@@ -49,6 +50,7 @@ class AuditPage(BaseModel):
 def console(request: Request, who: CurrentReviewer, settings: SettingsDep) -> Response:
     data = ConsolePage(
         proposed=projects.list_projects(settings, who, ProjectStatus.PROPOSED),
+        approved=projects.list_projects(settings, who, ProjectStatus.APPROVED),
         queue=jobs.list_jobs(settings, who, status=StatusCode.AWAITING_REVIEW),
         unpublished=releases.list_releases(settings, who, published=False),
     )
