@@ -436,11 +436,148 @@ def analysis_run(
 
 
 # ---------------------------------------------------------------- serve / worker / demo
-# (commands for this section go here)
+user_app = typer.Typer(
+    help="People who may use the service, and their tokens.", no_args_is_help=True
+)
+app.add_typer(user_app, name="user")
+RoleArgument = Annotated[str, typer.Option("--role", help="researcher, reviewer or admin.")]
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API and the web portals (researcher, reviewer, members, public register)."""
+    import uvicorn
+
+    from gateway.service.app import create_app
+
+    with refusals(False):
+        application = create_app(settings_for())
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command("worker")
+def worker_command(
+    once: Annotated[
+        bool, typer.Option("--once", help="Run every job that is ready, then stop.")
+    ] = False,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between looks for work.")] = 1.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Claim queued jobs from the metadata database and run them; several may run at once.
+
+    SIGTERM or Ctrl-C lets the job in hand finish, then stops.
+    """
+    import logging
+    import signal
+    import threading
+
+    from gateway.policy import load_policy
+    from gateway.service.execute import PipelineExecutor
+    from gateway.service.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with refusals(as_json):
+        settings = settings_for()
+        executor = PipelineExecutor(settings, load_policy(settings.policy_file))
+        stop = threading.Event()
+        before = {
+            s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            summary = run_worker(
+                settings, executor, once=once, poll_seconds=poll, should_stop=stop.is_set
+            )
+        finally:
+            for signum, handler in before.items():
+                signal.signal(signum, handler)
+
+    def human() -> None:
+        for ran in summary.ran:
+            typer.echo(f"job {ran.job} (attempt {ran.attempt}): {ran.status or 'lost its lease'}")
+        typer.echo(f"{summary.worker}: {len(summary.ran)} job(s) run")
+
+    emit(summary, as_json, human)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name, lower case.")],
+    role: RoleArgument,
+    days: Annotated[int | None, typer.Option("--days", help="Token lifetime.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a user and print their first API token (shown this once only)."""
+    from gateway.db import migrate
+    from gateway.service.accounts import UserCreate, create_user, issue_token
+    from gateway.service.audit import SYSTEM
+
+    with refusals(as_json):
+        settings = settings_for()
+        migrate(settings)
+        try:
+            data = UserCreate.model_validate({"name": name, "role": role})
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        user = create_user(settings, SYSTEM, data)
+        issued = issue_token(settings, SYSTEM, user.id, "command line", days)
+    emit(issued, as_json, lambda: _show_token(issued.user, issued.token, issued.expires_at))
+
+
+@user_app.command("token")
+def user_token(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    days: Annotated[int | None, typer.Option("--days", help="Token lifetime.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Issue another API token for a user (shown this once only)."""
+    from gateway.db import migrate
+    from gateway.service.accounts import issue_token, user_by_name
+    from gateway.service.audit import SYSTEM
+
+    with refusals(as_json):
+        settings = settings_for()
+        migrate(settings)
+        issued = issue_token(
+            settings, SYSTEM, user_by_name(settings, name).id, "command line", days
+        )
+    emit(issued, as_json, lambda: _show_token(issued.user, issued.token, issued.expires_at))
+
+
+def _show_token(user: str, token: str, expires_at: datetime.datetime) -> None:
+    typer.echo(f"token for {user} (expires {expires_at:%Y-%m-%d}; shown only now):")
+    typer.echo(token)
 
 
 # ---------------------------------------------------------------- audit verify
-# (commands for this section go here)
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOption = False) -> None:
+    """Walk the audit log's hash chain; exit 1 and name the first broken record if any."""
+    from gateway.db import migrate
+    from gateway.service.audit import verify
+
+    with refusals(as_json):
+        settings = settings_for()
+        migrate(settings)
+        verdict = verify(settings)
+
+    def human() -> None:
+        if verdict.first_broken is None:
+            typer.echo(f"intact: {verdict.records} record(s), chain and head agree")
+        else:
+            typer.secho(
+                f"broken at record {verdict.first_broken.seq}: {verdict.first_broken.reason}",
+                err=True,
+                fg="red",
+            )
+
+    emit(verdict, as_json, human)
+    if not verdict.intact:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -45,6 +45,26 @@ class Settings(BaseSettings):
         default=False,
         description="Run jobs without isolation. Development only; refused in production.",
     )
+    policy_file: Path = Field(
+        default=Path("policies/health_thing.yaml"),
+        description="The policy the service and its workers enforce.",
+    )
+    analyses_dir: Path = Field(
+        default=Path("analyses"),
+        description="Vetted analysis templates a researcher may submit by name.",
+    )
+    token_days: int = Field(default=90, ge=1, le=366, description="Lifetime of a new API token.")
+    job_lease_seconds: int = Field(
+        default=60,
+        ge=5,
+        description="A worker that has not renewed its lease for this long is taken as stopped.",
+    )
+    job_max_attempts: int = Field(
+        default=3, ge=1, description="Claims of one job before it is given up (ε stays charged)."
+    )
+    max_request_bytes: int = Field(
+        default=512 * 1024, ge=1024, description="Largest request body the service accepts."
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

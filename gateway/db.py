@@ -19,7 +19,11 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from gateway.config import Settings
 
-MODEL_MODULES: tuple[str, ...] = ("gateway.extract.ledger", "gateway.dp.store")
+MODEL_MODULES: tuple[str, ...] = (
+    "gateway.extract.ledger",
+    "gateway.dp.store",
+    "gateway.service.models",
+)
 """Modules that declare tables on ``Base``; Alembic's environment imports them."""
 
 

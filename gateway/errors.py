@@ -97,3 +97,29 @@ class SandboxError(GatewayError):
 class AnalysisError(GatewayError):
     title = "Analysis error"
     status = 422
+
+
+class ServiceError(GatewayError):
+    """A request the service refuses: bad input, or not the caller's to make."""
+
+    title = "Request refused"
+
+
+class AuthError(ServiceError):
+    title = "Not authenticated"
+    status = 401
+
+
+class ForbiddenError(ServiceError):
+    title = "Not allowed"
+    status = 403
+
+
+class NotFoundError(ServiceError):
+    title = "Not found"
+    status = 404
+
+
+class ConflictError(ServiceError):
+    title = "Conflict"
+    status = 409

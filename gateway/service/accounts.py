@@ -1,0 +1,264 @@
+"""People and their API tokens.
+
+A token is 256 random bits (``gw_`` + URL-safe base64), shown once when it is
+issued; only its SHA-256 is stored, so a copy of the database gives no way
+in. Tokens expire, can be revoked, and stop working when their user is
+disabled. Every refused token is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gateway.config import Settings
+from gateway.db import session
+from gateway.errors import AuthError, ConflictError, NotFoundError
+from gateway.service import audit
+from gateway.service.audit import Actor
+from gateway.service.models import ApiToken, Role, User, utcnow
+from gateway.service.transaction import transaction
+
+TOKEN_PREFIX = "gw_"  # noqa: S105 (a marker, not a secret)
+USER_NAME = r"^[a-z0-9][a-z0-9._-]{1,63}$"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The user a request acts for, as its token says."""
+
+    id: int
+    name: str
+    role: Role
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.name, self.role.value)
+
+
+class UserCreate(BaseModel):
+    name: str = Field(pattern=USER_NAME, description="lower-case login name")
+    role: Role
+
+
+class UserPublic(BaseModel):
+    id: int
+    name: str
+    role: Role
+    created_at: dt.datetime
+    disabled: bool
+
+
+class IssuedToken(BaseModel):
+    """The one time a token is shown: keep ``token``, the gateway keeps only its hash."""
+
+    id: int
+    user: str
+    token: str
+    prefix: str
+    expires_at: dt.datetime
+
+
+class TokenPublic(BaseModel):
+    id: int
+    user: str
+    prefix: str
+    label: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked: bool
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_public(user: User) -> UserPublic:
+    return UserPublic(
+        id=user.id,
+        name=user.name,
+        role=user.role,
+        created_at=user.created_at,
+        disabled=user.disabled_at is not None,
+    )
+
+
+def create_user(settings: Settings, actor: Actor, data: UserCreate) -> UserPublic:
+    with transaction(settings) as s:
+        if s.execute(select(User.id).where(User.name == data.name)).first():
+            raise ConflictError(
+                "user_exists", f"a user named {data.name!r} exists", hint="choose another name"
+            )
+        user = User(name=data.name, role=data.role, created_at=utcnow())
+        s.add(user)
+        s.flush()
+        audit.record(s, actor, "user.create", "user", user.id, name=user.name, role=user.role)
+        return user_public(user)
+
+
+def list_users(settings: Settings) -> list[UserPublic]:
+    with session(settings) as s:
+        return [user_public(u) for u in s.execute(select(User).order_by(User.id)).scalars()]
+
+
+def _user(s: Session, user_id: int) -> User:
+    user = s.get(User, user_id)
+    if user is None:
+        raise NotFoundError("user_not_found", f"no user {user_id}", hint="list users first")
+    return user
+
+
+def user_by_name(settings: Settings, name: str) -> UserPublic:
+    with session(settings) as s:
+        user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
+        if user is None:
+            raise NotFoundError(
+                "user_not_found",
+                f"no user named {name!r}",
+                hint="create it with `gateway user add`",
+            )
+        return user_public(user)
+
+
+def disable_user(settings: Settings, actor: Actor, user_id: int) -> UserPublic:
+    """Disable a user and revoke every token they hold."""
+    with transaction(settings) as s:
+        user = _user(s, user_id)
+        now = utcnow()
+        user.disabled_at = user.disabled_at or now
+        s.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        audit.record(s, actor, "user.disable", "user", user_id)
+        return user_public(user)
+
+
+def issue_token(
+    settings: Settings, actor: Actor, user_id: int, label: str = "", days: int | None = None
+) -> IssuedToken:
+    """A new token for ``user_id``, valid ``days`` (default: ``settings.token_days``)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction(settings) as s:
+        user = _user(s, user_id)
+        if user.disabled_at is not None:
+            raise ConflictError(
+                "user_disabled", f"user {user.name!r} is disabled", hint="create a new user"
+            )
+        now = utcnow()
+        row = ApiToken(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            prefix=token[:10],
+            label=label,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=days or settings.token_days),
+        )
+        s.add(row)
+        s.flush()
+        audit.record(s, actor, "token.issue", "token", row.id, user=user.name, prefix=row.prefix)
+        return IssuedToken(
+            id=row.id, user=user.name, token=token, prefix=row.prefix, expires_at=row.expires_at
+        )
+
+
+def list_tokens(settings: Settings) -> list[TokenPublic]:
+    with session(settings) as s:
+        rows = s.execute(
+            select(ApiToken, User.name)
+            .join(User, User.id == ApiToken.user_id)
+            .order_by(ApiToken.id)
+        ).all()
+        return [
+            TokenPublic(
+                id=t.id,
+                user=name,
+                prefix=t.prefix,
+                label=t.label,
+                created_at=t.created_at,
+                expires_at=t.expires_at,
+                revoked=t.revoked_at is not None,
+            )
+            for t, name in rows
+        ]
+
+
+def revoke_token(settings: Settings, actor: Actor, token_id: int) -> None:
+    with transaction(settings) as s:
+        row = s.get(ApiToken, token_id)
+        if row is None:
+            raise NotFoundError("token_not_found", f"no token {token_id}", hint="list tokens first")
+        row.revoked_at = row.revoked_at or utcnow()
+        audit.record(s, actor, "token.revoke", "token", token_id, prefix=row.prefix)
+
+
+def authenticate(settings: Settings, token: str | None) -> Principal:
+    """The user behind ``token``, or ``AuthError`` saying exactly why not (and audited)."""
+    if not token:
+        raise AuthError(
+            "token_missing",
+            "this needs an API token",
+            hint="send `Authorization: Bearer <token>`, or sign in on the login page",
+        )
+    found = _lookup(settings, token)
+    refusal = _refusal(found)
+    if refusal is None:
+        assert found is not None
+        user = found[1]
+        return Principal(id=user.id, name=user.name, role=user.role)
+    with transaction(settings) as s:
+        audit.record(
+            s,
+            Actor(found[1].name, found[1].role.value) if found else Actor("unknown", "none"),
+            "auth.token",
+            "token",
+            found[0].id if found else None,
+            outcome="denied",
+            reason=refusal.code,
+        )
+    raise refusal
+
+
+def peek(settings: Settings, token: str | None) -> Principal | None:
+    """Who a valid token belongs to, else None; for pages anyone may see (not audited)."""
+    found = _lookup(settings, token) if token else None
+    if found is None or _refusal(found) is not None:
+        return None
+    return Principal(id=found[1].id, name=found[1].name, role=found[1].role)
+
+
+def _lookup(settings: Settings, token: str) -> tuple[ApiToken, User] | None:
+    with session(settings) as s:
+        row = s.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == token_hash(token))
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+
+def _refusal(found: tuple[ApiToken, User] | None) -> AuthError | None:
+    if found is None:
+        return AuthError("token_unknown", "the API token is not valid", hint=_ASK_ADMIN)
+    token, user = found
+    if token.revoked_at is not None:
+        return AuthError("token_revoked", "the API token has been revoked", hint=_ASK_ADMIN)
+    if token.expires_at <= utcnow():
+        return AuthError(
+            "token_expired",
+            f"the API token expired at {token.expires_at:%Y-%m-%d %H:%M} UTC",
+            hint=_ASK_ADMIN,
+        )
+    if user.disabled_at is not None:
+        return AuthError("user_disabled", "this user has been disabled", hint=_ASK_ADMIN)
+    return None
+
+
+_ASK_ADMIN = "ask an administrator for a new token"

@@ -1,0 +1,35 @@
+"""``create_app``: the API, the portals' pages and their static files, in one ASGI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from gateway.config import Settings
+from gateway.db import migrate
+from gateway.policy import load_policy
+from gateway.policy.model import Policy
+from gateway.service import problems
+from gateway.service.routes import ROUTERS
+from gateway.web import STATIC_DIR
+
+
+def create_app(settings: Settings | None = None, policy: Policy | None = None) -> FastAPI:
+    """The service over ``settings`` (default: from the environment) and ``policy``
+    (default: ``settings.policy_file``); the metadata database is migrated first."""
+    settings = settings or Settings()
+    policy = policy or load_policy(settings.policy_file)
+    migrate(settings)
+    app = FastAPI(
+        title="Health-Thing research gateway",
+        summary="Differentially private insights from member data, never the data itself.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.policy = policy
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(problems.BodyLimit, limit=settings.max_request_bytes)
+    return app

@@ -1,0 +1,53 @@
+"""The executor workers use: each job through the one pipeline the CLI uses too.
+
+SQL goes through ``gateway.pipeline.run_query`` (vet, release store, sandbox,
+DP engine); an analysis through ``gateway.pipeline.run_analysis`` (its code
+in the sandbox without data, its plan vetted, each query released). A job's
+extract is its project's; a project without one fails as ``extract_unusable``.
+The sandbox is made on the first job and kept, so a worker stays warm.
+"""
+
+from __future__ import annotations
+
+from gateway.config import Settings
+from gateway.errors import ExtractError
+from gateway.pipeline import run_analysis, run_query
+from gateway.policy.model import Policy
+from gateway.sandbox import Sandbox, make_sandbox
+from gateway.service.models import JobKind
+from gateway.service.queue import ClaimedJob, Outcome, Part
+
+
+class PipelineExecutor:
+    def __init__(self, settings: Settings, policy: Policy, sandbox: Sandbox | None = None) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.sandbox = sandbox
+
+    def run(self, job: ClaimedJob) -> Outcome:
+        if job.extract is None:
+            raise ExtractError(
+                "no_extract",
+                f"project {job.project_id} has no extract yet",
+                hint="an administrator builds one (`gateway extract build --project ...`) "
+                "and sets it on the project",
+            )
+        if self.sandbox is None:
+            self.sandbox = make_sandbox(self.settings)
+        if job.kind is JobKind.SQL:
+            release = run_query(
+                job.text, job.extract, self.policy, job.epsilon, self.settings, sandbox=self.sandbox
+            )
+            return Outcome(
+                parts=[Part(name="query", epsilon=job.epsilon, sql=job.text, release=release)]
+            )
+        result = run_analysis(
+            job.text, job.extract, self.policy, job.epsilon, self.settings, sandbox=self.sandbox
+        )
+        return Outcome(
+            parts=[
+                Part(name=named.name, epsilon=named.epsilon, sql=named.sql, release=named.release)
+                for named in result.results
+            ],
+            output=result.output,
+        )

@@ -1,0 +1,67 @@
+"""Live vetting: what the policy says of a query while it is typed, and what it would cost.
+
+Nothing runs and no data is read: the vetter's report, the accuracy the DP
+engine predicts from the plan alone, the ε the query would hold, whether a
+reviewer must see it, and, for a project, the budget left after it.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from gateway.config import Settings
+from gateway.db import session
+from gateway.policy.model import Policy
+from gateway.service.accounts import Principal
+from gateway.service.budget import budget_state
+from gateway.service.jobs import review_reasons
+from gateway.service.projects import visible_project
+
+
+class VetRequest(BaseModel):
+    sql: str
+    epsilon: float | None = None
+    project_id: int | None = Field(default=None, description="to see the budget left after it")
+
+
+class VetPreview(BaseModel):
+    allowed: bool
+    report: dict[str, object] = Field(description="as `gateway vet --json` prints it")
+    rendered: str = Field(description="the plan, or each issue under its line with carets")
+    epsilon: float
+    accuracy: dict[str, float] = Field(
+        default_factory=dict,
+        description="expected 95% half-width per aggregate (a mean's as `.sum` and `.count`)",
+    )
+    review_reasons: list[str]
+    remaining_before: float | None = None
+    remaining_after: float | None = None
+
+
+def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy) -> VetPreview:
+    from gateway.dp import predict_accuracy
+    from gateway.vet import vet_report
+    from gateway.vet.render import render_issues, render_plan
+
+    report = vet_report(data.sql, policy, data.epsilon)
+    rendered = (
+        render_plan(report.plan)
+        if report.plan is not None
+        else render_issues(data.sql, report.violations)
+    )
+    result = VetPreview(
+        allowed=report.allowed,
+        report=report.model_dump(mode="json"),
+        rendered=rendered,
+        epsilon=report.epsilon,
+        accuracy={}
+        if report.plan is None
+        else predict_accuracy(report.plan, policy, report.epsilon),
+        review_reasons=review_reasons(None, report.epsilon, policy),
+    )
+    if data.project_id is not None:
+        with session(settings) as s:
+            state = budget_state(s, visible_project(s, who, data.project_id))
+        result.remaining_before = state.remaining
+        result.remaining_after = state.remaining - report.epsilon
+    return result

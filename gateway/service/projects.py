@@ -1,0 +1,274 @@
+"""Projects: a researcher proposes, a reviewer approves or rejects, the public sees the approved.
+
+A project names the learning themes it serves (from the policy's theme
+domain), its purpose (one the policy lists) and the ε budget it asks for. No
+query runs for a project until a reviewer has approved it and granted a
+budget.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.config import Settings
+from gateway.db import session
+from gateway.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
+from gateway.policy.model import Policy
+from gateway.service import audit
+from gateway.service.accounts import Principal
+from gateway.service.audit import Actor
+from gateway.service.budget import BudgetState, budget_state
+from gateway.service.models import Project, ProjectStatus, Role, User, utcnow
+from gateway.service.transaction import transaction
+
+
+class ProjectCreate(BaseModel):
+    title: str = Field(min_length=3, max_length=200)
+    summary: str = Field(min_length=20, max_length=5000, description="what and why, for the public")
+    themes: list[str] = Field(min_length=1, description="learning themes the project serves")
+    purpose: str = Field(default="mission", description="a purpose the policy lists")
+    requested_epsilon: float = Field(gt=0, le=1000, description="total ε the project asks for")
+
+
+class ProjectDecision(BaseModel):
+    approve: bool
+    note: str = Field(min_length=3, max_length=5000, description="why; shown to the researcher")
+    granted_epsilon: float | None = Field(
+        default=None, gt=0, description="budget granted; default: what was asked, never more"
+    )
+
+
+class ProjectPublic(BaseModel):
+    id: int
+    title: str
+    summary: str
+    themes: list[str]
+    purpose: str
+    requested_epsilon: float
+    status: ProjectStatus
+    owner: str
+    reviewer: str | None
+    decision_note: str | None
+    decided_at: dt.datetime | None
+    created_at: dt.datetime
+    has_extract: bool
+    budget: BudgetState
+
+
+class ProjectsPublic(BaseModel):
+    data: list[ProjectPublic]
+    count: int
+
+
+class RegisterEntry(BaseModel):
+    """What the public register shows of an approved project."""
+
+    id: int
+    title: str
+    summary: str
+    themes: list[str]
+    purpose: str
+    approved_at: dt.datetime | None
+    granted_epsilon: float | None
+
+
+class Register(BaseModel):
+    data: list[RegisterEntry]
+    count: int
+
+
+def learning_themes(policy: Policy) -> tuple[str, ...]:
+    """The themes a project may name: the public domain of the policy's ``theme`` columns."""
+    themes: dict[str, None] = {}
+    for table in policy.tables.values():
+        column = table.columns.get("theme")
+        for theme in (column.domain if column else None) or ():
+            themes[theme] = None
+    return tuple(themes)
+
+
+def _public(s: Session, project: Project) -> ProjectPublic:
+    def name(user_id: int | None) -> str | None:
+        user = None if user_id is None else s.get(User, user_id)
+        return None if user is None else user.name
+
+    return ProjectPublic(
+        id=project.id,
+        title=project.title,
+        summary=project.summary,
+        themes=project.themes,
+        purpose=project.purpose,
+        requested_epsilon=project.requested_epsilon,
+        status=project.status,
+        owner=name(project.owner_id) or "",
+        reviewer=name(project.reviewer_id),
+        decision_note=project.decision_note,
+        decided_at=project.decided_at,
+        created_at=project.created_at,
+        has_extract=project.extract is not None,
+        budget=budget_state(s, project),
+    )
+
+
+def get_project(s: Session, project_id: int) -> Project:
+    project = s.get(Project, project_id)
+    if project is None:
+        raise NotFoundError(
+            "project_not_found", f"no project {project_id}", hint="list your projects first"
+        )
+    return project
+
+
+def may_see(who: Principal, project: Project) -> bool:
+    """Its researcher, reviewers and admins see a project; other researchers do not."""
+    return who.role is not Role.RESEARCHER or project.owner_id == who.id
+
+
+def visible_project(s: Session, who: Principal, project_id: int) -> Project:
+    """A project ``who`` may see; to anyone else it does not exist."""
+    project = get_project(s, project_id)
+    if not may_see(who, project):
+        raise NotFoundError(
+            "project_not_found", f"no project {project_id}", hint="list your projects first"
+        )
+    return project
+
+
+def propose(
+    settings: Settings, who: Principal, data: ProjectCreate, policy: Policy
+) -> ProjectPublic:
+    known = learning_themes(policy)
+    unknown = [t for t in data.themes if t not in known]
+    if unknown:
+        raise ServiceError(
+            "unknown_theme",
+            f"not a learning theme: {', '.join(unknown)}",
+            hint=f"choose from: {', '.join(known)}",
+        )
+    if data.purpose not in policy.purposes:
+        raise ServiceError(
+            "unknown_purpose",
+            f"the policy does not list the purpose {data.purpose!r}",
+            hint=f"choose from: {', '.join(policy.purposes)}",
+        )
+    with transaction(settings) as s:
+        project = Project(
+            title=data.title,
+            summary=data.summary,
+            themes=list(dict.fromkeys(data.themes)),
+            purpose=data.purpose,
+            requested_epsilon=data.requested_epsilon,
+            status=ProjectStatus.PROPOSED,
+            owner_id=who.id,
+            created_at=utcnow(),
+        )
+        s.add(project)
+        s.flush()
+        audit.record(s, who.actor, "project.propose", "project", project.id, title=project.title)
+        return _public(s, project)
+
+
+def decide(
+    settings: Settings, who: Principal, project_id: int, decision: ProjectDecision
+) -> ProjectPublic:
+    """A reviewer's verdict on a proposed project; a decided project stays decided."""
+    with transaction(settings) as s:
+        project = s.execute(
+            select(Project).where(Project.id == project_id).with_for_update()
+        ).scalar_one_or_none()
+        if project is None:
+            raise NotFoundError("project_not_found", f"no project {project_id}", hint=None)
+        if project.status is not ProjectStatus.PROPOSED:
+            raise ConflictError(
+                "project_decided",
+                f"project {project_id} was already {project.status.value}",
+                hint="a decided project is not decided again; the researcher can propose anew",
+            )
+        if project.owner_id == who.id:
+            raise ForbiddenError(
+                "own_project", "a reviewer does not decide on their own project", hint=None
+            )
+        granted = decision.granted_epsilon or project.requested_epsilon
+        if granted > project.requested_epsilon:
+            raise ServiceError(
+                "grant_over_request",
+                f"granting ε = {granted:g} is more than the {project.requested_epsilon:g} asked",
+                hint="grant at most what the project asked for",
+            )
+        project.status = ProjectStatus.APPROVED if decision.approve else ProjectStatus.REJECTED
+        project.granted_epsilon = granted if decision.approve else None
+        project.reviewer_id = who.id
+        project.decision_note = decision.note
+        project.decided_at = utcnow()
+        audit.record(
+            s,
+            who.actor,
+            "project.approve" if decision.approve else "project.reject",
+            "project",
+            project.id,
+            granted_epsilon=project.granted_epsilon,
+        )
+        return _public(s, project)
+
+
+def set_extract(settings: Settings, actor: Actor, project_id: int, extract: Path) -> None:
+    """Point a project at its (re)built extract; its manifest must sit beside it."""
+    from gateway.extract.manifest import manifest_path
+
+    if not manifest_path(extract).exists():
+        raise ServiceError(
+            "extract_not_found",
+            f"no extract manifest for {extract}",
+            hint="build it with `gateway extract build --project ...` first",
+        )
+    with transaction(settings) as s:
+        project = get_project(s, project_id)
+        project.extract = str(extract.resolve())
+        audit.record(s, actor, "project.extract", "project", project_id, extract=extract.name)
+
+
+def list_projects(
+    settings: Settings, who: Principal, status: ProjectStatus | None = None
+) -> ProjectsPublic:
+    """A researcher's own projects; every project for reviewers and admins."""
+    with session(settings) as s:
+        query = select(Project).order_by(Project.id.desc())
+        if who.role is Role.RESEARCHER:
+            query = query.where(Project.owner_id == who.id)
+        if status is not None:
+            query = query.where(Project.status == status)
+        data = [_public(s, p) for p in s.execute(query).scalars()]
+        return ProjectsPublic(data=data, count=len(data))
+
+
+def project_public(settings: Settings, who: Principal, project_id: int) -> ProjectPublic:
+    with session(settings) as s:
+        return _public(s, visible_project(s, who, project_id))
+
+
+def register(settings: Settings) -> Register:
+    """The public register: approved projects, newest decision first."""
+    with session(settings) as s:
+        rows = s.execute(
+            select(Project)
+            .where(Project.status == ProjectStatus.APPROVED)
+            .order_by(Project.decided_at.desc())
+        ).scalars()
+        data = [
+            RegisterEntry(
+                id=p.id,
+                title=p.title,
+                summary=p.summary,
+                themes=p.themes,
+                purpose=p.purpose,
+                approved_at=p.decided_at,
+                granted_epsilon=p.granted_epsilon,
+            )
+            for p in rows
+        ]
+        return Register(data=data, count=len(data))

@@ -1,0 +1,33 @@
+"""One module per resource, each with its own ``APIRouter``; ``ROUTERS`` is the order they mount."""
+
+from fastapi import APIRouter
+
+from gateway.service.routes import (
+    audit,
+    console,
+    meta,
+    portal,
+    projects,
+    public,
+    queries,
+    releases,
+    reviews,
+    signin,
+    users,
+    workspace,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    meta.router,
+    users.router,
+    projects.router,
+    queries.router,
+    reviews.router,
+    releases.router,
+    audit.router,
+    public.router,
+    portal.router,
+    signin.router,
+    workspace.router,
+    console.router,
+)

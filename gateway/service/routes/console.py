@@ -1,0 +1,121 @@
+"""The reviewer console: projects to decide, queries to review, results to publish, audit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+
+from gateway.db import session
+from gateway.service import audit, jobs, projects, releases
+from gateway.service.audit import AuditEntry, Verdict
+from gateway.service.deps import CurrentReviewer, SameOrigin, SettingsDep
+from gateway.service.jobs import JobPublic, JobsPublic, ReviewDecision
+from gateway.service.models import ProjectStatus
+from gateway.service.projects import ProjectDecision, ProjectPublic, ProjectsPublic
+from gateway.service.releases import Publication, ReleasePublic, ReleasesPublic
+from gateway.service.status import StatusCode
+from gateway.web import render
+
+router = APIRouter(prefix="/review", include_in_schema=False)
+
+
+class ConsolePage(BaseModel):
+    proposed: ProjectsPublic
+    approved: ProjectsPublic
+    queue: JobsPublic
+    unpublished: ReleasesPublic
+
+
+class ReviewJobPage(BaseModel):
+    job: JobPublic
+    project: ProjectPublic
+
+
+class PublishPage(BaseModel):
+    release: ReleasePublic
+    project: ProjectPublic
+
+
+class AuditPage(BaseModel):
+    verdict: Verdict
+    entries: list[AuditEntry]
+    after: int
+
+
+@router.get("")
+@router.get(".json")
+def console(request: Request, who: CurrentReviewer, settings: SettingsDep) -> Response:
+    data = ConsolePage(
+        proposed=projects.list_projects(settings, who, ProjectStatus.PROPOSED),
+        approved=projects.list_projects(settings, who, ProjectStatus.APPROVED),
+        queue=jobs.list_jobs(settings, who, status=StatusCode.AWAITING_REVIEW),
+        unpublished=releases.list_releases(settings, who, published=False),
+    )
+    return render(request, "review.html", data)
+
+
+@router.post("/projects/{project_id:int}", dependencies=[SameOrigin])
+def decide(
+    project_id: int,
+    who: CurrentReviewer,
+    settings: SettingsDep,
+    decision: Annotated[ProjectDecision, Form()],
+) -> Response:
+    projects.decide(settings, who, project_id, decision)
+    return RedirectResponse("/review", status_code=303)
+
+
+@router.get("/jobs/{job_id:int}.json")
+@router.get("/jobs/{job_id:int}")
+def review_job(
+    job_id: int, request: Request, who: CurrentReviewer, settings: SettingsDep
+) -> Response:
+    job = jobs.job_public(settings, who, job_id)
+    project = projects.project_public(settings, who, job.project_id)
+    return render(request, "review_job.html", ReviewJobPage(job=job, project=project))
+
+
+@router.post("/jobs/{job_id:int}", dependencies=[SameOrigin])
+def review(
+    job_id: int,
+    who: CurrentReviewer,
+    settings: SettingsDep,
+    decision: Annotated[ReviewDecision, Form()],
+) -> Response:
+    jobs.review(settings, who, job_id, decision)
+    return RedirectResponse("/review", status_code=303)
+
+
+@router.get("/releases/{release_id:int}.json")
+@router.get("/releases/{release_id:int}")
+def release_page(
+    release_id: int, request: Request, who: CurrentReviewer, settings: SettingsDep
+) -> Response:
+    release = releases.read_release(settings, who, release_id)
+    project = projects.project_public(settings, who, release.project_id)
+    return render(request, "publish.html", PublishPage(release=release, project=project))
+
+
+@router.post("/releases/{release_id:int}", dependencies=[SameOrigin])
+def publish(
+    release_id: int,
+    who: CurrentReviewer,
+    settings: SettingsDep,
+    publication: Annotated[Publication, Form()],
+) -> Response:
+    releases.publish(settings, who, release_id, publication)
+    return RedirectResponse(f"/insights/{release_id}", status_code=303)
+
+
+@router.get("/audit")
+@router.get("/audit.json")
+def audit_page(
+    request: Request, who: CurrentReviewer, settings: SettingsDep, after: int = 0
+) -> Response:
+    with session(settings) as s:
+        entries = audit.entries(s, after=after, limit=200)
+    data = AuditPage(verdict=audit.verify(settings), entries=entries, after=after)
+    return render(request, "audit.html", data)

@@ -1,0 +1,49 @@
+"""Pages anyone may read: the front page, the project register, the member insights portal."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from gateway.service import projects, releases
+from gateway.service.deps import SettingsDep, Viewer
+from gateway.web import language, render
+
+router = APIRouter(include_in_schema=False)
+
+
+class Home(BaseModel):
+    insights: int
+    projects: int
+
+
+@router.get("/")
+@router.get("/index.json")
+def home(request: Request, settings: SettingsDep, viewer: Viewer) -> Response:
+    data = Home(
+        insights=releases.insights(settings, language(request)).count,
+        projects=projects.register(settings).count,
+    )
+    return render(request, "home.html", data)
+
+
+@router.get("/register")
+@router.get("/register.json")
+def register(request: Request, settings: SettingsDep, viewer: Viewer) -> Response:
+    """The public register of approved projects."""
+    return render(request, "register.html", projects.register(settings))
+
+
+@router.get("/insights")
+@router.get("/insights.json")
+def insights(request: Request, settings: SettingsDep, viewer: Viewer) -> Response:
+    """Published insights, in Dutch unless ``?lang=en``."""
+    return render(request, "insights.html", releases.insights(settings, language(request)))
+
+
+@router.get("/insights/{release_id:int}.json")
+@router.get("/insights/{release_id:int}")
+def insight(release_id: int, request: Request, settings: SettingsDep, viewer: Viewer) -> Response:
+    data = releases.insights(settings, language(request), release_id=release_id)
+    return render(request, "insight.html", data)

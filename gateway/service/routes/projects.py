@@ -1,0 +1,64 @@
+"""Projects: researchers propose and follow theirs; reviewers decide; admins set extracts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from gateway.service import projects
+from gateway.service.deps import (
+    CurrentAdmin,
+    CurrentResearcher,
+    CurrentReviewer,
+    CurrentUser,
+    PolicyDep,
+    SettingsDep,
+)
+from gateway.service.models import ProjectStatus
+from gateway.service.projects import ProjectCreate, ProjectDecision, ProjectPublic, ProjectsPublic
+
+router = APIRouter(prefix="/api/projects", tags=["projects"])
+
+
+class ExtractUpdate(BaseModel):
+    path: str = Field(description="the extract built for this project, on the gateway's disk")
+
+
+@router.post("", status_code=201)
+def propose(
+    data: ProjectCreate, who: CurrentResearcher, settings: SettingsDep, policy: PolicyDep
+) -> ProjectPublic:
+    """Propose a project; no query runs for it until a reviewer approves it."""
+    return projects.propose(settings, who, data, policy)
+
+
+@router.get("")
+def list_projects(
+    who: CurrentUser, settings: SettingsDep, status: ProjectStatus | None = None
+) -> ProjectsPublic:
+    """Your own projects (researchers), or every project (reviewers, admins)."""
+    return projects.list_projects(settings, who, status)
+
+
+@router.get("/{project_id}")
+def get_project(project_id: int, who: CurrentUser, settings: SettingsDep) -> ProjectPublic:
+    """A project with its budget: granted, held by running jobs, spent, remaining."""
+    return projects.project_public(settings, who, project_id)
+
+
+@router.post("/{project_id}/decision")
+def decide(
+    project_id: int, decision: ProjectDecision, who: CurrentReviewer, settings: SettingsDep
+) -> ProjectPublic:
+    """Approve (granting a budget) or reject a proposed project, with a note."""
+    return projects.decide(settings, who, project_id, decision)
+
+
+@router.put("/{project_id}/extract", status_code=204)
+def set_extract(
+    project_id: int, data: ExtractUpdate, who: CurrentAdmin, settings: SettingsDep
+) -> None:
+    """Point a project at its (re)built extract."""
+    projects.set_extract(settings, who.actor, project_id, Path(data.path))

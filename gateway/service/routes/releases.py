@@ -1,0 +1,32 @@
+"""Releases: read by the project's researcher and reviewers; published by reviewers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway.service import releases
+from gateway.service.deps import CurrentReviewer, CurrentUser, SettingsDep
+from gateway.service.releases import Publication, ReleasePublic, ReleasesPublic
+
+router = APIRouter(prefix="/api/releases", tags=["releases"])
+
+
+@router.get("")
+def list_releases(
+    who: CurrentUser, settings: SettingsDep, published: bool | None = None
+) -> ReleasesPublic:
+    return releases.list_releases(settings, who, published=published)
+
+
+@router.get("/{release_id}")
+def get_release(release_id: int, who: CurrentUser, settings: SettingsDep) -> ReleasePublic:
+    """The DP release of a job, with intervals, ε spent and suppressed groups (audited)."""
+    return releases.read_release(settings, who, release_id)
+
+
+@router.post("/{release_id}/publish")
+def publish(
+    release_id: int, publication: Publication, who: CurrentReviewer, settings: SettingsDep
+) -> ReleasePublic:
+    """Show the release to members, titled and explained in Dutch and English."""
+    return releases.publish(settings, who, release_id, publication)

@@ -1,0 +1,124 @@
+"""Every word the pages show, in Dutch (the default) and English."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["nl", "en"]
+LANGS: tuple[Lang, ...] = ("nl", "en")
+DEFAULT: Lang = "nl"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # navigation and frame
+    "site": ("Health-Thing onderzoeksgateway", "Health-Thing research gateway"),
+    "insights": ("Inzichten", "Insights"),
+    "register": ("Projectregister", "Project register"),
+    "workspace": ("Werkplek", "Workspace"),
+    "review": ("Beoordelen", "Review"),
+    "login": ("Inloggen", "Sign in"),
+    "logout": ("Uitloggen", "Sign out"),
+    "signed_in_as": ("Ingelogd als", "Signed in as"),
+    "json_twin": ("Deze pagina als JSON", "This page as JSON"),
+    "back": ("Terug", "Back"),
+    # home
+    "home_intro": (
+        "Onderzoekers stellen vragen; de gateway geeft alleen antwoorden met "
+        "differentiële privacy terug, nooit gegevens van leden.",
+        "Researchers ask questions; the gateway only answers with differentially "
+        "private numbers, never members' data.",
+    ),
+    # public register
+    "register_intro": (
+        "Goedgekeurde onderzoeksprojecten, met de leerthema's die ze dienen.",
+        "Approved research projects and the learning themes they serve.",
+    ),
+    "themes": ("Thema's", "Themes"),
+    "purpose": ("Doel", "Purpose"),
+    "approved_on": ("Goedgekeurd op", "Approved on"),
+    "budget": ("Privacybudget", "Privacy budget"),
+    "no_projects": ("Nog geen projecten.", "No projects yet."),
+    # insights
+    "insights_intro": (
+        "Wat onderzoek met Health-Thing heeft opgeleverd. Elk getal is met ruis "
+        "beschermd, zodat niemand herleidbaar is; de strepen tonen de onzekerheid.",
+        "What research with Health-Thing found. Every number is protected with "
+        "noise so that no one can be traced; the whiskers show the uncertainty.",
+    ),
+    "no_insights": ("Nog geen gepubliceerde inzichten.", "No published insights yet."),
+    "published_on": ("Gepubliceerd op", "Published on"),
+    "from_project": ("Uit het project", "From the project"),
+    "interval": ("95%-betrouwbaarheidsinterval", "95% confidence interval"),
+    "suppressed": (
+        "groepen weggelaten omdat ze te klein waren",
+        "groups left out because they were too small",
+    ),
+    "value": ("Waarde", "Value"),
+    "group": ("Groep", "Group"),
+    # login
+    "token": ("API-token", "API token"),
+    "login_help": (
+        "Plak het token dat u van een beheerder kreeg. Het blijft in een cookie "
+        "die scripts niet kunnen lezen.",
+        "Paste the token an administrator gave you. It is kept in a cookie scripts cannot read.",
+    ),
+    # workspace
+    "your_projects": ("Uw projecten", "Your projects"),
+    "propose": ("Project voorstellen", "Propose a project"),
+    "title": ("Titel", "Title"),
+    "summary": ("Samenvatting", "Summary"),
+    "requested_epsilon": ("Gevraagd budget (ε)", "Requested budget (ε)"),
+    "status": ("Status", "Status"),
+    "remaining": ("Resterend", "Remaining"),
+    "spent": ("Besteed", "Spent"),
+    "held": ("Gereserveerd", "Held"),
+    "query": ("Vraag (SQL)", "Query (SQL)"),
+    "epsilon": ("ε voor deze vraag", "ε for this query"),
+    "vet": ("Controleren", "Check"),
+    "submit": ("Indienen", "Submit"),
+    "jobs": ("Vragen", "Queries"),
+    "job": ("Vraag", "Query"),
+    "release": ("Resultaat", "Result"),
+    "decision_note": ("Toelichting", "Note"),
+    "not_approved_yet": (
+        "Dit project is nog niet goedgekeurd; er kan nog niets worden uitgevoerd.",
+        "This project is not approved yet; nothing can run for it.",
+    ),
+    "no_extract_yet": (
+        "Er is nog geen extract voor dit project; een beheerder maakt het. Vragen "
+        "kunt u al controleren; ingediende vragen mislukken tot dan (hun ε komt terug).",
+        "This project has no extract yet; an administrator builds it. You can check "
+        "queries now; submitted ones fail until then (their ε is refunded).",
+    ),
+    "analysis_template": ("Of een analysesjabloon", "Or an analysis template"),
+    "run_template": ("Sjabloon indienen", "Submit template"),
+    "predicted_accuracy": ("Verwachte nauwkeurigheid", "Predicted accuracy"),
+    "cost": ("Kosten", "Cost"),
+    "allowed": ("Toegestaan", "Allowed"),
+    "refused": ("Geweigerd", "Refused"),
+    # review console
+    "to_decide": ("Projecten om te beoordelen", "Projects to decide"),
+    "approved_projects": ("Goedgekeurde projecten", "Approved projects"),
+    "review_queue": ("Vragen om te beoordelen", "Queries to review"),
+    "to_publish": ("Resultaten om te publiceren", "Results to publish"),
+    "approve": ("Goedkeuren", "Approve"),
+    "reject": ("Afwijzen", "Reject"),
+    "granted_epsilon": ("Toegekend budget (ε)", "Granted budget (ε)"),
+    "publish": ("Publiceren", "Publish"),
+    "title_nl": ("Titel (Nederlands)", "Title (Dutch)"),
+    "title_en": ("Titel (Engels)", "Title (English)"),
+    "text_nl": ("Tekst (Nederlands)", "Text (Dutch)"),
+    "text_en": ("Tekst (Engels)", "Text (English)"),
+    "audit": ("Audittrail", "Audit trail"),
+    "chain_intact": ("De hashketen is intact.", "The hash chain is intact."),
+    "chain_broken": ("De hashketen is verbroken bij record", "The hash chain is broken at record"),
+    "why_review": ("Waarom beoordelen", "Why review"),
+    "nothing": ("Niets.", "Nothing."),
+    "error": ("Fout", "Error"),
+    "hint": ("Tip", "Hint"),
+}
+
+
+def translate(key: str, lang: Lang) -> str:
+    """The message ``key`` in ``lang``; a missing key is a bug, so it shows as itself."""
+    nl, en = MESSAGES.get(key, (key, key))
+    return nl if lang == "nl" else en

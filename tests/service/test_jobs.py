@@ -1,0 +1,120 @@
+"""Submissions: what the policy auto-approves, what waits for review, what is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Settings
+from gateway.errors import ServiceError
+from gateway.pipeline import MAX_CODE_BYTES
+from gateway.policy import Policy
+from gateway.service.jobs import (
+    AnalysisCreate,
+    JobRefused,
+    review_reasons,
+    submit_analysis,
+)
+from gateway.service.status import StatusCode
+from tests.service.factories import approved_project
+
+TEMPLATE = "theme_popularity"
+
+
+@pytest.fixture
+def with_templates(tmp_path: Path) -> Settings:
+    """Settings whose analyses folder holds one of the policy's templates."""
+    folder = tmp_path / "analyses"
+    folder.mkdir()
+    (folder / f"{TEMPLATE}.py").write_text("# builds a plan with the SDK\n")
+    return Settings(data_dir=tmp_path / "data", analyses_dir=folder)
+
+
+def test_the_policy_auto_approves_only_templates_within_its_epsilon(policy: Policy) -> None:
+    limit = policy.auto_approval.max_epsilon
+    assert review_reasons(TEMPLATE, limit, policy) == []
+    assert review_reasons(None, limit, policy) == ["not one of the policy's vetted templates"]
+    (over,) = review_reasons(TEMPLATE, limit + 0.1, policy)
+    assert "above the auto-approval limit" in over
+
+
+def test_a_template_within_the_limit_is_queued_at_once(
+    with_templates: Settings, policy: Policy
+) -> None:
+    cast = approved_project(with_templates, policy)
+    job = submit_analysis(
+        with_templates,
+        cast.researcher,
+        AnalysisCreate(project_id=cast.project_id, template=TEMPLATE, epsilon=0.5),
+        policy,
+    )
+    assert job.status is StatusCode.QUEUED
+    assert job.review_reasons == []
+    assert job.text == "# builds a plan with the SDK\n"
+
+
+def test_own_analysis_code_waits_for_review(with_templates: Settings, policy: Policy) -> None:
+    cast = approved_project(with_templates, policy)
+    job = submit_analysis(
+        with_templates,
+        cast.researcher,
+        AnalysisCreate(project_id=cast.project_id, code="print('plan')", epsilon=0.5),
+        policy,
+    )
+    assert job.status is StatusCode.AWAITING_REVIEW
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ({"template": "astrology"}, "unknown_template"),
+        ({"template": TEMPLATE, "code": "x = 1"}, "analysis_source"),
+        ({}, "analysis_source"),
+        ({"code": "#" * (MAX_CODE_BYTES + 1)}, "analysis_too_large"),
+    ],
+)
+def test_an_analysis_that_cannot_be_taken(
+    with_templates: Settings, policy: Policy, data: dict[str, str], code: str
+) -> None:
+    cast = approved_project(with_templates, policy)
+    with pytest.raises(ServiceError) as refused:
+        submit_analysis(
+            with_templates,
+            cast.researcher,
+            AnalysisCreate(project_id=cast.project_id, epsilon=0.5, **data),
+            policy,
+        )
+    assert refused.value.code == code
+
+
+def test_a_listed_template_that_is_not_installed(settings: Settings, policy: Policy) -> None:
+    cast = approved_project(settings, policy)
+    with pytest.raises(ServiceError) as refused:
+        submit_analysis(
+            settings.model_copy(update={"analyses_dir": settings.data_dir / "none"}),
+            cast.researcher,
+            AnalysisCreate(project_id=cast.project_id, template=TEMPLATE),
+            policy,
+        )
+    assert refused.value.code == "template_missing"
+    assert "GATEWAY_ANALYSES_DIR" in (refused.value.hint or "")
+
+
+def test_an_epsilon_over_the_cap_is_refused_and_kept(
+    with_templates: Settings, policy: Policy
+) -> None:
+    cast = approved_project(with_templates, policy, epsilon=10.0)
+    with pytest.raises(JobRefused) as refused:
+        submit_analysis(
+            with_templates,
+            cast.researcher,
+            AnalysisCreate(
+                project_id=cast.project_id,
+                template=TEMPLATE,
+                epsilon=policy.budget.per_query_epsilon_cap * 2,
+            ),
+            policy,
+        )
+    assert refused.value.status == 422
+    assert refused.value.code == "epsilon_over_cap"

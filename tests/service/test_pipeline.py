@@ -1,0 +1,89 @@
+"""Jobs through the real pipeline: sandbox, DP engine and release store, over a dummy extract."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Settings
+from gateway.errors import ConflictError
+from gateway.extract.dummy import build_dummy
+from gateway.policy import Policy
+from gateway.service.audit import SYSTEM
+from gateway.service.execute import PipelineExecutor
+from gateway.service.jobs import AnalysisCreate, job_public, submit_analysis
+from gateway.service.projects import set_extract
+from gateway.service.releases import Publication, publish, read_release
+from gateway.service.status import StatusCode
+from gateway.service.worker import run_worker
+from tests.service.factories import Cast, approved_project, queued
+
+ANALYSES = Path(__file__).parents[2] / "analyses"
+
+
+@pytest.fixture(scope="module")
+def dummy_extract(tmp_path_factory: pytest.TempPathFactory, policy: Policy) -> Path:
+    """300 synthetic members with the extract's schema; no real member is in it."""
+    out = tmp_path_factory.mktemp("dummy") / "dummy.duckdb"
+    build_dummy(policy, out, members=300, seed=7, as_of=dt.date.today())
+    return out
+
+
+@pytest.fixture
+def on_extract(tmp_path: Path, policy: Policy, dummy_extract: Path) -> tuple[Settings, Cast]:
+    settings = Settings(data_dir=tmp_path / "data", analyses_dir=ANALYSES)
+    cast = approved_project(settings, policy)
+    set_extract(settings, SYSTEM, cast.project_id, dummy_extract)
+    return settings, cast
+
+
+def test_a_query_is_released_through_the_sandbox(
+    on_extract: tuple[Settings, Cast], policy: Policy
+) -> None:
+    settings, cast = on_extract
+    job = queued(settings, policy, cast, 0.5)
+    summary = run_worker(settings, PipelineExecutor(settings, policy), once=True)
+    assert [r.status for r in summary.ran] == [StatusCode.RELEASED]
+    done = job_public(settings, cast.researcher, job.id)
+    assert done.release_id is not None
+    release = read_release(settings, cast.researcher, done.release_id)
+    part = release.parts[0].release
+    assert part.columns == ["theme", "n"]
+    assert all(interval is not None for row in part.ci for interval in row[1:])
+    assert part.dummy
+    assert release.epsilon_charged == 0.0  # dummy data costs nothing
+    with pytest.raises(ConflictError) as refused:
+        publish(
+            settings,
+            cast.reviewer,
+            done.release_id,
+            Publication(
+                title_nl="Proef",
+                title_en="Trial",
+                text_nl="Alleen proefdata.",
+                text_en="Dummy only.",
+            ),
+        )
+    assert refused.value.code == "dummy_release"
+
+
+def test_a_template_analysis_runs_without_review(
+    on_extract: tuple[Settings, Cast], policy: Policy
+) -> None:
+    settings, cast = on_extract
+    job = submit_analysis(
+        settings,
+        cast.researcher,
+        AnalysisCreate(project_id=cast.project_id, template="theme_popularity", epsilon=0.5),
+        policy,
+    )
+    assert job.status is StatusCode.QUEUED
+    run_worker(settings, PipelineExecutor(settings, policy), once=True)
+    done = job_public(settings, cast.researcher, job.id)
+    assert done.status is StatusCode.RELEASED, done.message
+    assert done.release_id is not None
+    release = read_release(settings, cast.researcher, done.release_id)
+    assert len(release.parts) >= 1
+    assert sum(part.epsilon for part in release.parts) == pytest.approx(0.5)
