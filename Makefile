@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 LINT_PATHS := $(wildcard gateway tests bench analyses)
 
-.PHONY: demo test lint install system-deps bench clean
+.PHONY: demo test lint install system-deps browser-deps bench clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -19,6 +19,10 @@ system-deps:
 	@{ command -v bwrap && /sbin/ldconfig -p | grep -q libseccomp.so.2; } >/dev/null || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap libseccomp2 >/dev/null; }
 
+browser-deps:
+	@[ -x /usr/bin/chromium ] || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 demo: install system-deps
 	$(VENV)/bin/gateway demo
 
@@ -28,7 +32,7 @@ lint: install
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: install system-deps lint
+test: install system-deps browser-deps lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 bench: install system-deps

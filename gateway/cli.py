@@ -551,6 +551,76 @@ def _show_token(user: str, token: str, expires_at: datetime.datetime) -> None:
     typer.echo(token)
 
 
+@app.command("demo")
+def demo_command(
+    members: Annotated[
+        int, typer.Option("--members", help="Size of the synthetic platform.")
+    ] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic platform.")] = 7,
+    host: Annotated[str, typer.Option("--host", help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8000,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the portals when ready.")
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Everything on an embedded default: a synthetic platform, an extract, a seeded service.
+
+    Generates the platform in GATEWAY_DATA_DIR/demo, builds a project's
+    encrypted extract (rebuilt when no longer fresh), seeds users, an approved
+    project and a published insight, prints the tokens once, then serves the
+    API and the portals. Run it again to serve the same demo.
+    """
+    from gateway.errors import ConflictError
+    from gateway.extract.build import build_extract
+    from gateway.extract.status import Freshness, extract_status
+    from gateway.policy import load_policy
+    from gateway.service.seed import seed_demo
+    from gateway.source.generate import generate
+
+    progress = not as_json and sys.stderr.isatty()
+    with refusals(as_json):
+        settings = settings_for()
+        policy = load_policy(settings.policy_file)
+        folder = settings.data_dir / "demo"
+        folder.mkdir(parents=True, exist_ok=True)
+        source, extract = folder / "platform.duckdb", folder / "extracts" / "demo.duckdb"
+        extract.parent.mkdir(exist_ok=True)
+        if not source.exists():
+            generate(members, seed, source, progress=progress)
+        if not extract.exists() or any(
+            s.state is not Freshness.FRESH
+            for s in extract_status([extract], settings, source=source)
+        ):
+            build_extract(
+                source, policy, "demo", "mission", extract, settings, force=True, progress=progress
+            )
+        try:
+            seeded: dict[str, object] = seed_demo(settings, policy, extract).model_dump(mode="json")
+        except ConflictError:
+            seeded = {"tokens": {}, "note": "already seeded; `gateway user token NAME` issues more"}
+    url = f"http://{host}:{port}"
+    payload = {"source": str(source), "extract": str(extract), "url": url, **seeded}
+
+    def human() -> None:
+        typer.echo(f"platform  {source}\nextract   {extract}")
+        tokens = seeded.get("tokens") or {}
+        assert isinstance(tokens, dict)
+        for role, token in tokens.items():
+            typer.echo(f"{role:<10} token (shown only now): {token}")
+        if not tokens:
+            typer.echo(str(seeded.get("note")))
+        typer.echo(f"members' insights: {url}/  researchers and reviewers: {url}/login")
+
+    emit(payload, as_json, human)
+    if serve:
+        import uvicorn
+
+        from gateway.service.app import create_app
+
+        uvicorn.run(create_app(settings, policy), host=host, port=port, log_level="info")
+
+
 # ---------------------------------------------------------------- audit verify
 
 
