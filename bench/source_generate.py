@@ -107,8 +107,8 @@ def machine(load_before: tuple[float, ...], load_after: tuple[float, ...]) -> st
     return (
         f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
         f"DuckDB {duckdb.__version__}; 1-minute load average {load_before[0]:.1f} before "
-        f"and {load_after[0]:.1f} after the run. The machine is shared with other "
-        "engineers' work, so absolute times vary from run to run; the ratios against "
+        f"and {load_after[0]:.1f} after the run. Other work on the "
+        "machine makes absolute times vary from run to run; the ratios against "
         "the copy baseline, measured in the same process right after, vary less."
     )
 
