@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gateway.errors import GatewayError
-
 if TYPE_CHECKING:
     from gateway.config import Settings
 
@@ -67,6 +65,8 @@ def emit(payload: Any, as_json: bool, human: Callable[[], None]) -> None:
 @contextmanager
 def refusals(as_json: bool) -> Iterator[None]:
     """Turn a ``GatewayError`` into one clear message and exit status 1."""
+    from gateway.errors import GatewayError  # here, so `gateway --help` loads no pydantic
+
     try:
         yield
     except GatewayError as err:
