@@ -10,6 +10,7 @@ from gateway.db import migrate
 from gateway.policy import load_policy
 from gateway.policy.model import Policy
 from gateway.service import problems
+from gateway.service.execute import require_isolation
 from gateway.service.routes import ROUTERS
 from gateway.web import STATIC_DIR
 
@@ -18,6 +19,7 @@ def create_app(settings: Settings | None = None, policy: Policy | None = None) -
     """The service over ``settings`` (default: from the environment) and ``policy``
     (default: ``settings.policy_file``); the metadata database is migrated first."""
     settings = settings or Settings()
+    require_isolation(settings)
     policy = policy or load_policy(settings.policy_file)
     migrate(settings)
     app = FastAPI(

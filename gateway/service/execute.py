@@ -10,7 +10,7 @@ The sandbox is made on the first job and kept, so a worker stays warm.
 from __future__ import annotations
 
 from gateway.config import Settings
-from gateway.errors import ExtractError
+from gateway.errors import ConfigError, ExtractError
 from gateway.pipeline import run_analysis, run_query
 from gateway.policy.model import Policy
 from gateway.sandbox import Sandbox, make_sandbox
@@ -18,8 +18,19 @@ from gateway.service.models import JobKind
 from gateway.service.queue import ClaimedJob, Outcome, Part
 
 
+def require_isolation(settings: Settings) -> None:
+    """The service never runs researchers' work unsandboxed, in any environment."""
+    if settings.insecure_no_sandbox:
+        raise ConfigError(
+            "insecure_sandbox_refused",
+            "the service and its workers refuse GATEWAY_INSECURE_NO_SANDBOX",
+            hint="unset it; it exists only for `gateway run` on dummy data during development",
+        )
+
+
 class PipelineExecutor:
     def __init__(self, settings: Settings, policy: Policy, sandbox: Sandbox | None = None) -> None:
+        require_isolation(settings)
         self.settings = settings
         self.policy = policy
         self.sandbox = sandbox

@@ -83,3 +83,14 @@ def test_unsafe_settings_are_refused_clearly(
         assert result.exit_code == 1
         assert "invalid_settings" in result.output
         assert "GATEWAY_INSECURE_NO_SANDBOX" in result.output
+
+
+def test_the_service_refuses_to_run_unsandboxed_even_in_development(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "development")
+    monkeypatch.setenv("GATEWAY_INSECURE_NO_SANDBOX", "true")
+    for command in (["serve"], ["worker", "--once"]):
+        result = cli.invoke(app, command)
+        assert result.exit_code == 1
+        assert "insecure_sandbox_refused" in result.output
