@@ -23,6 +23,7 @@ from gateway.dp.mechanism import Noise, calibrate
 from gateway.dp.shape import shape_of
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
+from gateway.source import schema
 from gateway.vet.plan import QueryPlan
 from tests.dp import factories as f
 
@@ -49,25 +50,7 @@ PROVINCES = {
         ]
     )
 }
-THEMES = {
-    t: 4000 + 500 * i
-    for i, t in enumerate(
-        [
-            "sleep",
-            "stress",
-            "nutrition",
-            "movement",
-            "chronic pain",
-            "diabetes",
-            "mental health",
-            "heart health",
-            "weight",
-            "smoking cessation",
-            "pregnancy",
-            "ageing well",
-        ]
-    )
-}
+THEMES = {t: 4000 + 500 * i for i, t in enumerate(schema.THEMES)}
 
 
 def _releases(
