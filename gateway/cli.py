@@ -99,13 +99,26 @@ def settings_for(insecure_no_sandbox: bool = False) -> Settings:
 
 
 def read_sql(sql: str | None, sql_file: Path | None) -> str:
-    """SQL from ``--sql "..."``, ``--sql -`` (standard input) or ``--sql-file``."""
+    """SQL from ``--sql "..."``, ``--sql -`` (standard input) or ``--sql-file``.
+
+    Unreadable input is a vetting refusal (``unreadable_query``), like any bad query.
+    """
+    from gateway.errors import VetError
+    from gateway.vet.codes import Code
+
     if (sql is None) == (sql_file is None):
         raise typer.BadParameter("give exactly one of --sql or --sql-file")
-    if sql_file is not None:
-        return sql_file.read_text(encoding="utf-8")
-    assert sql is not None
-    return sys.stdin.read() if sql == "-" else sql
+    try:
+        if sql_file is not None:
+            return sql_file.read_text(encoding="utf-8")
+        assert sql is not None
+        return sys.stdin.read() if sql == "-" else sql
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VetError(
+            Code.UNREADABLE_QUERY,
+            f"the query cannot be read: {exc}",
+            hint="pass UTF-8 text with --sql, --sql-file or --sql -",
+        ) from None
 
 
 # ---------------------------------------------------------------- source generate
@@ -300,21 +313,12 @@ def vet_command(
     half-width of each aggregate at this ε, from the mechanism that would run.
     Exit status 0 when the query would be answered, 1 when it is refused.
     """
-    from gateway.errors import VetError
     from gateway.policy import load_policy
     from gateway.vet import vet_report
-    from gateway.vet.codes import Code
     from gateway.vet.render import render_issues, render_plan
 
     with refusals(as_json):
-        try:
-            text = read_sql(sql, sql_file)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise VetError(
-                Code.UNREADABLE_QUERY,
-                f"the query cannot be read: {exc}",
-                hint="pass UTF-8 text with --sql, --sql-file or --sql -",
-            ) from None
+        text = read_sql(sql, sql_file)
         loaded = load_policy(policy)
         report = vet_report(text, loaded, epsilon)
         predicted: dict[str, float] | None = None
@@ -366,20 +370,11 @@ def run_command(
     from rich.console import Console
 
     from gateway.dp.render import render_release
-    from gateway.errors import VetError
     from gateway.pipeline import run_query
     from gateway.policy import load_policy
-    from gateway.vet.codes import Code
 
     with refusals(as_json):
-        try:
-            text = read_sql(sql, sql_file)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise VetError(
-                Code.UNREADABLE_QUERY,
-                f"the query cannot be read: {exc}",
-                hint="pass UTF-8 text with --sql, --sql-file or --sql -",
-            ) from None
+        text = read_sql(sql, sql_file)
         release = run_query(
             text, extract, load_policy(policy), epsilon, settings_for(insecure_no_sandbox)
         )

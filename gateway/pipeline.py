@@ -35,9 +35,8 @@ from gateway.dp import check_epsilon
 from gateway.dp.release import Release
 from gateway.dp.store import ReleaseStore
 from gateway.errors import AnalysisError, ExtractError
-from gateway.extract.manifest import Manifest, load_manifest
-from gateway.extract.reader import extract_key
-from gateway.extract.status import check_usable
+from gateway.extract import reader
+from gateway.extract.manifest import Manifest
 from gateway.policy import Policy, policy_hash
 from gateway.sandbox import AnalysisJob, QueryJob, Sandbox, make_sandbox
 from gateway.sandbox import run_analysis as run_analysis_job
@@ -106,17 +105,14 @@ def usable_extract(
     Refused when expired, stale (members' rights changed since the build) or
     built under another policy.
     """
-    manifest = load_manifest(extract)
-    check_usable(extract, manifest, settings)
+    manifest, key = reader.usable_extract(extract, settings)
     if manifest.policy_hash != policy_hash(policy):
         raise ExtractError(
             "policy_mismatch",
             f"extract {extract} was built under another version of policy {manifest.policy_name!r}",
             hint="use the policy the extract was built with, or rebuild the extract",
         )
-    if manifest.dummy:
-        return manifest, None
-    return manifest, SecretStr(extract_key(manifest, settings))
+    return manifest, None if key is None else SecretStr(key)
 
 
 def _answer(

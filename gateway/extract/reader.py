@@ -87,13 +87,24 @@ def extract_key(manifest: Manifest, settings: Settings) -> str:
     return read_extract_key(manifest.key_id, settings)
 
 
-def open_extract(
+def usable_extract(
     path: Path, settings: Settings, *, now: dt.datetime | None = None
-) -> tuple[duckdb.DuckDBPyConnection, Manifest]:
-    """Attach ``path`` if it may still be queried: not expired, not stale by the ledger."""
+) -> tuple[Manifest, str | None]:
+    """The manifest and key (None for a dummy) of ``path``, if it may still be queried.
+
+    Refused when expired or stale by the ledger; the trusted side calls this
+    before anything reads the extract, in-process or in the sandbox.
+    """
     from gateway.extract.status import check_usable
 
     manifest = load_manifest(path)
     check_usable(path, manifest, settings, now=now)
-    key = None if manifest.dummy else extract_key(manifest, settings)
+    return manifest, None if manifest.dummy else extract_key(manifest, settings)
+
+
+def open_extract(
+    path: Path, settings: Settings, *, now: dt.datetime | None = None
+) -> tuple[duckdb.DuckDBPyConnection, Manifest]:
+    """Attach ``path`` if it may still be queried: not expired, not stale by the ledger."""
+    manifest, key = usable_extract(path, settings, now=now)
     return attach(path, key), manifest
