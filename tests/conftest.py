@@ -6,7 +6,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
+
+# Timing is not what property tests check: a draw slowed by a busy machine is no failure.
+settings.register_profile("gateway", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("gateway")
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -1,21 +1,16 @@
-"""The DP half of a query, in OpenDP: truncation, clamping, noise, partition selection.
+"""The DP half of a query, in OpenDP: sensitivity, clamping, noise, partition selection.
 
-The privacy unit is the member (``unit_of(contributions=1,
-identifier="pid")``). OpenDP itself bounds each member's influence:
-
-- pipeline ``cells`` (one row per member and cell): ``truncate_per_group``
-  keeps a random ``num_groups`` of a member's cells, and a group-by on
-  (member, cell) gives OpenDP the bound of one row per member per cell;
-- pipeline ``rows``: ``truncate_per_group`` keeps a random ``per_group`` of
-  a member's rows per cell and ``truncate_num_groups`` at most ``num_groups``
-  cells, in an order salted per query so no cell is favoured.
-
-Clamping, noise, partition selection (``with_keys`` for public key sets,
-thresholding under (ε, δ) otherwise) and accuracy all come from OpenDP. The
-noise scale is searched for once per ``Shape`` and the measurement reused; it
-holds no data, and OpenDP's accountant re-checks it against the budget on
-every release. Both Laplace (pure or approximate DP) and Gaussian (zCDP)
-noise are calibrated, and the one that is more accurate for the shape is used.
+The privacy unit is the member. The frame comes bounded per member
+(``frame``), and OpenDP is told exactly those bounds as the unit of privacy
+(``unit_of(contributions=bounds(shape))``): how many rows a member may have
+in all, in any one cell, and in how many cells. From them OpenDP derives each
+statistic's sensitivity; clamping, noise, partition selection (``with_keys``
+for public key sets, thresholding under (ε, δ) otherwise) and accuracy all
+come from OpenDP too. The noise scale is searched for once per ``Shape`` and
+the measurement reused; it holds no data, and OpenDP's accountant re-checks it
+against the budget on every release. Both Laplace (pure or approximate DP) and
+Gaussian (zCDP) noise are calibrated, and the one that is more accurate for
+the shape is used.
 """
 
 from __future__ import annotations
@@ -33,7 +28,7 @@ import polars as pl
 from opendp.accuracy import summarize_polars_measurement
 from opendp.context import Context, domain_of, loss_of, unit_of
 from opendp.domains import atom_domain, with_margin
-from opendp.extras.polars import Margin, dp_len
+from opendp.extras.polars import Bound, Margin, dp_len
 from opendp.metrics import absolute_distance
 from opendp.mod import OpenDPException, binary_search, binary_search_param, enable_features
 
@@ -63,6 +58,7 @@ class Calibration:
     noise: Noise
     measurement: Any  # an OpenDP Measurement; holds no data
     domain: Any
+    unit: tuple[Any, Any]  # (dataset metric, d_in): what one member may change in the frame
     loss: tuple[Any, Any]  # (privacy measure, d_out) of the accountant
     epsilon: float
     delta: float
@@ -87,7 +83,7 @@ def calibrate(shape: Shape, confidence: float) -> Calibration:
 def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
     """Spend the calibrated loss on ``data``: one query in a fresh OpenDP context."""
     try:
-        context = _context(data, calibration.domain, calibration.loss)
+        context = _context(data, calibration.unit, calibration.domain, calibration.loss)
         frame = context(calibration.measurement).collect()
     except OpenDPException as exc:  # its message could describe the data: only its kind leaves
         raise DpError(
@@ -102,8 +98,9 @@ def _calibrate(shape: Shape, noise: Noise, confidence: float) -> Calibration:
         domain_of(pl.LazyFrame(schema=schema(shape)), infer=True),
         Margin(max_length=U32_MAX),
     )
+    unit = unit_of(contributions=bounds(shape))
     loss = _loss(noise, shape)
-    context = _context(pl.LazyFrame(schema=schema(shape)), domain, loss)
+    context = _context(pl.LazyFrame(schema=schema(shape)), unit, domain, loss)
     measurement = _resolve(_query(context, shape), context)
     epsilon, delta, rho = _guarantee(noise, context, shape.delta)
     if epsilon > shape.epsilon * (1 + 1e-9) or delta > shape.delta * (1 + 1e-9):
@@ -115,7 +112,7 @@ def _calibrate(shape: Shape, noise: Noise, confidence: float) -> Calibration:
     accuracy, threshold = _summary(measurement, 1 - confidence)
     half, _ = _summary(measurement, (1 - confidence) / 2)
     return Calibration(
-        noise, measurement, domain, loss, epsilon, delta, rho, accuracy, half, threshold
+        noise, measurement, domain, unit, loss, epsilon, delta, rho, accuracy, half, threshold
     )
 
 
@@ -205,9 +202,24 @@ def _guarantee(noise: Noise, context: Any, delta: float) -> tuple[float, float, 
     return float(epsilon), float(delta_), float(rho)
 
 
-def _context(data: pl.LazyFrame, domain: Any, loss: tuple[Any, Any]) -> Any:
-    """A one-query OpenDP context over ``data`` with the member as the privacy unit."""
-    metric, d_in = unit_of(contributions=1, identifier="pid")
+def bounds(shape: Shape) -> list[Bound]:
+    """What one member may contribute to the frame: the neighbouring relation OpenDP uses.
+
+    In pipeline ``cells`` a member has one row per cell; in ``rows`` up to
+    ``per_group`` rows per cell. Either way in at most ``num_groups`` cells.
+    """
+    per_cell = 1 if shape.pipeline is Pipeline.CELLS else shape.per_group
+    if not shape.grouped:
+        return [Bound(per_group=per_cell)]
+    return [
+        Bound(per_group=per_cell * shape.num_groups),
+        Bound(by=["cell"], per_group=per_cell, num_groups=shape.num_groups),
+    ]
+
+
+def _context(data: pl.LazyFrame, unit: tuple[Any, Any], domain: Any, loss: tuple[Any, Any]) -> Any:
+    """A one-query OpenDP context over ``data`` with the member, ``unit``, as privacy unit."""
+    metric, d_in = unit
     measure, d_out = loss
     accountant = dpc.make_adaptive_composition(domain, metric, measure, d_in=d_in, d_mids=[d_out])
     return Context(accountant=accountant, queryable=accountant(data), d_in=d_in, d_mids=[d_out])
@@ -215,17 +227,6 @@ def _context(data: pl.LazyFrame, domain: Any, loss: tuple[Any, Any]) -> Any:
 
 def _query(context: Any, shape: Shape) -> Any:
     query = context.query()
-    if shape.pipeline is Pipeline.CELLS:
-        if shape.grouped:
-            query = query.truncate_per_group(shape.num_groups, keep="sample")
-        sums = ["n", *(f"{p}{i}" for i in range(len(shape.measures)) for p in "cs")]
-        by = ["pid", "cell"] if shape.grouped else ["pid"]
-        query = query.group_by(*by).agg(pl.col(c).sum() for c in sums)
-    else:
-        within = ["cell"] if shape.grouped else None
-        query = query.truncate_per_group(shape.per_group, by=within, keep="sample")
-        if shape.grouped:
-            query = query.truncate_num_groups(shape.num_groups, by=["h", "cell"], keep="first")
     statistics = [_expression(stat, shape).alias(stat.name) for stat in shape.statistics]
     query = query.group_by("cell").agg(*statistics) if shape.grouped else query.select(*statistics)
     if shape.public_keys is not None:

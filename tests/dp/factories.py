@@ -128,6 +128,16 @@ def with_column(policy: Policy, table: str, column: str, **update: Any) -> Polic
     return policy.model_copy(update={"tables": tables})
 
 
+def with_contributions(policy: Policy, table: str, rows: int, groups: int) -> Policy:
+    """``policy`` with other contribution bounds on ``table``."""
+    tables = dict(policy.tables)
+    bounds = tables[table].contributions.model_copy(
+        update={"max_rows_per_group": rows, "max_groups": groups}
+    )
+    tables[table] = tables[table].model_copy(update={"contributions": bounds})
+    return policy.model_copy(update={"tables": tables})
+
+
 def tips_per_theme(
     con: duckdb.DuckDBPyConnection, per_theme: dict[str, int], per_member: int = 1
 ) -> None:

@@ -1,10 +1,11 @@
-"""The DuckDB half: filters are bound, not pasted; the per-member reduction keeps neighbours.
+"""The DuckDB half: filters are bound, not pasted; members are bounded; neighbours stay so.
 
-The key property of the reduction is that it is a function of one member's
-records at a time: removing a member from the extract removes exactly that
-member's rows from the frame and changes nothing else. Then two extracts that
-differ in one member give frames that differ in one member (OpenDP's privacy
-unit), and OpenDP's user-level guarantee on the frame is one on the extract.
+The key property of the frame is that it is a function of one member's
+records at a time (and of a salt drawn per query): removing a member from the
+extract removes exactly that member's rows and changes nothing else, and no
+member has more rows than the bounds OpenDP is told (``mechanism.bounds``).
+Then two extracts that differ in one member give frames that differ by at
+most those bounds, and OpenDP's guarantee on the frame is one on the extract.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from typing import Any
+from unittest import mock
 
 import duckdb
 import polars as pl
@@ -19,6 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.dp.mechanism import bounds
+from gateway.dp.shape import Pipeline, shape_of
 from gateway.errors import DpError
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
@@ -57,9 +61,19 @@ def _extract(policy: Policy, tips: list[tuple[int, str, dt.date, int | None]]) -
     return f.extract(policy, {"tips": rows})
 
 
-def _frame_rows(plan: QueryPlan, policy: Policy, con: duckdb.DuckDBPyConnection) -> Counter[Any]:
-    data, _ = f.frame(plan, policy, con)
-    return Counter(data.drop("h", strict=False).iter_rows())
+TIGHT = f.with_contributions(f.policy(), "tips", rows=2, groups=3)
+"""At most 2 rows per cell and 3 cells per member: the generated members often exceed both."""
+
+UNGROUPED_CELLS = f.plan(
+    "tips", f.count(), f.measure(Aggregation.SUM, "tips", "helpful_votes", "v")
+)
+UNGROUPED_ROWS = f.plan("tips", f.measure(Aggregation.MEDIAN, "tips", "helpful_votes", "m"))
+PLANS = {
+    "cells": CELLS_PLAN,
+    "rows": ROWS_PLAN,
+    "cells-1": UNGROUPED_CELLS,
+    "rows-1": UNGROUPED_ROWS,
+}
 
 
 def _member_hash(member: int) -> int:
@@ -68,17 +82,81 @@ def _member_hash(member: int) -> int:
     return int(value[0])
 
 
-@pytest.mark.parametrize("plan", [CELLS_PLAN, ROWS_PLAN], ids=["cells", "rows"])
-@settings(max_examples=20, deadline=None)
+def _by_member(data: pl.DataFrame) -> dict[int, Counter[Any]]:
+    """Each member's frame rows, without their pseudonym."""
+    rows: dict[int, Counter[Any]] = {}
+    for row in data.iter_rows():
+        rows.setdefault(row[0], Counter())[row[1:]] += 1
+    return rows
+
+
+def _cell_counts(rows: Counter[Any], plan: QueryPlan) -> Counter[Any]:
+    """Rows per cell, the part of a member's frame rows that no random sample changes."""
+    counts = Counter[Any]()
+    for row, n in rows.items():
+        counts[row[0] if plan.group_by else None] += n
+    return counts
+
+
+@pytest.mark.parametrize("plan", PLANS.values(), ids=PLANS)
+@settings(max_examples=25, deadline=None)
 @given(tips=tips_strategy, removed=st.integers(0, 5))
-def test_removing_a_member_removes_only_their_frame_rows(
+def test_removing_a_member_changes_only_their_frame_rows(
     plan: QueryPlan, tips: list[tuple[int, str, dt.date, int | None]], removed: int
 ) -> None:
-    policy = f.policy()
-    everyone = _frame_rows(plan, policy, _extract(policy, tips))
-    without = _frame_rows(plan, policy, _extract(policy, [t for t in tips if t[0] != removed]))
-    unit = _member_hash(removed)
-    assert without == Counter({row: n for row, n in everyone.items() if row[0] != unit})
+    """Other members keep the same rows: the same cells, from a salt that is not theirs.
+
+    With one salt for both extracts (as for two runs of one query), which
+    cells a member keeps depends on their own records alone. Which of their
+    records stand for a cell (pipeline rows) is a fresh random sample each
+    time, so for those the counts per cell must match and the values be the
+    member's own.
+    """
+    with mock.patch("gateway.dp.frame.secrets.randbits", return_value=12345):
+        everyone = _by_member(f.frame(plan, TIGHT, _extract(TIGHT, tips))[0])
+        kept = [t for t in tips if t[0] != removed]
+        without = _by_member(f.frame(plan, TIGHT, _extract(TIGHT, kept))[0])
+    everyone.pop(_member_hash(removed), None)
+    assert everyone.keys() == without.keys()
+    for member, rows in everyone.items():
+        if plan is CELLS_PLAN or plan is UNGROUPED_CELLS:
+            assert without[member] == rows
+        else:
+            assert _cell_counts(without[member], plan) == _cell_counts(rows, plan)
+
+
+@pytest.mark.parametrize("plan", PLANS.values(), ids=PLANS)
+@settings(max_examples=25, deadline=None)
+@given(tips=tips_strategy, part_rows=st.sampled_from([1, 7, 1_000]))
+def test_every_member_keeps_as_much_as_the_bounds_opendp_is_told_allow(
+    plan: QueryPlan, tips: list[tuple[int, str, dt.date, int | None]], part_rows: int
+) -> None:
+    """Per member: no more rows, rows per cell or cells than ``bounds`` declares, and no fewer.
+
+    Also when members are read in several passes (``part_rows`` source rows each).
+    """
+    shape = shape_of(plan, TIGHT, epsilon=1.0)
+    declared = bounds(shape)
+    per_cell = shape.per_group if shape.pipeline is Pipeline.ROWS else 1
+    assert declared[0].per_group == per_cell * (shape.num_groups if plan.group_by else 1)
+    if plan.group_by:
+        assert (declared[1].per_group, declared[1].num_groups) == (per_cell, shape.num_groups)
+    with mock.patch("gateway.dp.frame.PART_ROWS", part_rows):
+        data, keys = f.frame(plan, TIGHT, _extract(TIGHT, tips))
+    exact: dict[int, Counter[Any]] = {}
+    for member, theme, day, _ in tips:
+        cell = (theme, day.replace(day=1).isoformat()) if plan.group_by else None
+        exact.setdefault(_member_hash(member), Counter())[cell] += 1
+    assert data["pid"].n_unique() == len(exact)
+    for member, rows in _by_member(data).items():
+        cells = Counter[Any]()
+        for row, n in rows.items():
+            cell = keys[row[0]] if plan.group_by else None
+            cells[cell] += row[1 if plan.group_by else 0] if shape.pipeline is Pipeline.CELLS else n
+            assert shape.pipeline is Pipeline.ROWS or n == 1  # one row per member and cell
+        assert rows.total() <= (declared[0].per_group or 0)
+        assert len(cells) == min(len(exact[member]), shape.num_groups if plan.group_by else 1)
+        assert all(n == min(exact[member][cell], shape.per_group) for cell, n in cells.items())
 
 
 def test_cells_add_up_to_the_exact_sql_answer_for_members_within_bounds(
@@ -173,7 +251,7 @@ class _Recorder:
         self.con = con
         self.statements: list[str] = []
 
-    def execute(self, sql: str, params: list[object]) -> duckdb.DuckDBPyConnection:
+    def execute(self, sql: str, params: list[object] | None = None) -> duckdb.DuckDBPyConnection:
         self.statements.append(sql)
         return self.con.execute(sql, params)
 

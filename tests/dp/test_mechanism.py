@@ -1,6 +1,6 @@
-"""OpenDP's side: truncation bounds a member, the noise is calibrated as OpenDP would.
+"""A member moves a release by at most the bounds; the noise is calibrated as OpenDP would.
 
-Truncation is checked without noise: the same OpenDP plan built with a noise
+The bounds are checked without noise: the same OpenDP plan built with a noise
 scale of 0 shows exactly what a member can move before noise is added.
 """
 
@@ -52,12 +52,14 @@ def dated_policy() -> Policy:
 
 
 def _exact(plan: QueryPlan, policy: Policy, con: duckdb.DuckDBPyConnection) -> dict[Any, int]:
-    """The plan's row count per cell, truncated by OpenDP but without noise."""
+    """The plan's row count per cell, bounded per member but without noise."""
     shape = shape_of(plan, policy, epsilon=1.0)
     calibration = calibrate(shape, 0.95)
     with tempfile.TemporaryDirectory() as directory:
         frame = load_frame(plan, policy, shape, con, Path(directory))
-        context = mechanism._context(frame.data, calibration.domain, calibration.loss)
+        context = mechanism._context(
+            frame.data, calibration.unit, calibration.domain, calibration.loss
+        )
         accountant = context.accountant
         noiseless = dp.m.make_private_lazyframe(
             accountant.input_domain,
@@ -103,8 +105,7 @@ def test_a_member_with_ten_thousand_tips_moves_counts_by_at_most_the_bound(
         moved = {
             c: v - without[c] for c, v in _exact(plan, dated_policy, con).items() if v != without[c]
         }
-        # at most `groups` cells; OpenDP's truncate_num_groups ranks from 1 and keeps one fewer
-        assert groups - 1 <= len(moved) <= groups
+        assert len(moved) == groups  # a random `groups` of the member's 100 cells
         assert set(moved.values()) == {k}  # at most k rows in each
         chosen.add(frozenset(moved))
     assert len(chosen) > 1  # the kept cells are a random sample, not the first ones
@@ -136,7 +137,10 @@ def test_the_search_finds_the_scale_and_threshold_opendp_resolve_finds(
     shape = shape_of(plan, health_policy, epsilon=1.0)
     calibration = mechanism._calibrate(shape, Noise.LAPLACE, 0.95)
     context = mechanism._context(
-        pl.LazyFrame(schema=mechanism.schema(shape)), calibration.domain, calibration.loss
+        pl.LazyFrame(schema=mechanism.schema(shape)),
+        calibration.unit,
+        calibration.domain,
+        calibration.loss,
     )
     reference = mechanism._query(context, shape).resolve()
     assert _scales(calibration.measurement) == pytest.approx(_scales(reference), rel=1e-5)
