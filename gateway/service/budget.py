@@ -55,10 +55,7 @@ def budget_state(s: Session, project: Project) -> BudgetState:
 
 def locked_state(s: Session, project_id: int) -> BudgetState:
     """The project's budget, with its row locked until the transaction ends."""
-    project = s.execute(
-        select(Project).where(Project.id == project_id).with_for_update()
-    ).scalar_one()
-    return budget_state(s, project)
+    return budget_state(s, s.get_one(Project, project_id, with_for_update=True))
 
 
 def check(state: BudgetState, epsilon: float) -> None:

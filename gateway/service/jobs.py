@@ -270,7 +270,7 @@ def _submit(
 def review(settings: Settings, who: Principal, job_id: int, decision: ReviewDecision) -> JobPublic:
     """A reviewer lets a waiting job run, or rejects it and refunds its ε."""
     with transaction(settings) as s:
-        job = s.execute(select(Job).where(Job.id == job_id).with_for_update()).scalar_one_or_none()
+        job = s.get(Job, job_id, with_for_update=True)
         if job is None:
             raise NotFoundError("job_not_found", f"no job {job_id}", hint="see the review queue")
         if job.status is not StatusCode.AWAITING_REVIEW:

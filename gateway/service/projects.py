@@ -178,9 +178,7 @@ def decide(
 ) -> ProjectPublic:
     """A reviewer's verdict on a proposed project; a decided project stays decided."""
     with transaction(settings) as s:
-        project = s.execute(
-            select(Project).where(Project.id == project_id).with_for_update()
-        ).scalar_one_or_none()
+        project = s.get(Project, project_id, with_for_update=True)
         if project is None:
             raise NotFoundError("project_not_found", f"no project {project_id}", hint=None)
         if project.status is not ProjectStatus.PROPOSED:

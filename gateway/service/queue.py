@@ -78,6 +78,19 @@ class ClaimedJob:
     extract: Path | None
     attempt: int
 
+    @classmethod
+    def of(cls, job: Job, extract: Path | None) -> ClaimedJob:
+        return cls(
+            id=job.id,
+            project_id=job.project_id,
+            kind=job.kind,
+            text=job.text,
+            template=job.template,
+            epsilon=job.epsilon,
+            extract=extract,
+            attempt=job.attempts,
+        )
+
 
 def worker_actor(worker: str) -> Actor:
     return Actor(f"worker {worker}", "system")
@@ -135,16 +148,7 @@ def claim(settings: Settings, worker: str, *, now: dt.datetime | None = None) ->
             )
             project = s.get(Project, job.project_id)
             assert project is not None
-            return ClaimedJob(
-                id=job.id,
-                project_id=job.project_id,
-                kind=job.kind,
-                text=job.text,
-                template=job.template,
-                epsilon=job.epsilon,
-                extract=Path(project.extract) if project.extract else None,
-                attempt=job.attempts,
-            )
+            return ClaimedJob.of(job, Path(project.extract) if project.extract else None)
 
 
 def heartbeat(
@@ -200,7 +204,7 @@ def finish(
 ) -> StatusCode | None:
     """Record how ``worker``'s run ended; None when another worker holds the job now."""
     with transaction(settings) as s:
-        job = s.execute(select(Job).where(Job.id == job_id).with_for_update()).scalar_one()
+        job = s.get_one(Job, job_id, with_for_update=True)
         if job.status is not StatusCode.RUNNING or job.worker != worker:
             log.warning("job %s: worker %s lost its lease; its result is discarded", job_id, worker)
             return None

@@ -125,9 +125,7 @@ def publish(
 ) -> ReleasePublic:
     """Show a release in the member insights portal, with its Dutch and English text."""
     with transaction(settings) as s:
-        row = s.execute(
-            select(ReleaseRecord).where(ReleaseRecord.id == release_id).with_for_update()
-        ).scalar_one_or_none()
+        row = s.get(ReleaseRecord, release_id, with_for_update=True)
         if row is None:
             raise NotFoundError("release_not_found", f"no release {release_id}", hint=None)
         if row.published:

@@ -132,16 +132,7 @@ def _claimed(settings: Settings, job_id: int) -> ClaimedJob:
     with session(settings) as s:
         job = s.get(Job, job_id)
         assert job is not None
-        return ClaimedJob(
-            id=job.id,
-            project_id=job.project_id,
-            kind=job.kind,
-            text=job.text,
-            template=job.template,
-            epsilon=job.epsilon,
-            extract=None,
-            attempt=job.attempts,
-        )
+        return ClaimedJob.of(job, extract=None)
 
 
 @pytest.mark.parametrize(
