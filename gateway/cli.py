@@ -19,6 +19,7 @@ import typer
 
 if TYPE_CHECKING:
     from gateway.config import Settings
+    from gateway.service.accounts import IssuedToken
 
 app = typer.Typer(
     help="Health-Thing research gateway: differentially private insights, never the data.",
@@ -436,6 +437,7 @@ user_app = typer.Typer(
 )
 app.add_typer(user_app, name="user")
 RoleArgument = Annotated[str, typer.Option("--role", help="researcher, reviewer or admin.")]
+DaysOption = Annotated[int | None, typer.Option("--days", help="Token lifetime.")]
 
 
 @app.command("serve")
@@ -501,7 +503,7 @@ def worker_command(
 def user_add(
     name: Annotated[str, typer.Argument(help="Login name, lower case.")],
     role: RoleArgument,
-    days: Annotated[int | None, typer.Option("--days", help="Token lifetime.")] = None,
+    days: DaysOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add a user and print their first API token (shown this once only)."""
@@ -518,13 +520,13 @@ def user_add(
             raise typer.BadParameter(str(exc)) from None
         user = create_user(settings, SYSTEM, data)
         issued = issue_token(settings, SYSTEM, user.id, "command line", days)
-    emit(issued, as_json, lambda: _show_token(issued.user, issued.token, issued.expires_at))
+    emit(issued, as_json, lambda: _show_token(issued))
 
 
 @user_app.command("token")
 def user_token(
     name: Annotated[str, typer.Argument(help="Login name.")],
-    days: Annotated[int | None, typer.Option("--days", help="Token lifetime.")] = None,
+    days: DaysOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Issue another API token for a user (shown this once only)."""
@@ -538,12 +540,12 @@ def user_token(
         issued = issue_token(
             settings, SYSTEM, user_by_name(settings, name).id, "command line", days
         )
-    emit(issued, as_json, lambda: _show_token(issued.user, issued.token, issued.expires_at))
+    emit(issued, as_json, lambda: _show_token(issued))
 
 
-def _show_token(user: str, token: str, expires_at: datetime.datetime) -> None:
-    typer.echo(f"token for {user} (expires {expires_at:%Y-%m-%d}; shown only now):")
-    typer.echo(token)
+def _show_token(issued: IssuedToken) -> None:
+    typer.echo(f"token for {issued.user} (expires {issued.expires_at:%Y-%m-%d}; shown only now):")
+    typer.echo(issued.token)
 
 
 @app.command("demo")

@@ -135,6 +135,15 @@ def numbered_duplicates(stem: pa.StringArray, tail: pa.StringArray | str = "") -
     return pc.if_else(pa.array(rank > 0), numbered, stem)
 
 
+def _name_slugs(
+    first: np.ndarray, female: np.ndarray, surname: np.ndarray
+) -> tuple[pa.StringArray, pa.StringArray, pa.StringArray]:
+    """First name, surname and initial as handles and addresses spell them."""
+    first_slug = _first_slugs(first, female)
+    surname_slug = _take([slug(s) for s in SURNAMES], surname)
+    return first_slug, surname_slug, pc.utf8_slice_codeunits(first_slug, 0, 1)
+
+
 def usernames(
     rng: np.random.Generator,
     first: np.ndarray,
@@ -144,9 +153,7 @@ def usernames(
 ) -> pa.StringArray:
     """Unique handles such as ``sannedevries``, ``s.devries``, ``bram84``, ``fietsfan12``."""
     n = len(first)
-    first_slug = _first_slugs(first, female)
-    surname_slug = _take([slug(s) for s in SURNAMES], surname)
-    initial = pc.utf8_slice_codeunits(first_slug, 0, 1)
+    first_slug, surname_slug, initial = _name_slugs(first, female, surname)
     year2 = pc.cast(pa.array(birth_year % 100), pa.string())
     small = pc.cast(pa.array(rng.integers(1, 100, n)), pa.string())
     nickname = _take(NICKNAMES, rng.integers(0, len(NICKNAMES), n))
@@ -171,9 +178,7 @@ def emails(
 ) -> pa.StringArray:
     """Unique addresses such as ``sanne.devries@gmail.com`` or ``bdejong1984@ziggo.nl``."""
     n = len(first)
-    first_slug = _first_slugs(first, female)
-    surname_slug = _take([slug(s) for s in SURNAMES], surname)
-    initial = pc.utf8_slice_codeunits(first_slug, 0, 1)
+    first_slug, surname_slug, initial = _name_slugs(first, female, surname)
     year = pc.cast(pa.array(birth_year), pa.string())
     candidates = [
         _join(first_slug, ".", surname_slug),
