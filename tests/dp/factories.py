@@ -121,20 +121,22 @@ def by(table: str, column: str, alias: str | None = None, bucket: str | None = N
 
 def with_column(policy: Policy, table: str, column: str, **update: Any) -> Policy:
     """``policy`` with one column's fields replaced (e.g. a public date domain)."""
-    tables = dict(policy.tables)
-    columns = dict(tables[table].columns)
+    columns = dict(policy.tables[table].columns)
     columns[column] = columns[column].model_copy(update=update)
-    tables[table] = tables[table].model_copy(update={"columns": columns})
-    return policy.model_copy(update={"tables": tables})
+    return _with_table(policy, table, columns=columns)
 
 
 def with_contributions(policy: Policy, table: str, rows: int, groups: int) -> Policy:
     """``policy`` with other contribution bounds on ``table``."""
-    tables = dict(policy.tables)
-    bounds = tables[table].contributions.model_copy(
+    bounds = policy.tables[table].contributions.model_copy(
         update={"max_rows_per_group": rows, "max_groups": groups}
     )
-    tables[table] = tables[table].model_copy(update={"contributions": bounds})
+    return _with_table(policy, table, contributions=bounds)
+
+
+def _with_table(policy: Policy, table: str, **update: Any) -> Policy:
+    tables = dict(policy.tables)
+    tables[table] = tables[table].model_copy(update=update)
     return policy.model_copy(update={"tables": tables})
 
 

@@ -15,6 +15,12 @@ from gateway.vet.plan import OrderBy
 from tests.dp import factories as f
 
 VOTES = ("tips", "helpful_votes")
+COUNT_AND_MEAN_BY_THEME = f.plan(
+    "tips",
+    f.count(),
+    f.measure(Aggregation.MEAN, *VOTES, "votes"),
+    group_by=[f.by("tips", "theme")],
+)
 PER_THEME = {"sleep": 6000, "stress": 2000, "nutrition": 600, "movement": 4000}
 
 
@@ -35,12 +41,7 @@ def _closed() -> duckdb.DuckDBPyConnection:
 def test_a_release_has_a_dp_value_and_an_interval_per_cell(
     health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
 ) -> None:
-    plan = f.plan(
-        "tips",
-        f.count(),
-        f.measure(Aggregation.MEAN, *VOTES, "votes"),
-        group_by=[f.by("tips", "theme")],
-    )
+    plan = COUNT_AND_MEAN_BY_THEME
     release = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
     assert release.columns == ["theme", "n", "votes"]
     shown = {row[0] for row in release.rows}
@@ -177,12 +178,7 @@ def test_dummy_releases_say_so(
 def test_predicted_accuracy_is_the_released_half_width(
     health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
 ) -> None:
-    plan = f.plan(
-        "tips",
-        f.count(),
-        f.measure(Aggregation.MEAN, *VOTES, "votes"),
-        group_by=[f.by("tips", "theme")],
-    )
+    plan = COUNT_AND_MEAN_BY_THEME
     predicted = predict_accuracy(plan, health_policy, 1.0)
     assert set(predicted) == {"n", "votes.sum", "votes.count"}
     release: Release = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")

@@ -24,24 +24,12 @@ from gateway.dp.shape import Shape, shape_of
 from gateway.errors import DpError
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
+from gateway.source import schema
 from gateway.vet.plan import QueryPlan
 from tests.dp import factories as f
 
 MONTHS = [dt.date(2022 + i // 12, i % 12 + 1, 3) for i in range(36)]
-THEMES = (
-    "sleep",
-    "stress",
-    "nutrition",
-    "movement",
-    "chronic pain",
-    "diabetes",
-    "mental health",
-    "heart health",
-    "weight",
-    "smoking cessation",
-    "pregnancy",
-    "ageing well",
-)
+THEMES = schema.THEMES
 BY_CELL = [f.by("tips", "theme"), f.by("tips", "created_month", "month", bucket="month")]
 
 

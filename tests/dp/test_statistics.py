@@ -31,24 +31,7 @@ pytestmark = pytest.mark.slow
 
 PROVINCES = {
     p: 300 + 10 * i
-    for i, p in enumerate(
-        [
-            "Drenthe",
-            "Flevoland",
-            "Friesland",
-            "Gelderland",
-            "Groningen",
-            "Limburg",
-            "Noord-Brabant",
-            "Noord-Holland",
-            "Overijssel",
-            "Utrecht",
-            "Zeeland",
-            "Zuid-Holland",
-            "abroad",
-            "unknown",
-        ]
-    )
+    for i, p in enumerate(f.policy().tables["members"].columns["province"].domain or ())
 }
 THEMES = {t: 4000 + 500 * i for i, t in enumerate(schema.THEMES)}
 
