@@ -25,8 +25,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
-import re
 import resource
 import statistics
 import subprocess
@@ -37,11 +35,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
+from bench.report import DOC, machine, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "health_thing.yaml"
-DOC = ROOT / "docs" / "benchmarks.md"
+STEADY = "the ratio, measured in the same invocation, varies less."
 HEADING = "## DP query"
 SQL = (
     "SELECT theme, created_month, COUNT(*) AS tips, AVG(helpful_votes) AS votes "
@@ -223,29 +221,6 @@ def section(members: int, tips: int, raw: dict[str, Any], dp: dict[str, Any], no
     return "\n".join(lines)
 
 
-def machine(load_before: tuple[float, ...], load_after: tuple[float, ...]) -> str:
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-        f"DuckDB {duckdb.__version__}; 1-minute load average {load_before[0]:.1f} before "
-        f"and {load_after[0]:.1f} after the run. Other work on the "
-        "machine makes absolute times vary from run to run; the ratio, measured in "
-        "the same invocation, varies less."
-    )
-
-
-def write_section(text: str) -> None:
-    """Replace (or append) this benchmark's section, leaving the others untouched."""
-    old = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    new = (
-        pattern.sub(lambda _: text + "\n", old)
-        if pattern.search(old)
-        else old.rstrip() + "\n\n" + text
-    )
-    DOC.write_text(new.rstrip() + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--members", type=int, default=1_000_000)
@@ -266,10 +241,10 @@ def main() -> None:
         dp = in_fresh_process("dp", data)
         manifest = json.loads((data / "e.duckdb.manifest.json").read_text())
     tips = manifest["row_counts"]["tips"]
-    text = section(args.members, tips, raw, dp, machine(load_before, os.getloadavg()))
+    text = section(args.members, tips, raw, dp, machine(load_before, os.getloadavg(), STEADY))
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(HEADING, text)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
-import re
 import resource
 import subprocess
 import sys
@@ -29,12 +27,15 @@ from pathlib import Path
 
 import duckdb
 
+from bench.report import DOC, machine, write_section
 from gateway.source.generate import generate
 
 GOAL_SECONDS = {1_000_000: 60.0}
 AS_OF = dt.date(2025, 6, 30)
 SEED = 1
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+STEADY = (
+    "the ratios against the copy baseline, measured in the same process right after, vary less."
+)
 HEADING = "## Source generation"
 
 
@@ -102,17 +103,6 @@ def scaling(results: list[dict[str, float]]) -> str:
     )
 
 
-def machine(load_before: tuple[float, ...], load_after: tuple[float, ...]) -> str:
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-        f"DuckDB {duckdb.__version__}; 1-minute load average {load_before[0]:.1f} before "
-        f"and {load_after[0]:.1f} after the run. Other work on the "
-        "machine makes absolute times vary from run to run; the ratios against "
-        "the copy baseline, measured in the same process right after, vary less."
-    )
-
-
 def section(results: list[dict[str, float]], note: str) -> str:
     goals = [
         f"Goal: {members:,} members in about {seconds:.0f} s on 2 cores — "
@@ -139,19 +129,6 @@ def section(results: list[dict[str, float]], note: str) -> str:
     return "\n".join(body)
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) this benchmark's section, leaving the others untouched."""
-    old = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    new = (
-        pattern.sub(lambda _: text + "\n", old)
-        if pattern.search(old)
-        else old.rstrip() + "\n\n" + text
-    )
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(new.rstrip() + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -164,10 +141,10 @@ def main() -> None:
 
     load_before = os.getloadavg()
     results = [in_fresh_process(members) for members in sorted(args.members)]
-    text = section(results, machine(load_before, os.getloadavg()))
+    text = section(results, machine(load_before, os.getloadavg(), STEADY))
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(HEADING, text)
 
 
 if __name__ == "__main__":
