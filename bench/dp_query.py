@@ -11,8 +11,7 @@ read-only, locked down, 1 GB DuckDB memory limit, 2 threads):
 * dp    ``gateway.dp.execute`` of the vetted plan of the same SQL: the first
         run of the shape in the process (with calibration) and 5 more; then
         one more run split into DuckDB's per-member reduction (to a Parquet
-        file) and OpenDP's release, and OpenDP's release of the same frame
-        handed over in memory instead of as a file
+        file) and OpenDP's release
 
 and prints seconds, the ratio dp / raw and each process's peak RSS. The
 section ``## DP query`` of ``docs/benchmarks.md`` is replaced with the results
@@ -139,15 +138,12 @@ def measure_dp(data: Path) -> dict[str, Any]:
         released = release(calibration, frame.data)
         done = time.perf_counter()
         rows = frame.data.select(pl.len()).collect().item()
-        in_memory = frame.data.collect().lazy()
-        memory_s = _timed(lambda: release(calibration, in_memory))
     return {
         "cold_s": cold,
         "warm_s": statistics.median(warm),
         "warm_min_s": min(warm),
         "reduce_s": reduced - start,
         "release_s": done - reduced,
-        "release_in_memory_s": memory_s,
         "frame_rows": rows,
         "released_groups": released.height,
         "noise": calibration.noise.value,
@@ -156,11 +152,15 @@ def measure_dp(data: Path) -> dict[str, Any]:
 
 
 def in_fresh_process(kind: str, data: Path) -> dict[str, Any]:
+    """``kind`` measured in a new process, with the allocator settings of a sandboxed job."""
+    from gateway.sandbox.process import ALLOCATOR_ENV
+
     child = subprocess.run(
         [sys.executable, __file__, "--one", kind, "--data", str(data)],
         check=True,
         capture_output=True,
         text=True,
+        env={**os.environ, **ALLOCATOR_ENV},
     )
     result: dict[str, Any] = json.loads(child.stdout.splitlines()[-1])
     return result
@@ -192,8 +192,6 @@ def section(members: int, tips: int, raw: dict[str, Any], dp: dict[str, Any], no
         f"| one more: DuckDB's per-member reduction to Parquet ({dp['frame_rows']:,} rows) "
         f"| {dp['reduce_s']:.2f} | | |",
         f"| ... then OpenDP's release from the Parquet file | {dp['release_s']:.2f} | | |",
-        f"| ... and of the same frame handed over in memory instead | "
-        f"{dp['release_in_memory_s']:.2f} | | |",
         f"| floor: DuckDB grouping tips by member and cell, no output "
         f"({raw['member_cells']:,} pairs) | {raw['member_cells_s']:.2f} | | |",
         "",

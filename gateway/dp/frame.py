@@ -202,21 +202,24 @@ class _Sql:
         """Window conditions keeping a random sample of each member's rows within the bounds.
 
         Cells are ranked per member by a hash salted per query, so which cells
-        a heavy member keeps is random and not the same from query to query;
-        the cell itself breaks ties, so no two cells share a rank.
+        a heavy member keeps is random and not the same from query to query.
+        With a row per cell, ``row_number`` never gives two rows one rank; with
+        many (pipeline rows), ``dense_rank`` gives a cell's rows one rank, and
+        the cell itself breaks ties, so no two cells share one.
         """
         limits = []
+        order = "hash(cell, CAST(? AS UBIGINT))"
         if self.shape.pipeline is Pipeline.ROWS:
             within = "pid, cell" if self.shape.grouped else "pid"
             limits.append(
                 f"row_number() OVER (PARTITION BY {within} ORDER BY random()) "
                 f"<= {self.shape.per_group}"
             )
+            order = f"{order}, cell"
         if self.shape.grouped:
             rank = "row_number" if self.shape.pipeline is Pipeline.CELLS else "dense_rank"
             limits.append(
-                f"{rank}() OVER (PARTITION BY pid ORDER BY hash(cell, CAST(? AS UBIGINT)), cell) "
-                f"<= {self.shape.num_groups}"
+                f"{rank}() OVER (PARTITION BY pid ORDER BY {order}) <= {self.shape.num_groups}"
             )
         return limits
 

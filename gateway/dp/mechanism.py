@@ -36,7 +36,7 @@ from gateway.dp.frame import schema
 from gateway.dp.shape import Pipeline, Shape, Statistic, StatKind
 from gateway.errors import BudgetError, DpError
 
-enable_features("contrib")
+enable_features("contrib", "honest-but-curious")
 
 U32_MAX = 2**32 - 1
 """OpenDP's ``max_length``: a bound on rows per group that assumes nothing about the data.
@@ -66,6 +66,7 @@ class Calibration:
     accuracy: dict[str, float | None]  # statistic -> half-width at 1 - confidence
     accuracy_half: dict[str, float | None]  # ... at (1 - confidence) / 2
     threshold: int | None  # noisy size below which OpenDP withholds a private group
+    streams: bool  # whether the plan may run on Polars' streaming engine (no quantiles)
 
 
 @lru_cache(maxsize=256)
@@ -81,16 +82,35 @@ def calibrate(shape: Shape, confidence: float) -> Calibration:
 
 
 def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
-    """Spend the calibrated loss on ``data``: one query in a fresh OpenDP context."""
+    """Spend the calibrated loss on ``data``: one query in a fresh OpenDP context.
+
+    OpenDP's own ``collect`` runs the private plan on Polars' in-memory
+    engine, which holds the whole frame at once (about 450 MB for 5M rows).
+    Where it can, the plan is taken out of its once-only wrapper instead and
+    run on the streaming engine, in a third of the memory and half the time.
+    That wrapper is what OpenDP's ``honest-but-curious`` feature is about: its
+    guarantee holds if the plan runs once and the order of the output rows is
+    not observed. Here it runs once, right away, and the rows are shuffled.
+    Quantiles cannot leave: OpenDP scores their candidates in a function of
+    its own that does not serialise.
+    """
     try:
         context = _context(data, calibration.unit, calibration.domain, calibration.loss)
-        frame = context(calibration.measurement).collect()
+        private = context(calibration.measurement)
+        if calibration.streams:
+            frame = private.lazy().collect(engine="streaming")
+        else:
+            frame = private.collect()
     except OpenDPException as exc:  # its message could describe the data: only its kind leaves
         raise DpError(
             "release_failed", f"OpenDP could not release the query ({exc.variant})"
         ) from None
+    except pl.exceptions.PolarsError as exc:  # the same, raised while the plan runs
+        raise DpError(
+            "release_failed", f"OpenDP could not release the query ({type(exc).__name__})"
+        ) from None
     assert isinstance(frame, pl.DataFrame)
-    return frame
+    return frame.sample(fraction=1.0, shuffle=True)
 
 
 def _calibrate(shape: Shape, noise: Noise, confidence: float) -> Calibration:
@@ -111,8 +131,20 @@ def _calibrate(shape: Shape, noise: Noise, confidence: float) -> Calibration:
         )
     accuracy, threshold = _summary(measurement, 1 - confidence)
     half, _ = _summary(measurement, (1 - confidence) / 2)
+    streams = all(stat.kind is not StatKind.QUANTILE for stat in shape.statistics)
     return Calibration(
-        noise, measurement, domain, unit, loss, epsilon, delta, rho, accuracy, half, threshold
+        noise,
+        measurement,
+        domain,
+        unit,
+        loss,
+        epsilon,
+        delta,
+        rho,
+        accuracy,
+        half,
+        threshold,
+        streams,
     )
 
 

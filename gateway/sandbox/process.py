@@ -42,11 +42,18 @@ log = logging.getLogger(__name__)
 
 HOST_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 """The whole environment of the launcher: nothing of the gateway's is inherited."""
+ALLOCATOR_ENV = {"_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"}
+"""Polars' allocator hands freed memory back at once.
+
+Without it, a query job keeps the high-water mark of its release (about
+200 MB at 5M frame rows) while DuckDB builds the next frame.
+"""
 INSIDE_ENV = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
     "HOME": SCRATCH_INSIDE,
     "TMPDIR": SCRATCH_INSIDE,
+    **ALLOCATOR_ENV,
 }
 """The whole environment of the job."""
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import opendp.prelude as dp
+import polars as pl
 import pytest
 from scipy import stats
 
-from gateway.dp import Release, execute
+from gateway.dp import Release, execute, mechanism
+from gateway.dp.frame import schema as frame_schema
 from gateway.dp.mechanism import Noise, calibrate
 from gateway.dp.shape import shape_of
 from gateway.policy import Policy
@@ -124,6 +127,36 @@ def test_count_noise_has_the_mechanism_distribution_and_intervals_cover(
     stated = float(pmf[np.abs(support) <= summary["accuracy"]].sum())
     assert stated >= 0.95
     assert stats.binomtest(sum(covered), len(covered), stated).pvalue > 1e-3
+
+
+def test_a_frame_in_many_chunks_gets_its_noise_once_per_cell(
+    health_policy: Policy, tmp_path: Path
+) -> None:
+    """The streaming engine aggregates a large frame chunk by chunk; noise comes after.
+
+    Noise added to each chunk's partial sum would widen the error by the
+    square root of the number of chunks; the chi-square test sees that.
+    """
+    plan = f.plan("tips", f.count(), group_by=[f.by("tips", "theme")])
+    shape = shape_of(plan, health_policy, epsilon=1.0)
+    assert shape.public_keys is not None
+    calibration = calibrate(shape, 0.95)
+    assert calibration.streams
+    rows = 1_200_000
+    cells = pl.Series([cell for cell, _ in shape.public_keys], dtype=pl.UInt64)
+    index = pl.arange(0, rows, dtype=pl.UInt64, eager=True)
+    frame = pl.DataFrame({"pid": index, "cell": cells.gather(index % len(cells)), "n": 1})
+    path = tmp_path / "frame.parquet"
+    frame.select(frame_schema(shape).names()).write_parquet(path, row_group_size=50_000)
+    truth = rows // len(cells)
+    errors = [
+        value - truth
+        for _ in range(40)
+        for value in mechanism.release(calibration, pl.scan_parquet(path))["rows"]
+    ]
+    assert len(errors) == 40 * len(cells)
+    summary = dp.summarize_polars_measurement(calibration.measurement).row(0, named=True)
+    assert _chi_square_p(errors, summary["distribution"], summary["scale"]) > 1e-3
 
 
 def test_mean_intervals_cover_at_least_as_often_as_stated(health_policy: Policy) -> None:
