@@ -33,7 +33,9 @@ from gateway.analyses.vetting import VettedAnalysis, vet_analysis
 from gateway.config import Settings
 from gateway.dp import check_epsilon
 from gateway.dp.release import Release
-from gateway.dp.store import ReleaseStore
+from gateway.dp.shape import shape_of
+from gateway.dp.store import ReleaseStore, TuningStore
+from gateway.dp.tuning import tuning_key
 from gateway.errors import AnalysisError, ExtractError
 from gateway.extract import reader
 from gateway.extract.manifest import Manifest
@@ -124,11 +126,18 @@ def _answer(
     store: ReleaseStore,
     sandbox: Sandbox,
 ) -> Release:
-    """The stored release for this question, or a new one from the sandbox (not yet stored)."""
+    """The stored release for this question, or a new one from the sandbox (not yet stored).
+
+    The engine is given how it calibrated this shape before, if it did, and
+    tells how it calibrated it now; both only spare a search.
+    """
     manifest, key = access
     stored = store.get(plan.plan_hash(), manifest.content_hash, epsilon)
     if stored is not None:
         return stored
+    tunings = TuningStore(store.settings)
+    searched = tuning_key(shape_of(plan, policy, epsilon=epsilon), policy.release.confidence)
+    tuning = tunings.get(searched)
     job = QueryJob(
         plan=plan,
         policy=policy,
@@ -136,8 +145,12 @@ def _answer(
         extract=extract,
         extract_hash=manifest.content_hash,
         key=key,
+        tuning=tuning,
     )
-    release = run_query_job(sandbox, job)
+    output = run_query_job(sandbox, job)
+    if output.tuning is not None and output.tuning != tuning:
+        tunings.put(searched, output.tuning)
+    release = output.release
     if manifest.dummy:
         release = release.model_copy(update={"dummy": True, "epsilon_spent": 0.0})
     return release

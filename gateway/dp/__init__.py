@@ -13,26 +13,36 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gateway.dp.engine import budget_split, check_epsilon, execute, predict_accuracy
+    from gateway.dp.engine import (
+        budget_split,
+        check_epsilon,
+        execute,
+        predict_accuracy,
+        tuning_for,
+    )
     from gateway.dp.release import Release
-    from gateway.dp.store import ReleaseStore
+    from gateway.dp.store import ReleaseStore, TuningStore
 
 __all__ = [
     "Release",
     "ReleaseStore",
+    "TuningStore",
     "budget_split",
     "check_epsilon",
     "execute",
     "predict_accuracy",
+    "tuning_for",
 ]
 
 _HOMES = {
     "Release": "gateway.dp.release",
     "ReleaseStore": "gateway.dp.store",
+    "TuningStore": "gateway.dp.store",
     "budget_split": "gateway.dp.engine",
     "check_epsilon": "gateway.dp.engine",
     "execute": "gateway.dp.engine",
     "predict_accuracy": "gateway.dp.engine",
+    "tuning_for": "gateway.dp.engine",
 }
 
 

@@ -21,6 +21,7 @@ import duckdb
 from gateway.dp.release import Cell, Release
 from gateway.dp.shape import Output, Shape, StatKind, shape_of
 from gateway.dp.store import ReleaseStore
+from gateway.dp.tuning import Tuning
 from gateway.errors import BudgetError, DpError
 from gateway.policy.model import Aggregation, Policy
 from gateway.vet.plan import QueryPlan
@@ -42,12 +43,15 @@ def execute(
     store: ReleaseStore | None = None,
     remaining_budget: float | None = None,
     dummy: bool = False,
+    tuning: Tuning | None = None,
 ) -> Release:
     """Release ``plan`` over the extract behind ``connection`` at privacy loss ``epsilon``.
 
     ``connection`` sees the extract's tables unqualified. With a ``store``, an
     identical plan on the same extract at the same ε is answered from it at no
     cost. ``remaining_budget`` is the project's unspent ε, if the caller keeps one.
+    ``tuning`` is what an earlier calibration of the plan's shape found
+    (``tuning_for``), to spare the search.
     """
     check_epsilon(policy, epsilon)
     shape = shape_of(plan, policy, epsilon=epsilon)
@@ -65,7 +69,7 @@ def execute(
     from gateway.dp.frame import load_frame
     from gateway.dp.mechanism import calibrate, release
 
-    calibration = calibrate(shape, policy.release.confidence)
+    calibration = calibrate(shape, policy.release.confidence, tuning)
     with tempfile.TemporaryDirectory(prefix="gateway-dp-") as directory:
         frame = load_frame(plan, policy, shape, connection, Path(directory))
         noisy = release(calibration, frame.data)
@@ -94,6 +98,19 @@ def execute(
         dummy=dummy,
     )
     return store.put(result) if store is not None else result
+
+
+def tuning_for(
+    plan: QueryPlan, policy: Policy, epsilon: float, tuning: Tuning | None = None
+) -> Tuning:
+    """How ``execute`` calibrates ``plan`` at ``epsilon`` (given ``tuning``), to keep for later.
+
+    Free after ``execute`` with the same arguments: calibrations are cached.
+    """
+    from gateway.dp.mechanism import calibrate
+
+    shape = shape_of(plan, policy, epsilon=epsilon)
+    return calibrate(shape, policy.release.confidence, tuning).tuning
 
 
 def predict_accuracy(plan: QueryPlan, policy: Policy, epsilon: float) -> dict[str, float]:

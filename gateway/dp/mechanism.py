@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -34,6 +33,7 @@ from opendp.mod import OpenDPException, binary_search, binary_search_param, enab
 
 from gateway.dp.frame import schema
 from gateway.dp.shape import Pipeline, Shape, Statistic, StatKind
+from gateway.dp.tuning import Noise, Tuning
 from gateway.errors import BudgetError, DpError
 
 enable_features("contrib", "honest-but-curious")
@@ -46,16 +46,12 @@ has to be a true bound.
 """
 
 
-class Noise(StrEnum):
-    LAPLACE = "laplace"
-    GAUSSIAN = "gaussian (zCDP)"
-
-
 @dataclass(frozen=True)
 class Calibration:
     """A measurement ready to release a shape, and what OpenDP says about it."""
 
     noise: Noise
+    tuning: Tuning  # how ``measurement`` was built, to rebuild it without a search
     measurement: Any  # an OpenDP Measurement; holds no data
     domain: Any
     unit: tuple[Any, Any]  # (dataset metric, d_in): what one member may change in the frame
@@ -70,15 +66,23 @@ class Calibration:
 
 
 @lru_cache(maxsize=256)
-def calibrate(shape: Shape, confidence: float) -> Calibration:
-    """The more accurate of Laplace and Gaussian noise for ``shape``; no data is read."""
+def calibrate(shape: Shape, confidence: float, tuning: Tuning | None = None) -> Calibration:
+    """The more accurate of Laplace and Gaussian noise for ``shape``; no data is read.
+
+    With a ``tuning`` from an earlier calibration of the shape, its measurement
+    is rebuilt without a search, if OpenDP finds it within the loss.
+    """
     try:
+        if tuning is not None:
+            rebuilt = _calibrate(shape, tuning.noise, confidence, tuning)
+            if rebuilt is not None:
+                return rebuilt
         options = [_calibrate(shape, noise, confidence) for noise in Noise]
     except OpenDPException as exc:  # no data is involved, so OpenDP's message may be shown
         raise DpError(
             "calibration_failed", f"OpenDP cannot build this query: {exc.variant}: {exc.message}"
         ) from None
-    return min(options, key=_badness)
+    return min((option for option in options if option is not None), key=_badness)
 
 
 def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
@@ -113,7 +117,10 @@ def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
     return frame.sample(fraction=1.0, shuffle=True)
 
 
-def _calibrate(shape: Shape, noise: Noise, confidence: float) -> Calibration:
+def _calibrate(
+    shape: Shape, noise: Noise, confidence: float, tuning: Tuning | None = None
+) -> Calibration | None:
+    """``noise`` calibrated for ``shape``: searched for, or as ``tuning`` says if that holds."""
     domain = with_margin(
         domain_of(pl.LazyFrame(schema=schema(shape)), infer=True),
         Margin(max_length=U32_MAX),
@@ -121,7 +128,12 @@ def _calibrate(shape: Shape, noise: Noise, confidence: float) -> Calibration:
     unit = unit_of(contributions=bounds(shape))
     loss = _loss(noise, shape)
     context = _context(pl.LazyFrame(schema=schema(shape)), unit, domain, loss)
-    measurement = _resolve(_query(context, shape), context)
+    build = _builder(_query(context, shape), context)
+    if tuning is None:
+        tuning = _search(build, context, noise)
+    measurement = build(tuning.scale, tuning.threshold)
+    if not _within(measurement.map(context.d_in), context.d_mids[0]):
+        return None
     epsilon, delta, rho = _guarantee(noise, context, shape.delta)
     if epsilon > shape.epsilon * (1 + 1e-9) or delta > shape.delta * (1 + 1e-9):
         raise BudgetError(
@@ -134,6 +146,7 @@ def _calibrate(shape: Shape, noise: Noise, confidence: float) -> Calibration:
     streams = all(stat.kind is not StatKind.QUANTILE for stat in shape.statistics)
     return Calibration(
         noise,
+        tuning,
         measurement,
         domain,
         unit,
@@ -148,18 +161,11 @@ def _calibrate(shape: Shape, noise: Noise, confidence: float) -> Calibration:
     )
 
 
-def _resolve(query: Any, context: Any) -> Any:
-    """The measurement with the least noise OpenDP certifies within the context's budget.
-
-    This is ``LazyFrameQuery.resolve`` with a search that stops at a relative
-    precision of 1e-6 instead of the last bit of a float: forty constructions
-    instead of a thousand. OpenDP's privacy map decides every step, and the
-    accountant checks the result again when it is released.
-    """
+def _builder(query: Any, context: Any) -> Callable[[float, int | None], Any]:
+    """Builds ``query`` as a measurement with a given noise scale and threshold."""
     accountant: Any = context.accountant
-    d_in, d_out = context.d_in, context.d_mids[0]
 
-    def make(scale: float, threshold: int | None = None) -> Any:
+    def build(scale: float, threshold: int | None = None) -> Any:
         return dpm.make_private_lazyframe(
             accountant.input_domain,
             accountant.input_metric,
@@ -169,11 +175,30 @@ def _resolve(query: Any, context: Any) -> Any:
             threshold=threshold,
         )
 
+    return build
+
+
+def _search(build: Callable[[float, int | None], Any], context: Any, noise: Noise) -> Tuning:
+    """The least noise (and threshold) OpenDP certifies within the context's budget.
+
+    This is ``LazyFrameQuery.resolve`` with a search that stops at a relative
+    precision of 1e-6 instead of the last bit of a float: forty constructions
+    instead of a thousand. OpenDP's privacy map decides every step, and the
+    accountant checks the result again when it is released.
+    """
+    d_in, d_out = context.d_in, context.d_mids[0]
     if not isinstance(d_out, tuple):
-        return make(_smallest(lambda s: make(s).check(d_in, d_out)))
-    scale = _smallest(lambda s: make(s, U32_MAX).map(d_in)[0] <= d_out[0])
-    threshold = int(binary_search(lambda t: make(scale, int(t)).map(d_in)[1] <= d_out[1], T=int))
-    return make(scale, threshold)
+        return Tuning(noise=noise, scale=_smallest(lambda s: build(s, None).check(d_in, d_out)))
+    scale = _smallest(lambda s: build(s, U32_MAX).map(d_in)[0] <= d_out[0])
+    threshold = binary_search(lambda t: build(scale, int(t)).map(d_in)[1] <= d_out[1], T=int)
+    return Tuning(noise=noise, scale=scale, threshold=int(threshold))
+
+
+def _within(loss: Any, budget: Any) -> bool:
+    """``loss`` ≤ ``budget``, component by component for (ε or ρ, δ) pairs."""
+    if isinstance(budget, tuple):
+        return all(spent <= given for spent, given in zip(loss, budget, strict=True))
+    return bool(loss <= budget)
 
 
 def _smallest(enough: Callable[[float], bool], precision: float = 1e-6) -> float:

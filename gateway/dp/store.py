@@ -4,10 +4,14 @@ Releases are kept by (plan hash, extract hash, ε). Asking again returns the
 stored release, marked ``from_store`` and charged nothing, so repeating a
 query cannot average its noise away. Only the release is kept: it is already
 DP; nothing un-noised is ever written here.
+
+Beside it, the tuning store keeps what calibrations found (``tuning``), by
+the search they answer, so that a query job need not search again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from sqlalchemy import DateTime, Float, String, Text, select
@@ -17,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from gateway.config import Settings
 from gateway.db import Base, session
 from gateway.dp.release import Release
+from gateway.dp.tuning import Tuning
 
 
 class StoredRelease(Base):
@@ -65,6 +70,42 @@ class ReleaseStore:
             assert stored is not None
             return stored
         return release
+
+
+class StoredTuning(Base):
+    __tablename__ = "dp_tunings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    tuning: Mapped[str] = mapped_column(Text)
+
+
+class TuningStore:
+    """Calibration outcomes in the metadata database of ``settings``, by ``tuning_key``.
+
+    They hold no data and bind nothing: the engine uses one only if OpenDP
+    finds it within the loss asked for, so a wrong or outdated entry costs a
+    search, never privacy.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def get(self, key: str) -> Tuning | None:
+        with session(self.settings) as s:
+            row = s.get(StoredTuning, key)
+            return None if row is None else Tuning.model_validate_json(row.tuning)
+
+    def put(self, key: str, tuning: Tuning) -> None:
+        """Keep ``tuning`` for ``key``, replacing what was kept before.
+
+        If another process keeps one for the same key at the same moment, theirs stays.
+        """
+        row = StoredTuning(
+            key=key, created_at=dt.datetime.now(dt.UTC), tuning=tuning.model_dump_json()
+        )
+        with contextlib.suppress(IntegrityError), session(self.settings) as s:
+            s.merge(row)
 
 
 def _from_store(release: Release) -> Release:

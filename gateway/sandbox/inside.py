@@ -98,9 +98,10 @@ def harden(connection: duckdb.DuckDBPyConnection, spec: QuerySpec) -> None:
         )
 
 
-def run_query(spec: QuerySpec) -> Release:
+def run_query(spec: QuerySpec) -> QueryOutput:
     try:
-        execute = importlib.import_module("gateway.dp").execute
+        dp = importlib.import_module("gateway.dp")
+        execute, tuning_for = dp.execute, dp.tuning_for
         attach = importlib.import_module("gateway.extract.reader").attach
     except (ImportError, AttributeError) as err:
         raise SandboxError(
@@ -124,8 +125,10 @@ def run_query(spec: QuerySpec) -> Release:
         epsilon=spec.epsilon,
         extract_hash=spec.extract_hash,
         dummy=spec.key is None,  # only dummy extracts are unencrypted
+        tuning=spec.tuning,
     )
-    return release
+    tuning = tuning_for(spec.plan, spec.policy, spec.epsilon, spec.tuning)
+    return QueryOutput(release=release, tuning=tuning)
 
 
 def run_analysis(spec: AnalysisSpec) -> JsonValue:
@@ -176,7 +179,7 @@ def perform(raw: bytes) -> QueryOutput | AnalysisOutput | Failure:
         )
     try:
         if isinstance(spec, QuerySpec):
-            return QueryOutput(release=run_query(spec))
+            return run_query(spec)
         return AnalysisOutput(plan=run_analysis(spec))
     except GatewayError as err:
         return Failure(error=type(err).__name__, code=err.code, message=err.message, hint=err.hint)

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr
 
 from gateway.dp.release import Release
+from gateway.dp.tuning import Tuning
 from gateway.policy.model import Policy
 from gateway.vet.plan import QueryPlan
 
@@ -46,6 +47,9 @@ class QueryJob(_Data):
     key: SecretStr | None = Field(
         description="extract key; travels only inside the job spec on stdin; None for a dummy"
     )
+    tuning: Tuning | None = Field(
+        default=None, description="an earlier calibration of the plan's shape, to spare a search"
+    )
 
 
 class AnalysisJob(_Data):
@@ -70,6 +74,7 @@ class QuerySpec(_Data):
     key: str | None
     duckdb_memory_bytes: int
     duckdb_threads: int
+    tuning: Tuning | None
 
 
 class AnalysisSpec(_Data):
@@ -84,6 +89,9 @@ Spec = Annotated[QuerySpec | AnalysisSpec, Field(discriminator="kind")]
 class QueryOutput(_Data):
     kind: Literal["query"] = "query"
     release: Release
+    tuning: Tuning | None = Field(
+        default=None, description="how the engine calibrated the plan, for the next job"
+    )
 
 
 class AnalysisOutput(_Data):
@@ -127,4 +135,5 @@ def make_spec(
         key=None if job.key is None else job.key.get_secret_value(),
         duckdb_memory_bytes=duckdb_memory_bytes,
         duckdb_threads=duckdb_threads,
+        tuning=job.tuning,
     )

@@ -23,7 +23,6 @@ from typing import Protocol, runtime_checkable
 from pydantic import JsonValue
 
 import gateway.errors
-from gateway.dp.release import Release
 from gateway.errors import AnalysisError, GatewayError, SandboxError
 from gateway.sandbox.jobs import (
     AnalysisJob,
@@ -70,10 +69,10 @@ def run(sandbox: Sandbox, job: Job) -> QueryOutput | AnalysisOutput:
         sandbox.cleanup(job)
 
 
-def run_query(sandbox: Sandbox, job: QueryJob) -> Release:
+def run_query(sandbox: Sandbox, job: QueryJob) -> QueryOutput:
     output = run(sandbox, job)
     assert isinstance(output, QueryOutput)
-    return output.release
+    return output
 
 
 def run_analysis(sandbox: Sandbox, job: AnalysisJob) -> JsonValue:

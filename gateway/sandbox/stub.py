@@ -1,7 +1,7 @@
 """An in-memory sandbox for testing callers: records every call, can be told to fail.
 
 It never runs anything. It answers a query job with ``release`` (or one built
-by ``release_for(job)``), an analysis job with ``plan``, and raises ``error``
+by ``release_for(job)``) and ``tuning``, an analysis job with ``plan``, and raises ``error``
 at the step named by ``fail_at``. Steps are idempotent as in real backends:
 ``calls`` shows every call, ``effects`` only those that did something.
 """
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pydantic import JsonValue
 
 from gateway.dp.release import Release
+from gateway.dp.tuning import Tuning
 from gateway.errors import GatewayError, SandboxError
 from gateway.sandbox.jobs import AnalysisOutput, Job, QueryJob, QueryOutput
 from gateway.sandbox.protocol import Step, check_output
@@ -23,6 +24,7 @@ from gateway.sandbox.protocol import Step, check_output
 class StubSandbox:
     release: Release | None = None
     release_for: Callable[[QueryJob], Release] | None = None
+    tuning: Tuning | None = None
     plan: JsonValue = None
     fail_at: Step | None = None
     error: GatewayError = field(
@@ -72,5 +74,5 @@ class StubSandbox:
             release = self.release_for(job) if self.release_for else self.release
             if release is None:
                 raise ValueError("StubSandbox needs `release` or `release_for` to answer a query")
-            return check_output(job, QueryOutput(release=release))
+            return check_output(job, QueryOutput(release=release, tuning=self.tuning))
         return AnalysisOutput(plan=self.plan)

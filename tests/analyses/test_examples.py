@@ -11,13 +11,18 @@ import pytest
 from gateway.analyses.result import AnalysisResult
 from gateway.analyses.vetting import vet_analysis
 from gateway.config import Settings
+from gateway.dp.release import Release
+from gateway.dp.shape import shape_of
+from gateway.dp.store import TuningStore
+from gateway.dp.tuning import tuning_key
 from gateway.extract.build import build_extract
 from gateway.extract.manifest import Manifest, load_manifest
-from gateway.pipeline import run_analysis
+from gateway.pipeline import run_analysis, run_query
 from gateway.policy import Policy
 from gateway.sandbox import Sandbox, make_sandbox
 from gateway.source.generate import generate
 from gateway.source.geography import CITY_PROVINCE
+from gateway.vet import vet
 from tests.analyses.factories import EXAMPLES, example_plan
 
 pytestmark = pytest.mark.slow
@@ -96,3 +101,30 @@ def test_public_key_sets_release_every_cell_or_count_it_withheld(
     bands = policy.column("members", "age_band").domain or ()
     assert len(by_age.rows) + by_age.suppressed_groups == len(themes) * len(bands)
     assert by_age.rows
+
+
+def test_a_shape_is_calibrated_once_and_a_kept_tuning_used_only_if_it_holds(
+    real_extract: Path, policy: Policy, state: Settings, sandbox: Sandbox
+) -> None:
+    """Each query below is new (its filter differs), so each runs in the sandbox."""
+    tips = "SELECT COUNT(*) AS n FROM tips WHERE helpful_votes >= {}"  # thousands: never near 0
+
+    def width(votes: int) -> float:
+        release: Release = run_query(
+            tips.format(votes), real_extract, policy, 0.9, state, sandbox=sandbox
+        )
+        assert release.from_store is False
+        low, high = release.ci[0][0] or (0.0, 0.0)
+        return high - low
+
+    shape = shape_of(vet(tips.format(0), policy), policy, epsilon=0.9)
+    key, tunings = tuning_key(shape, policy.release.confidence), TuningStore(state)
+    assert tunings.get(key) is None
+    searched = width(0)
+    found = tunings.get(key)
+    assert found is not None
+    tunings.put(key, found.model_copy(update={"scale": found.scale / 4}))  # would spend more
+    assert width(1) == pytest.approx(searched)
+    assert tunings.get(key) == found  # searched for again, and corrected
+    tunings.put(key, found.model_copy(update={"scale": found.scale * 4}))  # holds, so used
+    assert width(2) == pytest.approx(4 * searched, rel=0.01)

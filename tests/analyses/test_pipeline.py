@@ -19,9 +19,16 @@ from gateway.analyses.collect import CollectedAnalysis
 from gateway.analyses.result import AnalysisResult
 from gateway.config import Settings
 from gateway.dp.release import Release
+from gateway.dp.tuning import Noise, Tuning
 from gateway.errors import AnalysisError, BudgetError, DpError, ExtractError, VetError
 from gateway.extract.manifest import Manifest, manifest_path
-from gateway.pipeline import MAX_CODE_BYTES, read_analysis, run_analysis, usable_extract
+from gateway.pipeline import (
+    MAX_CODE_BYTES,
+    read_analysis,
+    run_analysis,
+    run_query,
+    usable_extract,
+)
 from gateway.policy import Policy
 from gateway.sandbox import QueryJob, StubSandbox
 from tests.analyses.factories import sleep_trends
@@ -265,3 +272,28 @@ def test_an_extract_without_manifest_is_refused(
     with pytest.raises(ExtractError) as err:
         usable_extract(tmp_path / "e.duckdb", policy, settings)
     assert err.value.code == "manifest_missing"
+
+
+def test_a_query_job_is_given_how_its_shape_was_calibrated_before(
+    dummy_extract: Path, policy: Policy, settings: Settings
+) -> None:
+    """The engine's tuning is kept by shape: a filter does not change it, an ε does."""
+    jobs: list[QueryJob] = []
+
+    def answer(job: QueryJob) -> Release:
+        jobs.append(job)
+        return release_for(job)
+
+    found = Tuning(noise=Noise.LAPLACE, scale=3.5)
+    stub = StubSandbox(release_for=answer, tuning=found)
+    by_theme = "SELECT theme, COUNT(*) AS n FROM tips GROUP BY theme"
+    filtered = "SELECT theme, COUNT(*) AS n FROM tips WHERE helpful_votes > 3 GROUP BY theme"
+    for sql, epsilon in [(by_theme, 1.0), (filtered, 1.0), (by_theme, 0.5)]:
+        run_query(sql, dummy_extract, policy, epsilon, settings, sandbox=stub)
+    assert [job.tuning for job in jobs] == [None, found, None]
+    # a different answer from the engine replaces the one kept
+    other = "SELECT theme, COUNT(*) AS n FROM tips WHERE helpful_votes < 9 GROUP BY theme"
+    stub.tuning = Tuning(noise=Noise.GAUSSIAN, scale=2.0)
+    run_query(filtered, dummy_extract, policy, 0.5, settings, sandbox=stub)
+    run_query(other, dummy_extract, policy, 0.5, settings, sandbox=stub)
+    assert [job.tuning for job in jobs[3:]] == [found, stub.tuning]

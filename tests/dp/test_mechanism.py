@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import duckdb
 import opendp.prelude as dp
@@ -19,8 +20,9 @@ import pytest
 
 from gateway.dp import mechanism
 from gateway.dp.frame import load_frame
-from gateway.dp.mechanism import Noise, calibrate
+from gateway.dp.mechanism import calibrate
 from gateway.dp.shape import Shape, shape_of
+from gateway.dp.tuning import Noise
 from gateway.errors import DpError
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
@@ -124,6 +126,7 @@ def test_the_search_finds_the_scale_and_threshold_opendp_resolve_finds(
     plan = f.plan("members", f.count(), group_by=[f.by("members", "country")])
     shape = shape_of(plan, health_policy, epsilon=1.0)
     calibration = mechanism._calibrate(shape, Noise.LAPLACE, 0.95)
+    assert calibration is not None
     context = mechanism._context(
         pl.LazyFrame(schema=mechanism.schema(shape)),
         calibration.unit,
@@ -136,8 +139,30 @@ def test_the_search_finds_the_scale_and_threshold_opendp_resolve_finds(
     assert calibration.threshold == summary["threshold"].drop_nulls()[0]
 
 
+def test_a_kept_tuning_is_used_if_it_holds_and_searched_for_again_if_not(
+    health_policy: Policy,
+) -> None:
+    plan = f.plan("tips", f.count(), group_by=[f.by("tips", "created_month", "month", "month")])
+    shape = shape_of(plan, health_policy, epsilon=1.0)
+    searched = calibrate(shape, 0.95)
+    kept = searched.tuning
+    assert kept.threshold is not None  # private months: a threshold too
+    noisier = kept.model_copy(update={"scale": kept.scale * 2, "threshold": kept.threshold * 2})
+    with mock.patch.object(mechanism, "_search", side_effect=AssertionError("searched")):
+        rebuilt = calibrate(shape, 0.95, kept)
+        assert calibrate(shape, 0.95, noisier).tuning == noisier
+    assert _scales(rebuilt.measurement) == _scales(searched.measurement)
+    assert (rebuilt.accuracy, rebuilt.threshold) == (searched.accuracy, searched.threshold)
+    less_noise = kept.model_copy(update={"scale": kept.scale * 0.9})
+    lower_threshold = kept.model_copy(update={"threshold": kept.threshold // 2})
+    assert calibrate(shape, 0.95, less_noise).tuning == kept
+    assert calibrate(shape, 0.95, lower_threshold).tuning == kept
+
+
 def _laplace(plan: QueryPlan, policy: Policy, epsilon: float) -> mechanism.Calibration:
-    return mechanism._calibrate(shape_of(plan, policy, epsilon=epsilon), Noise.LAPLACE, 0.95)
+    calibration = mechanism._calibrate(shape_of(plan, policy, epsilon=epsilon), Noise.LAPLACE, 0.95)
+    assert calibration is not None
+    return calibration
 
 
 def test_every_statistic_spends_an_equal_share(health_policy: Policy) -> None:

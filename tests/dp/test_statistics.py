@@ -22,8 +22,9 @@ from scipy import stats
 
 from gateway.dp import Release, execute, mechanism
 from gateway.dp.frame import schema as frame_schema
-from gateway.dp.mechanism import Noise, calibrate
+from gateway.dp.mechanism import calibrate
 from gateway.dp.shape import shape_of
+from gateway.dp.tuning import Noise
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
 from gateway.source import schema

@@ -109,7 +109,9 @@ def package_with_standin_engine(target: Path, *, standin_reader: bool = True) ->
         shutil.copy(STANDIN / "reader.py", package / "extract" / "reader.py")
     shutil.copy(STANDIN / "engine.py", package / "dp" / "standin_engine.py")
     with (package / "dp" / "__init__.py").open("a") as init:
-        init.write("\nfrom gateway.dp.standin_engine import execute  # noqa: E402,F401\n")
+        init.write(
+            "\nfrom gateway.dp.standin_engine import execute, tuning_for  # noqa: E402,F401\n"
+        )
     compileall.compile_dir(package, quiet=1)  # the sandbox cannot write bytecode
     return package
 

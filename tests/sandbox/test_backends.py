@@ -146,7 +146,7 @@ def _release(job_plan_hash: str, extract_hash: str, epsilon: float) -> Release:
 def test_the_stub_records_calls_and_answers(tmp_path: Path) -> None:
     job = query_job(tmp_path / "e.duckdb")
     stub = StubSandbox(release=_release(job.plan.plan_hash(), job.extract_hash, 1.0))
-    assert run_query(stub, job).rows == [[1]]
+    assert run_query(stub, job).release.rows == [[1]]
     stub.finalize(job)  # after cleanup: a fresh run
     assert [step for step, _ in stub.effects] == [
         "prepared",

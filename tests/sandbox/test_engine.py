@@ -22,10 +22,14 @@ def test_a_query_runs_over_the_encrypted_extract(
     engine_sandbox: ProcessSandbox, deployment: Deployment
 ) -> None:
     job = query_job(deployment.extract)
-    release = run_query(engine_sandbox, job)
+    output = run_query(engine_sandbox, job)
+    release = output.release
     assert release.rows == [[TIPS]]
     assert release.plan_hash == job.plan.plan_hash()
     assert release.extract_hash == job.extract_hash
+    assert output.tuning is not None  # how it calibrated, for the next job of this shape
+    given = output.tuning.model_copy(update={"scale": 7.0})
+    assert run_query(engine_sandbox, job.model_copy(update={"tuning": given})).tuning == given
 
 
 def test_a_wrong_key_opens_nothing(
@@ -70,7 +74,7 @@ def test_sql_reaching_the_engine_directly_is_refused_by_duckdb(
         run_query(engine_sandbox, query_job(deployment.extract, table=sql))
     assert caught.value.code == "engine_failed"
     assert blocked_by in caught.value.message
-    assert run_query(engine_sandbox, query_job(deployment.extract)).rows == [[TIPS]]
+    assert run_query(engine_sandbox, query_job(deployment.extract)).release.rows == [[TIPS]]
 
 
 def test_other_extracts_cannot_be_attached(
@@ -87,7 +91,7 @@ def test_a_copy_into_scratch_stays_in_the_sandbox(
 ) -> None:
     name = f"leak-{uuid.uuid4().hex}.csv"
     sql = f"(SELECT 1) t; COPY tips TO '/tmp/{name}'; SELECT 1"
-    assert run_query(engine_sandbox, query_job(deployment.extract, table=sql)).rows == [[1]]
+    assert run_query(engine_sandbox, query_job(deployment.extract, table=sql)).release.rows == [[1]]
     assert not Path("/tmp", name).exists()
     assert not (deployment.extract.parent / name).exists()
 
@@ -115,7 +119,7 @@ def test_the_engine_runs_capped_and_locked(
         f"WHERE name IN ('{settings}')) t WHERE s = 'enable_external_access=false;"
         "lock_configuration=true;memory_limit=256.0 MiB;temp_directory=/tmp;threads=1'"
     )
-    assert run_query(engine_sandbox, query_job(deployment.extract, table=sql)).rows == [[1]]
+    assert run_query(engine_sandbox, query_job(deployment.extract, table=sql)).release.rows == [[1]]
 
 
 def test_harden_locks_an_open_connection() -> None:
@@ -167,4 +171,6 @@ def test_the_real_extract_reader_works_inside_and_stays_locked(
         for name, value in [("enable_external_access", "false"), ("lock_configuration", "true")]
     )
     sql = f"(SELECT * FROM tips WHERE {locked}) t"
-    assert run_query(reader_sandbox, query_job(deployment.extract, table=sql)).rows == [[TIPS]]
+    assert run_query(reader_sandbox, query_job(deployment.extract, table=sql)).release.rows == [
+        [TIPS]
+    ]

@@ -12,6 +12,7 @@ import datetime as dt
 import duckdb
 
 from gateway.dp.release import Release
+from gateway.dp.tuning import Noise, Tuning
 from gateway.policy.model import Policy
 from gateway.vet.plan import QueryPlan
 
@@ -24,6 +25,7 @@ def execute(
     epsilon: float,
     extract_hash: str,
     dummy: bool = False,
+    tuning: Tuning | None = None,
 ) -> Release:
     (count,) = connection.execute(f"SELECT count(*) FROM {plan.table}").fetchone() or (None,)
     return Release(
@@ -40,3 +42,9 @@ def execute(
         created_at=dt.datetime.now(dt.UTC),
         dummy=dummy,
     )
+
+
+def tuning_for(
+    plan: QueryPlan, policy: Policy, epsilon: float, tuning: Tuning | None = None
+) -> Tuning:
+    return tuning or Tuning(noise=Noise.LAPLACE, scale=1.0)
