@@ -50,8 +50,7 @@ has to be a true bound.
 class Calibration:
     """A measurement ready to release a shape, and what OpenDP says about it."""
 
-    noise: Noise
-    tuning: Tuning  # how ``measurement`` was built, to rebuild it without a search
+    tuning: Tuning  # the noise ``measurement`` has, to rebuild it without a search
     measurement: Any  # an OpenDP Measurement; holds no data
     domain: Any
     unit: tuple[Any, Any]  # (dataset metric, d_in): what one member may change in the frame
@@ -63,6 +62,10 @@ class Calibration:
     accuracy_half: dict[str, float | None]  # ... at (1 - confidence) / 2
     threshold: int | None  # noisy size below which OpenDP withholds a private group
     streams: bool  # whether the plan may run on Polars' streaming engine (no quantiles)
+
+    @property
+    def noise(self) -> Noise:
+        return self.tuning.noise
 
 
 @lru_cache(maxsize=256)
@@ -145,7 +148,6 @@ def _calibrate(
     half, _ = _summary(measurement, (1 - confidence) / 2)
     streams = all(stat.kind is not StatKind.QUANTILE for stat in shape.statistics)
     return Calibration(
-        noise,
         tuning,
         measurement,
         domain,

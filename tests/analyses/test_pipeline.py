@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,17 @@ def release_for(job: QueryJob) -> Release:
     )
 
 
+def recording() -> tuple[list[QueryJob], Callable[[QueryJob], Release]]:
+    """A ``release_for`` that also keeps every job it answers, and that list."""
+    jobs: list[QueryJob] = []
+
+    def answer(job: QueryJob) -> Release:
+        jobs.append(job)
+        return release_for(job)
+
+    return jobs, answer
+
+
 def stub_for(plan: AnalysisPlan, **kwargs: object) -> StubSandbox:
     collected = CollectedAnalysis(plan=plan, output="hello\n")
     return StubSandbox(plan=collected.model_dump(mode="json"), release_for=release_for, **kwargs)  # type: ignore[arg-type]
@@ -95,14 +107,9 @@ def test_dummy_run_releases_every_query_labelled_dummy_at_no_cost(
 def test_query_jobs_carry_the_vetted_plan_and_no_key_for_a_dummy(
     dummy_extract: Path, policy: Policy, settings: Settings
 ) -> None:
-    seen: list[QueryJob] = []
-
-    def recording(job: QueryJob) -> Release:
-        seen.append(job)
-        return release_for(job)
-
+    seen, answer = recording()
     stub = stub_for(sleep_trends().plan())
-    stub.release_for = recording
+    stub.release_for = answer
     run(stub, dummy_extract, policy, settings, epsilon=0.8)
     assert [job.epsilon for job in seen] == [0.4, 0.4]
     assert all(job.key is None for job in seen)
@@ -278,12 +285,7 @@ def test_a_query_job_is_given_how_its_shape_was_calibrated_before(
     dummy_extract: Path, policy: Policy, settings: Settings
 ) -> None:
     """The engine's tuning is kept by shape: a filter does not change it, an ε does."""
-    jobs: list[QueryJob] = []
-
-    def answer(job: QueryJob) -> Release:
-        jobs.append(job)
-        return release_for(job)
-
+    jobs, answer = recording()
     found = Tuning(noise=Noise.LAPLACE, scale=3.5)
     stub = StubSandbox(release_for=answer, tuning=found)
     by_theme = "SELECT theme, COUNT(*) AS n FROM tips GROUP BY theme"
