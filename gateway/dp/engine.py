@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from gateway.dp.release import Cell, Release
-from gateway.dp.shape import Output, Shape, StatKind, shape_of
+from gateway.dp.release import Cell, Release, Selection
+from gateway.dp.shape import Output, Pipeline, Shape, StatKind, shape_of
 from gateway.dp.store import ReleaseStore
 from gateway.dp.tuning import Tuning
 from gateway.errors import BudgetError, DpError
@@ -89,6 +89,7 @@ def execute(
         epsilon_spent=epsilon,
         rho_spent=calibration.rho,
         suppressed_groups=table.suppressed,
+        selection=_selection(shape, calibration),
         confidence=policy.release.confidence,
         mechanism=calibration.noise.value,
         budget_split=budget_split(shape),
@@ -144,6 +145,14 @@ def check_epsilon(policy: Policy, epsilon: float) -> None:
     if issues:
         first = issues[0]
         raise BudgetError(first.code, first.message, hint=first.hint)
+
+
+def _selection(shape: Shape, calibration: Calibration) -> Selection | None:
+    """OpenDP's threshold for showing a private group, in what the group's size counts."""
+    if calibration.threshold is None:
+        return None
+    size = "members" if shape.pipeline is Pipeline.CELLS else "records"
+    return Selection(threshold=calibration.threshold, size=size)
 
 
 def budget_split(shape: Shape) -> dict[str, float]:

@@ -9,10 +9,27 @@ reviewer can trace it and a repeat can be answered from the store at no cost.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Cell = str | int | float | None
+
+
+class Selection(BaseModel):
+    """How OpenDP chose which groups to show when the group keys are private.
+
+    The threshold comes from ε, δ and the contribution bounds, never from the
+    data, so it may be shown: a researcher can tell a missing group from an
+    empty one.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: int = Field(description="a group is shown only if its noisy size reaches this")
+    size: Literal["members", "records"] = Field(
+        description="what the size counts: members, or records in queries with a quantile"
+    )
 
 
 class Release(BaseModel):
@@ -34,6 +51,9 @@ class Release(BaseModel):
     suppressed_groups: int = Field(
         description="groups withheld after the DP release; groups held back by DP partition "
         "selection are not counted, as their number is not private"
+    )
+    selection: Selection | None = Field(
+        default=None, description="private group keys only: how groups were chosen"
     )
     confidence: float = 0.95
     mechanism: str = Field(description="e.g. 'laplace', 'gaussian (zCDP)'")

@@ -39,7 +39,13 @@ def _caption(release: Release) -> str:
     withheld = release.suppressed_groups
     groups = f"{withheld} group{'s' if withheld != 1 else ''} withheld" if withheld else ""
     level = escape(f"[low, high]: {release.confidence:.0%} confidence interval")
-    return "; ".join(part for part in (level, groups) if part)
+    selection = release.selection
+    shown = (
+        f"groups of fewer than about {selection.threshold:,} {selection.size} are not shown"
+        if selection is not None
+        else ""
+    )
+    return "; ".join(part for part in (level, groups, shown) if part)
 
 
 def _value(value: Cell) -> str:

@@ -52,6 +52,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "groepen weggelaten omdat ze te klein waren",
         "groups left out because they were too small",
     ),
+    "selection_members": (
+        "groepen van minder dan ongeveer %s leden worden niet getoond",
+        "groups of fewer than about %s members are not shown",
+    ),
+    "selection_records": (
+        "groepen van minder dan ongeveer %s records worden niet getoond",
+        "groups of fewer than about %s records are not shown",
+    ),
     "value": ("Waarde", "Value"),
     "group": ("Groep", "Group"),
     # login

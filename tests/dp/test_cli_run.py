@@ -86,6 +86,16 @@ def test_the_table_shows_each_value_with_its_interval(root: Path) -> None:
     assert any(line.count("[") == 2 for line in output.splitlines())  # two values, two intervals
 
 
+def test_the_table_says_how_big_a_private_group_must_be_to_be_shown(root: Path) -> None:
+    by_month = "SELECT created_month, COUNT(*) AS tips FROM tips GROUP BY created_month"
+    code, output = _run(root, "--sql", by_month, "--epsilon", "1.0", "--json")
+    assert code == 0, output
+    threshold = _json(output)["selection"]["threshold"]
+    code, output = _run(root, "--sql", by_month, "--epsilon", "1.0")
+    caption = f"groups of fewer than about {threshold:,} members are not shown"
+    assert caption in " ".join(output.split())  # the table wraps to the terminal's width
+
+
 def test_a_refused_query_reads_nothing_and_says_why(root: Path) -> None:
     code, output = _run(root, "--sql", "SELECT member_pid FROM tips", "--epsilon", "1", "--json")
     assert code == 1

@@ -8,6 +8,8 @@ import duckdb
 import pytest
 
 from gateway.dp import Release, execute, predict_accuracy
+from gateway.dp.mechanism import calibrate
+from gateway.dp.shape import shape_of
 from gateway.errors import BudgetError, DpError
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
@@ -132,6 +134,28 @@ def test_without_grouping_a_release_is_one_row(
     assert release.columns == ["n", "votes"]
     assert len(release.rows) == 1
     assert release.suppressed_groups == 0
+
+
+@pytest.mark.parametrize(
+    ("statistic", "size"),
+    [(f.count(), "members"), (f.measure(Aggregation.MEDIAN, *VOTES, "median"), "records")],
+)
+def test_a_release_over_private_keys_says_how_big_a_group_must_be_to_be_shown(
+    health_policy: Policy,
+    tips_extract: duckdb.DuckDBPyConnection,
+    statistic: object,
+    size: str,
+) -> None:
+    months = [f.by("tips", "created_month", "month", bucket="month")]  # no public domain
+    plan = f.plan("tips", statistic, group_by=months)  # type: ignore[arg-type]
+    release = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
+    threshold = calibrate(shape_of(plan, health_policy, epsilon=1.0), 0.95).threshold
+    assert release.selection is not None
+    assert (release.selection.threshold, release.selection.size) == (threshold, size)
+    public = execute(
+        COUNT_AND_MEAN_BY_THEME, health_policy, tips_extract, epsilon=1.0, extract_hash="e1"
+    )
+    assert public.selection is None  # every theme is released, none selected
 
 
 def test_a_median_is_a_candidate_and_has_no_interval(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from gateway.dp.release import Selection
 from gateway.service.worker import run_worker
 from gateway.web.charts import release_charts
 from gateway.web.i18n import MESSAGES
@@ -32,7 +33,7 @@ def signed_in(api: Api, name: str) -> TestClient:
     return browser
 
 
-def published(api: Api) -> int:
+def published(api: Api, executor: StubExecutor | None = None) -> int:
     """A query of ann's, reviewed by rita, run, and published through the pages."""
     project_id = approved_over_http(api)
     ann, rita = signed_in(api, "ann"), signed_in(api, "rita")
@@ -43,7 +44,7 @@ def published(api: Api) -> int:
     )
     job_id = int(submitted.headers["location"].rsplit("/", 1)[1])
     rita.post(f"/review/jobs/{job_id}", data={"approve": "true", "note": "fits the project"})
-    run_worker(api.settings, StubExecutor(), once=True)
+    run_worker(api.settings, executor or StubExecutor(), once=True)
     release_id: int = ann.get(f"/workspace/jobs/{job_id}.json").json()["job"]["release_id"]
     done = rita.post(f"/review/releases/{release_id}", data=PUBLICATION, follow_redirects=False)
     assert done.headers["location"] == f"/insights/{release_id}"
@@ -147,6 +148,16 @@ def test_from_editor_to_member_portal(api: Api) -> None:
     assert english.cookies.get("lang") == "en"
     remembered = api.client.get("/insights")
     assert '<html lang="en">' in remembered.text
+
+
+def test_an_insight_over_private_groups_says_how_big_a_shown_group_is(api: Api) -> None:
+    selection = Selection(threshold=1234, size="members")
+    chosen = make_release(0.5).model_copy(update={"selection": selection})
+    release_id = published(api, StubExecutor(releases=[chosen]))
+    dutch = api.client.get(f"/insights/{release_id}?lang=nl").text
+    assert "groepen van minder dan ongeveer 1.234 leden worden niet getoond" in dutch
+    english = api.client.get(f"/insights/{release_id}?lang=en").text
+    assert "groups of fewer than about 1,234 members are not shown" in english
 
 
 @pytest.mark.parametrize(
