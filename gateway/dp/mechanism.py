@@ -29,14 +29,20 @@ from opendp.context import Context, domain_of, loss_of, unit_of
 from opendp.domains import atom_domain, with_margin
 from opendp.extras.polars import Bound, Margin, dp_len
 from opendp.metrics import absolute_distance
-from opendp.mod import OpenDPException, binary_search, binary_search_param, enable_features
+from opendp.mod import (
+    OpenDPException,
+    binary_search,
+    binary_search_param,
+    disable_features,
+    enable_features,
+)
 
 from gateway.dp.frame import schema
 from gateway.dp.shape import Pipeline, Shape, Statistic, StatKind
 from gateway.dp.tuning import Noise, Tuning
 from gateway.errors import BudgetError, DpError
 
-enable_features("contrib", "honest-but-curious")
+enable_features("contrib")
 
 U32_MAX = 2**32 - 1
 """OpenDP's ``max_length``: a bound on rows per group that assumes nothing about the data.
@@ -105,7 +111,7 @@ def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
         context = _context(data, calibration.unit, calibration.domain, calibration.loss)
         private = context(calibration.measurement)
         if calibration.streams:
-            frame = private.lazy().collect(engine="streaming")
+            frame = _once(private).collect(engine="streaming")
         else:
             frame = private.collect()
     except OpenDPException as exc:  # its message could describe the data: only its kind leaves
@@ -118,6 +124,16 @@ def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
         ) from None
     assert isinstance(frame, pl.DataFrame)
     return frame.sample(fraction=1.0, shuffle=True)
+
+
+def _once(private: Any) -> pl.LazyFrame:
+    """The plan of a once-only frame, with OpenDP's feature for that on for this call alone."""
+    enable_features("honest-but-curious")
+    try:
+        plan: pl.LazyFrame = private.lazy()
+    finally:
+        disable_features("honest-but-curious")
+    return plan
 
 
 def _calibrate(

@@ -17,6 +17,7 @@ import duckdb
 import opendp.prelude as dp
 import polars as pl
 import pytest
+from opendp.mod import OpenDPException
 
 from gateway.dp import mechanism
 from gateway.dp.frame import load_frame
@@ -204,3 +205,17 @@ def test_opendp_failures_are_refusals_that_quote_no_data(health_policy: Policy) 
     with pytest.raises(DpError) as err:
         calibrate(broken, 0.95)
     assert err.value.code == "calibration_failed"
+
+
+def test_opendp_trusts_the_caller_only_while_the_engine_takes_the_plan_out(
+    health_policy: Policy,
+) -> None:
+    """The plan leaves OpenDP's run-once wrapper under ``honest-but-curious``; nothing else may."""
+    plan = f.plan("tips", f.count(), group_by=[f.by("tips", "theme")])
+    shape = shape_of(plan, health_policy, epsilon=1.0)
+    calibration = calibrate(shape, 0.95)
+    assert calibration.streams
+    released = mechanism.release(calibration, pl.LazyFrame(schema=mechanism.schema(shape)))
+    assert released.height == len(shape.public_keys or ())  # every theme, from no data
+    with pytest.raises(OpenDPException, match="honest-but-curious"):
+        dp.assert_features("honest-but-curious")
