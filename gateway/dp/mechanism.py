@@ -79,10 +79,11 @@ def calibrate(shape: Shape, confidence: float, tuning: Tuning | None = None) -> 
     """The more accurate of Laplace and Gaussian noise for ``shape``; no data is read.
 
     With a ``tuning`` from an earlier calibration of the shape, its measurement
-    is rebuilt without a search, if OpenDP finds it within the loss.
+    is rebuilt without a search, if it has a threshold exactly when the group
+    keys are private and OpenDP finds it within the loss.
     """
     try:
-        if tuning is not None:
+        if tuning is not None and (tuning.threshold is not None) == _private_keys(shape):
             rebuilt = _calibrate(shape, tuning.noise, confidence, tuning)
             if rebuilt is not None:
                 return rebuilt

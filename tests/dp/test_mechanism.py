@@ -156,8 +156,15 @@ def test_a_kept_tuning_is_used_if_it_holds_and_searched_for_again_if_not(
     assert (rebuilt.accuracy, rebuilt.threshold) == (searched.accuracy, searched.threshold)
     less_noise = kept.model_copy(update={"scale": kept.scale * 0.9})
     lower_threshold = kept.model_copy(update={"threshold": kept.threshold // 2})
-    assert calibrate(shape, 0.95, less_noise).tuning == kept
-    assert calibrate(shape, 0.95, lower_threshold).tuning == kept
+    no_threshold = kept.model_copy(update={"threshold": None})  # private keys need one
+    for wrong in (less_noise, lower_threshold, no_threshold):
+        assert calibrate(shape, 0.95, wrong).tuning == kept
+    themes = shape_of(
+        f.plan("tips", f.count(), group_by=[f.by("tips", "theme")]), health_policy, epsilon=1.0
+    )
+    public = calibrate(themes, 0.95).tuning
+    thresholded = public.model_copy(update={"threshold": 5})  # public keys are all shown
+    assert calibrate(themes, 0.95, thresholded).tuning == public
 
 
 def _laplace(plan: QueryPlan, policy: Policy, epsilon: float) -> mechanism.Calibration:
