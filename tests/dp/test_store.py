@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pytest
@@ -10,7 +11,8 @@ from sqlalchemy import inspect, text
 
 from gateway.config import Settings
 from gateway.db import engine_for
-from gateway.dp import ReleaseStore, execute
+from gateway.dp import ReleaseStore, TuningStore, execute
+from gateway.dp.tuning import Noise, Tuning
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
 from tests.dp import factories as f
@@ -103,3 +105,22 @@ def test_a_release_stored_meanwhile_wins(
     kept = store.put(second)
     assert kept.from_store
     assert (kept.rows, kept.created_at) == (first.rows, first.created_at)
+
+
+def test_a_kept_tuning_is_read_back_replaced_and_survives_a_race(backend: Settings) -> None:
+    """Two workers may keep a tuning for one shape at once; neither fails."""
+    tunings = TuningStore(backend)
+    first = Tuning(noise=Noise.GAUSSIAN, scale=17.5, threshold=209)
+    assert tunings.get("k") is None
+    tunings.put("k", first)
+    assert tunings.get("k") == first
+    better = Tuning(noise=Noise.LAPLACE, scale=3.0)
+    tunings.put("k", better)
+    assert tunings.get("k") == better
+    keys = [f"new-{i}" for i in range(5)]
+    with ThreadPoolExecutor(8) as pool:
+        for key in keys:
+            list(pool.map(tunings.put, [key] * 8, [first] * 8))
+    assert all(tunings.get(key) == first for key in keys)
+    with engine_for(backend.metadata_url).connect() as con:
+        assert con.execute(text("SELECT count(*) FROM dp_tunings")).scalar_one() == 1 + len(keys)

@@ -1,16 +1,13 @@
-"""Named service configurations: the metadata database on SQLite and on PostgreSQL."""
+"""Named service configurations: the policy, and the service over SQLite."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gateway.config import Settings
-from gateway.db import engine_for
 from gateway.policy import Policy, load_policy
-from tests.conftest import postgres_url
 from tests.service.factories import Api, make_api
 
 POLICY = Path(__file__).parents[2] / "policies" / "health_thing.yaml"
@@ -25,20 +22,6 @@ def policy() -> Policy:
 def settings(tmp_path: Path) -> Settings:
     """A fresh SQLite metadata database."""
     return Settings(data_dir=tmp_path, job_lease_seconds=30)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """A fresh metadata database on each backend (PostgreSQL in a private schema)."""
-    if request.param == "sqlite":
-        settings = Settings(data_dir=tmp_path, job_lease_seconds=30)
-    else:
-        schema = request.getfixturevalue("postgres_schema")
-        settings = Settings(
-            data_dir=tmp_path, database_url=postgres_url(schema), job_lease_seconds=30
-        )
-    yield settings
-    engine_for(settings.metadata_url).dispose()
 
 
 @pytest.fixture
