@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -67,8 +67,6 @@ class JobPublic(BaseModel):
     epsilon: float
     state: State
     status: StatusCode
-    status_description: str
-    is_final: bool
     message: str
     vet_report: dict[str, Any] | None
     review_reasons: list[str]
@@ -77,7 +75,19 @@ class JobPublic(BaseModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     attempts: int
-    release_id: int | None
+    release_id: int | None = None
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status_description(self) -> str:
+        return self.status.description
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def is_final(self) -> bool:
+        return self.status.is_final
 
 
 class JobsPublic(BaseModel):
@@ -294,27 +304,8 @@ def _public(s: Session, job: Job) -> JobPublic:
     release_id = s.execute(
         select(ReleaseRecord.id).where(ReleaseRecord.job_id == job.id)
     ).scalar_one_or_none()
-    return JobPublic(
-        id=job.id,
-        project_id=job.project_id,
-        kind=job.kind,
-        template=job.template,
-        text=job.text,
-        epsilon=job.epsilon,
-        state=job.state,
-        status=job.status,
-        status_description=job.status.description,
-        is_final=job.status.is_final,
-        message=job.message,
-        vet_report=job.vet_report,
-        review_reasons=job.review_reasons,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        attempts=job.attempts,
-        release_id=release_id,
-    )
+    public = JobPublic.model_validate(job)
+    return public.model_copy(update={"release_id": release_id})
 
 
 def job_public(settings: Settings, who: Principal, job_id: int) -> JobPublic:
