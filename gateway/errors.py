@@ -30,6 +30,8 @@ class GatewayError(Exception):
 
     status = 400
     title = "Request refused"
+    charged = False
+    """True when the failure costs the whole ε asked for (see ``ReleaseFailed``)."""
 
     def __init__(
         self,
@@ -87,6 +89,27 @@ class BudgetError(GatewayError):
 
 class DpError(GatewayError):
     title = "Differential privacy error"
+
+
+class ReleaseFailed(DpError):
+    """A query that failed once it may have read data: charged in full, worded the same always.
+
+    Whether a query fails after the extract is opened can depend on the rows
+    in it, so the failure itself would be an answer. It therefore costs the
+    whole ε asked for (``charged``), and its code, message and hint never vary:
+    nothing about the cause leaves, only the operator's log has its kind.
+    """
+
+    charged = True
+    CODE = "release_failed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            self.CODE,
+            "the query failed after the extract was read; nothing was released and its "
+            "privacy budget is spent",
+            hint="this does not depend on what you asked; an operator can read the log",
+        )
 
 
 class SandboxError(GatewayError):

@@ -152,7 +152,9 @@ def _answer(
         tunings.put(searched, output.tuning)
     release = output.release
     if manifest.dummy:
-        release = release.model_copy(update={"dummy": True, "epsilon_spent": 0.0})
+        release = release.model_copy(
+            update={"dummy": True, "epsilon_spent": 0.0, "delta_spent": 0.0}
+        )
     return release
 
 

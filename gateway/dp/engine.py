@@ -88,6 +88,7 @@ def execute(
         delta=calibration.delta,
         epsilon_spent=epsilon,
         rho_spent=calibration.rho,
+        delta_spent=calibration.delta,
         suppressed_groups=table.suppressed,
         selection=_selection(shape, calibration),
         confidence=policy.release.confidence,

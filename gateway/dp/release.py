@@ -48,6 +48,9 @@ class Release(BaseModel):
         description="ε charged for this request: `epsilon` when computed, 0 when from the store"
     )
     rho_spent: float | None = None
+    delta_spent: float = Field(
+        default=0.0, description="δ charged for this request: `delta` when computed, 0 from the store"
+    )
     suppressed_groups: int = Field(
         description="groups withheld after the DP release; groups held back by DP partition "
         "selection are not counted, as their number is not private"

@@ -113,6 +113,7 @@ def _from_store(release: Release) -> Release:
         update={
             "from_store": True,
             "epsilon_spent": 0.0,
+            "delta_spent": 0.0,
             "rho_spent": None if release.rho is None else 0.0,
         }
     )
