@@ -10,9 +10,12 @@ un-noised leaves this module.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
+import traceback
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +25,7 @@ from gateway.dp.release import Cell, Release, Selection
 from gateway.dp.shape import Output, Pipeline, Shape, StatKind, shape_of
 from gateway.dp.store import ReleaseStore
 from gateway.dp.tuning import Tuning
-from gateway.errors import BudgetError, DpError
+from gateway.errors import BudgetError, ReleaseFailed
 from gateway.policy.model import Aggregation, Policy
 from gateway.vet.plan import QueryPlan
 from gateway.vet.report import check_epsilon as epsilon_issues
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from gateway.dp.mechanism import Calibration
 
 Interval = tuple[float, float] | None
+log = logging.getLogger(__name__)
 
 
 def execute(
@@ -70,15 +74,14 @@ def execute(
     from gateway.dp.mechanism import calibrate, release
 
     calibration = calibrate(shape, policy.release.confidence, tuning)
-    with tempfile.TemporaryDirectory(prefix="gateway-dp-") as directory:
+    with _charged_from_here(), tempfile.TemporaryDirectory(prefix="gateway-dp-") as directory:
         frame = load_frame(plan, policy, shape, connection, Path(directory))
         noisy = release(calibration, frame.data)
-    columns = [g.alias for g in shape.groups] + [o.alias for o in shape.outputs]
-    table = _Table(shape, calibration, policy.release.min_group_members)
-    for record in noisy.iter_rows(named=True):
-        keys = frame.keys[record["cell"]] if shape.grouped else ()
-        table.add(keys, record)
-    rows, intervals = _order(plan, columns, table.rows, table.intervals)
+        table = _Table(shape, calibration, policy.release.min_group_members)
+        for record in noisy.iter_rows(named=True):
+            table.add(frame.keys[record["cell"]] if shape.grouped else (), record)
+        columns = [g.alias for g in shape.groups] + [o.alias for o in shape.outputs]
+        rows, intervals = _order(plan, columns, table.rows, table.intervals)
     result = Release(
         columns=columns,
         rows=rows,
@@ -100,6 +103,22 @@ def execute(
         dummy=dummy,
     )
     return store.put(result) if store is not None else result
+
+
+@contextmanager
+def _charged_from_here() -> Iterator[None]:
+    """From the first read of the extract on, any failure is ``ReleaseFailed``.
+
+    Whether reading fails can depend on the rows, so no failure past this
+    point may say why or be refunded. The operator's log gets where it
+    happened and the exception's type, never its message (it may quote data).
+    """
+    try:
+        yield
+    except Exception as exc:
+        trace = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("release failed after data was read:\n%s%s", trace, type(exc).__name__)
+        raise ReleaseFailed from None
 
 
 def tuning_for(
@@ -249,9 +268,6 @@ def _order(
     """Group keys ascending, then the plan's ORDER BY and LIMIT (post-processing)."""
     order = list(range(len(rows)))
     keys = [(i, False) for i in range(len(plan.group_by))]
-    for item in plan.order_by:
-        if item.alias not in columns:
-            raise DpError("unknown_order_alias", f"ORDER BY {item.alias!r} is not an output")
     by = [(columns.index(item.alias), item.descending) for item in plan.order_by]
     for index, descending in reversed(by + keys):
         present = [i for i in order if rows[i][index] is not None]

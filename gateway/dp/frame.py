@@ -36,9 +36,16 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from gateway.dp.release import Cell
-from gateway.dp.shape import Pipeline, Shape, column_of, key_sql, key_value
+from gateway.dp.shape import (
+    Pipeline,
+    Shape,
+    filter_column,
+    filter_value,
+    key_sql,
+    key_value,
+)
 from gateway.errors import DpError
-from gateway.policy.model import ColumnRole, Policy
+from gateway.policy.model import Policy
 from gateway.vet.plan import (
     And,
     Between,
@@ -245,7 +252,11 @@ class _Sql:
 
 
 class _Where:
-    """A predicate tree as SQL text with ``?`` placeholders; values go to ``params``."""
+    """A predicate tree as SQL text with ``?`` placeholders; typed values go to ``params``.
+
+    Values are bound as Python values of the column's type (``filter_value``),
+    never cast in SQL: a cast would run row by row and could fail on some rows.
+    """
 
     def __init__(self, sql: _Sql, params: list[object]) -> None:
         self.sql_ = sql
@@ -254,21 +265,18 @@ class _Where:
     def sql(self, predicate: Predicate) -> str:
         match predicate:
             case Compare(column=ref, op=op, value=value):
-                column, sql_type = self._column(ref)
-                return f"({column} {op} {self._value(value, sql_type)})"
+                return f"({self._column(ref)} {op} {self._value(ref, value)})"
             case InSet(column=ref, values=values, negated=negated):
-                column, sql_type = self._column(ref)
                 if not values:
                     return "TRUE" if negated else "FALSE"
-                items = ", ".join(self._value(v, sql_type) for v in values)
-                return f"({column} {'NOT ' if negated else ''}IN ({items}))"
+                items = ", ".join(self._value(ref, v) for v in values)
+                return f"({self._column(ref)} {'NOT ' if negated else ''}IN ({items}))"
             case Between(column=ref, low=low, high=high, negated=negated):
-                column, sql_type = self._column(ref)
-                low_, high_ = self._value(low, sql_type), self._value(high, sql_type)
-                return f"({column} {'NOT ' if negated else ''}BETWEEN {low_} AND {high_})"
+                low_, high_ = self._value(ref, low), self._value(ref, high)
+                between = f"{'NOT ' if negated else ''}BETWEEN {low_} AND {high_}"
+                return f"({self._column(ref)} {between})"
             case IsNull(column=ref, negated=negated):
-                column, _ = self._column(ref)
-                return f"({column} IS {'NOT ' if negated else ''}NULL)"
+                return f"({self._column(ref)} IS {'NOT ' if negated else ''}NULL)"
             case And(terms=terms):
                 return "(" + " AND ".join(["TRUE", *(self.sql(t) for t in terms)]) + ")"
             case Or(terms=terms):
@@ -277,17 +285,13 @@ class _Where:
                 return f"(NOT {self.sql(term)})"
         raise DpError("unknown_predicate", f"cannot compile predicate {predicate!r}")
 
-    def _column(self, ref: ColumnRef) -> tuple[str, str]:
-        column = column_of(ref, self.sql_.plan, self.sql_.policy)
-        if column.role in (ColumnRole.PRIVACY_UNIT, ColumnRole.IDENTIFIER):
-            raise DpError(
-                "identifier_in_filter", f"{ref} is an identifier; it cannot be filtered on"
-            )
-        return self.sql_.ref(ref), column.type
+    def _column(self, ref: ColumnRef) -> str:
+        filter_column(ref, self.sql_.plan, self.sql_.policy)
+        return self.sql_.ref(ref)
 
-    def _value(self, value: object, sql_type: str) -> str:
-        self.params.append(value)
-        return f"CAST(? AS {sql_type})"
+    def _value(self, ref: ColumnRef, value: object) -> str:
+        self.params.append(filter_value(ref, value, self.sql_.plan, self.sql_.policy))
+        return "?"
 
 
 @contextmanager
@@ -299,5 +303,4 @@ def _refusing_data_in_errors() -> Iterator[None]:
         raise DpError(
             "query_failed",
             f"the extract could not answer the compiled query ({type(exc).__name__})",
-            hint="check that filter values have the type of their column",
         ) from None

@@ -49,7 +49,7 @@ class Release(BaseModel):
     )
     rho_spent: float | None = None
     delta_spent: float = Field(
-        default=0.0, description="δ charged for this request: `delta` when computed, 0 from the store"
+        default=0.0, description="δ charged for this request: `delta` when computed, 0 if stored"
     )
     suppressed_groups: int = Field(
         description="groups withheld after the DP release; groups held back by DP partition "

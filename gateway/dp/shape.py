@@ -20,7 +20,21 @@ import duckdb
 from gateway.dp.release import Cell
 from gateway.errors import DpError
 from gateway.policy.model import Aggregation, Column, ColumnRole, Policy
-from gateway.vet.plan import Aggregate, ColumnRef, GroupKey, QueryPlan
+from gateway.vet.literals import LiteralProblem, Typed, typed_literal
+from gateway.vet.plan import (
+    Aggregate,
+    And,
+    Between,
+    ColumnRef,
+    Compare,
+    GroupKey,
+    InSet,
+    IsNull,
+    Not,
+    Or,
+    Predicate,
+    QueryPlan,
+)
 
 MAX_CANDIDATES = 1024
 """Quantile candidates per measure: every integer in range, or this many spread over it."""
@@ -104,10 +118,16 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
     table = policy.tables.get(plan.table)
     if table is None:
         raise DpError("unknown_table", f"table {plan.table!r} is not in policy {policy.name!r}")
+    if plan.where is not None:
+        check_filter(plan.where, plan, policy)
     groups = tuple(_group(key, plan, policy) for key in plan.group_by)
     builder = _Statistics(plan, policy)
     for aggregate in plan.aggregates:
         builder.add(aggregate)
+    outputs = [g.alias for g in groups] + [o.alias for o in builder.outputs]
+    for item in plan.order_by:
+        if item.alias not in outputs:
+            raise DpError("unknown_order_alias", f"ORDER BY {item.alias!r} is not an output")
     public = _public_keys(groups, policy.limits.max_groups) if _all_public(groups) else None
     if builder.pipeline is Pipeline.ROWS or (groups and public is None):
         builder.group_size()
@@ -136,6 +156,49 @@ def column_of(ref: ColumnRef, plan: QueryPlan, policy: Policy) -> Column:
             hint="use columns of the queried table, or of members when joined on member_pid",
         )
     return table.columns[ref.column]
+
+
+def check_filter(predicate: Predicate, plan: QueryPlan, policy: Policy) -> None:
+    """Refuse, before any data is read, a filter that could fail on some rows and not others.
+
+    Every constant must fit its column's declared type and range
+    (``typed_literal``) and no identifier may be filtered on. A plan from the
+    vetter passes by construction; this holds for every other way a plan is
+    made, too.
+    """
+    match predicate:
+        case And(terms=terms) | Or(terms=terms):
+            for term in terms:
+                check_filter(term, plan, policy)
+        case Not(term=term):
+            check_filter(term, plan, policy)
+        case Compare(column=ref, value=value):
+            filter_value(ref, value, plan, policy)
+        case InSet(column=ref, values=values):
+            filter_column(ref, plan, policy)
+            for value in values:
+                filter_value(ref, value, plan, policy)
+        case Between(column=ref, low=low, high=high):
+            filter_value(ref, low, plan, policy)
+            filter_value(ref, high, plan, policy)
+        case IsNull(column=ref):
+            filter_column(ref, plan, policy)
+
+
+def filter_column(ref: ColumnRef, plan: QueryPlan, policy: Policy) -> Column:
+    """The policy column a filter reads; identifiers are never filtered on."""
+    column = column_of(ref, plan, policy)
+    if column.role in (ColumnRole.PRIVACY_UNIT, ColumnRole.IDENTIFIER):
+        raise DpError("identifier_in_filter", f"{ref} is an identifier; it cannot be filtered on")
+    return column
+
+
+def filter_value(ref: ColumnRef, value: object, plan: QueryPlan, policy: Policy) -> Typed:
+    """``value`` typed as ``ref``'s column, to bind as a parameter; refused if it does not fit."""
+    try:
+        return typed_literal(str(ref), filter_column(ref, plan, policy), value)
+    except LiteralProblem as problem:
+        raise DpError(problem.code, problem.message, hint=problem.hint) from None
 
 
 def _group(key: GroupKey, plan: QueryPlan, policy: Policy) -> Group:

@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 from pydantic import JsonValue
 
 import gateway.errors
-from gateway.errors import AnalysisError, GatewayError, SandboxError
+from gateway.errors import AnalysisError, GatewayError, ReleaseFailed, SandboxError
 from gateway.sandbox.jobs import (
     AnalysisJob,
     AnalysisOutput,
@@ -69,8 +69,20 @@ def run(sandbox: Sandbox, job: Job) -> QueryOutput | AnalysisOutput:
         sandbox.cleanup(job)
 
 
+AFTER_DATA = frozenset(
+    {"timeout", "cpu_limit", "sandbox_crashed", "no_result", "malformed_result", "result_too_large"}
+)
+"""How a query job can end once its engine may have read the extract: each is a release failure."""
+
+
 def run_query(sandbox: Sandbox, job: QueryJob) -> QueryOutput:
-    output = run(sandbox, job)
+    """Run a query job; an end that may depend on the extract's rows is ``ReleaseFailed``."""
+    try:
+        output = run(sandbox, job)
+    except SandboxError as err:
+        if err.code in AFTER_DATA:
+            raise ReleaseFailed from None
+        raise
     assert isinstance(output, QueryOutput)
     return output
 
@@ -106,6 +118,8 @@ def check_output(
     DP engine's ``DpError`` reaches the caller with its own code.
     """
     if isinstance(output, Failure):
+        if output.code == ReleaseFailed.CODE:
+            raise ReleaseFailed
         cls = getattr(gateway.errors, output.error, None)
         if not (isinstance(cls, type) and issubclass(cls, GatewayError)):
             cls = SandboxError

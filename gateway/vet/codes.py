@@ -66,6 +66,8 @@ class Code(StrEnum):
     # constants in WHERE
     TYPE_MISMATCH = "type_mismatch"
     INVALID_LITERAL = "invalid_literal"
+    LITERAL_OUT_OF_RANGE = "literal_out_of_range"
+    NOT_A_WHOLE_NUMBER = "not_a_whole_number"
     VALUE_NOT_IN_DOMAIN = "value_not_in_domain"
     # the privacy budget asked for
     INVALID_EPSILON = "invalid_epsilon"

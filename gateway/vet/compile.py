@@ -21,6 +21,7 @@ from gateway.policy.model import Aggregation, Column, ColumnRole, Policy
 from gateway.vet.classify import Classifier, Context, unsupported
 from gateway.vet.codes import Code
 from gateway.vet.estimate import estimate_groups
+from gateway.vet.literals import LiteralProblem, typed_literal
 from gateway.vet.plan import (
     Aggregate,
     And,
@@ -950,7 +951,13 @@ class _Compiler:
             if type(node) is exp.Literal and node.is_string:
                 return self._in_domain(node.this, node, bound, op)
         elif (found := number(node)) is not None:
-            return found
+            try:
+                typed = typed_literal(bound.ref.column, spec, found)
+            except LiteralProblem as problem:
+                self.add(Code(problem.code), problem.message, node, hint=problem.hint)
+                return _INVALID
+            assert isinstance(typed, int | float)  # a number column: INTEGER, BIGINT or DOUBLE
+            return typed
         self._mismatch(node, bound)
         return _INVALID
 

@@ -208,10 +208,32 @@ def test_date_literals_become_iso_strings(literal: str, policy: Policy) -> None:
     )
 
 
-def test_numbers_keep_their_type(policy: Policy) -> None:
-    plan = vet("SELECT COUNT(*) FROM tips WHERE word_count >= -2.5", policy)
+def test_numbers_take_their_columns_type(policy: Policy) -> None:
+    plan = vet("SELECT COUNT(*) FROM tips WHERE word_count >= 2e3", policy)
     assert isinstance(plan.where, Compare)
-    assert plan.where.value == -2.5
+    assert plan.where.value == 2000
+    assert type(plan.where.value) is int
+
+
+@pytest.mark.parametrize(
+    ("condition", "code"),
+    [
+        ("word_count >= -2.5", "not_a_whole_number"),
+        ("helpful_votes = 2.5", "not_a_whole_number"),
+        ("helpful_votes IN (1, 2.5)", "not_a_whole_number"),
+        ("helpful_votes BETWEEN 0.5 AND 3", "not_a_whole_number"),
+        ("helpful_votes < 99999999999", "literal_out_of_range"),
+        ("word_count <> 1e11", "literal_out_of_range"),
+        ("NOT (word_count = -2147483649)", "literal_out_of_range"),
+    ],
+)
+def test_numbers_that_do_not_fit_an_integer_column_are_refused(
+    policy: Policy, condition: str, code: str
+) -> None:
+    with pytest.raises(VetError) as err:
+        vet(f"SELECT COUNT(*) FROM tips WHERE {condition}", policy)
+    assert [issue.code for issue in err.value.issues] == [code]
+    assert err.value.issues[0].hint
 
 
 def test_order_by_expression_or_key_names_the_output(policy: Policy) -> None:
