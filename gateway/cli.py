@@ -570,9 +570,11 @@ def demo_command(
     """
     from gateway.errors import ConflictError
     from gateway.extract.build import build_extract
+    from gateway.extract.manifest import load_manifest
     from gateway.extract.status import Freshness, extract_status
     from gateway.policy import load_policy
-    from gateway.service.seed import seed_demo
+    from gateway.service.projects import extract_project_id
+    from gateway.service.seed import demo_project_id, seed_demo
     from gateway.source.generate import generate
 
     progress = not as_json and sys.stderr.isatty()
@@ -585,17 +587,38 @@ def demo_command(
         extract.parent.mkdir(exist_ok=True)
         if not source.exists():
             generate(members, seed, source, progress=progress)
-        if not extract.exists() or any(
-            s.state is not Freshness.FRESH
-            for s in extract_status([extract], settings, source=source)
-        ):
-            build_extract(
-                source, policy, "demo", "mission", extract, settings, force=True, progress=progress
-            )
+
+        def demo_extract(project: str) -> Path:
+            """The project's extract, rebuilt unless it is fresh and was built for it."""
+            if (
+                not extract.exists()
+                or load_manifest(extract).project != project
+                or any(
+                    s.state is not Freshness.FRESH
+                    for s in extract_status([extract], settings, source=source)
+                )
+            ):
+                build_extract(
+                    source,
+                    policy,
+                    project,
+                    "mission",
+                    extract,
+                    settings,
+                    force=True,
+                    progress=progress,
+                )
+            return extract
+
         try:
-            seeded: dict[str, object] = seed_demo(settings, policy, extract).model_dump(mode="json")
+            seeded: dict[str, object] = seed_demo(settings, policy, demo_extract).model_dump(
+                mode="json"
+            )
         except ConflictError:
             seeded = {"tokens": {}, "note": "already seeded; `gateway user token NAME` issues more"}
+            project_id = demo_project_id(settings)
+            if project_id is not None:
+                demo_extract(extract_project_id(project_id))
     url = f"http://{host}:{port}"
     payload = {"source": str(source), "extract": str(extract), "url": url, **seeded}
 

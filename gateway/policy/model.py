@@ -126,8 +126,21 @@ class Purpose(_Strict):
 class Budget(_Strict):
     per_query_epsilon_cap: Annotated[float, Field(gt=0)] = 1.0
     default_project_epsilon: Annotated[float, Field(gt=0)] = 10.0
-    delta: Annotated[float, Field(gt=0, lt=1e-3)] = 1e-7
+    delta: Annotated[float, Field(gt=0, lt=1e-3, description="δ each query may spend")] = 1e-7
     default_query_epsilon: Annotated[float, Field(gt=0)] = 0.5
+    default_project_delta: Annotated[
+        float,
+        Field(gt=0, lt=1e-3, description="δ a project is granted, at most; 100 queries' δ"),
+    ] = 1e-5
+
+    @model_validator(mode="after")
+    def _room_for_one_query(self) -> Budget:
+        if self.default_project_delta < self.delta:
+            raise ValueError(
+                f"default_project_delta {self.default_project_delta:g} is less than one "
+                f"query's delta {self.delta:g}; no query could run"
+            )
+        return self
 
 
 class Limits(_Strict):

@@ -1,15 +1,22 @@
-"""A project's privacy-loss budget, kept as an append-only ledger.
+"""A project's privacy-loss budget in ε and δ, kept as an append-only ledger.
 
-Each job has at most one line of each kind (a unique constraint): ``reserve``
-holds its ε at submission, and when the job ends either ``commit`` charges
-what it spent (with a ``refund`` of any rest) or ``refund`` gives it all back.
-So a job retried after a crash is charged exactly once, and
+Each job has at most one line of each kind (a unique constraint), and each
+line carries ε, δ and, where the releases state one, the zCDP ρ: ``reserve``
+holds the job's ε and δ at submission, and when the job ends either
+``commit`` charges what it spent (with a ``refund`` of any rest) or
+``refund`` gives it all back. So a job retried after a crash is charged
+exactly once, and, for ε and δ alike,
 
     remaining = granted − Σ reserve + Σ refund      spent = Σ commit
 
 A reservation locks the project's row first (``SELECT ... FOR UPDATE``; on
-SQLite the whole transaction is serialised), so concurrent submissions can
-never together overspend.
+SQLite the whole transaction is serialised) and checks ε and δ together, so
+concurrent submissions can never together overspend either.
+
+A job holds δ for every release it may make: the policy's per-query δ for a
+SQL query, and that times ``MAX_QUERIES`` for an analysis, whose plan is
+known only when it runs. A release charges the δ it spent (none when the
+release store answered it from before the job); the rest is refunded.
 """
 
 from __future__ import annotations
@@ -20,36 +27,87 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.analyses.plan import MAX_QUERIES
 from gateway.errors import BudgetError
-from gateway.service.models import BudgetEntry, Job, LedgerKind, Project, utcnow
+from gateway.policy.model import Policy
+from gateway.service.models import BudgetEntry, Job, JobKind, LedgerKind, Project, utcnow
 
 TOLERANCE = 1e-9
-"""Float sums of ε such as 0.1 + 0.2 must not refuse a reservation that fits exactly."""
+"""Float sums such as 0.1 + 0.2 must not refuse a reservation that fits exactly: ε within
+this, δ within this share of the δ granted."""
+
+
+class PrivacyLoss(BaseModel):
+    """ε and δ, with the zCDP ρ when every charged release states one."""
+
+    epsilon: float
+    delta: float
+    rho: float | None = None
 
 
 class BudgetState(BaseModel):
+    """ε (``granted`` … ``remaining``) and δ (``granted_delta`` … ``remaining_delta``)."""
+
     granted: float
+    held: float
+    spent: float
+    remaining: float
+    granted_delta: float
+    held_delta: float
+    spent_delta: float
+    remaining_delta: float
+
+
+def job_delta(kind: JobKind, policy: Policy) -> float:
+    """The δ a job holds: one query's for SQL, ``MAX_QUERIES`` queries' for an analysis."""
+    return policy.budget.delta * (1 if kind is JobKind.SQL else MAX_QUERIES)
+
+
+def budget_state(s: Session, project: Project) -> BudgetState:
+    entries = s.execute(
+        select(BudgetEntry.kind, BudgetEntry.epsilon, BudgetEntry.delta).where(
+            BudgetEntry.project_id == project.id
+        )
+    ).all()
+    granted = project.granted_epsilon or 0.0
+    granted_delta = project.granted_delta or 0.0
+    epsilon = _totals(
+        granted, {kind: [e for k, e, _ in entries if k is kind] for kind in LedgerKind}
+    )
+    delta = _totals(
+        granted_delta,
+        {kind: [d for k, _, d in entries if k is kind] for kind in LedgerKind},
+        scale=granted_delta or TOLERANCE,
+    )
+    return BudgetState(
+        granted=granted,
+        held=epsilon.held,
+        spent=epsilon.spent,
+        remaining=epsilon.remaining,
+        granted_delta=granted_delta,
+        held_delta=delta.held,
+        spent_delta=delta.spent,
+        remaining_delta=delta.remaining,
+    )
+
+
+class _Totals(BaseModel):
     held: float
     spent: float
     remaining: float
 
 
-def budget_state(s: Session, project: Project) -> BudgetState:
-    entries = s.execute(
-        select(BudgetEntry.kind, BudgetEntry.epsilon).where(BudgetEntry.project_id == project.id)
-    ).all()
-    total = {kind: math.fsum(e for k, e in entries if k is kind) for kind in LedgerKind}
-    granted = project.granted_epsilon or 0.0
+def _totals(granted: float, lines: dict[LedgerKind, list[float]], scale: float = 1.0) -> _Totals:
+    """Held, spent and remaining of one quantity; float dust (below ``scale`` × TOLERANCE) is 0."""
     reserved, spent, refunded = (
-        total[LedgerKind.RESERVE],
-        total[LedgerKind.COMMIT],
-        total[LedgerKind.REFUND],
+        lines[LedgerKind.RESERVE],
+        lines[LedgerKind.COMMIT],
+        lines[LedgerKind.REFUND],
     )
-    return BudgetState(
-        granted=granted,
-        held=_tidy(reserved - spent - refunded),
-        spent=_tidy(spent),
-        remaining=_tidy(granted - reserved + refunded),
+    return _Totals(
+        held=_tidy(math.fsum(reserved + [-x for x in spent + refunded]), scale),
+        spent=_tidy(math.fsum(spent), scale),
+        remaining=_tidy(math.fsum([granted, *refunded, *(-x for x in reserved)]), scale),
     )
 
 
@@ -58,8 +116,8 @@ def locked_state(s: Session, project_id: int) -> BudgetState:
     return budget_state(s, s.get_one(Project, project_id, with_for_update=True))
 
 
-def check(state: BudgetState, epsilon: float) -> None:
-    """Raise ``BudgetError`` unless ``epsilon`` fits in what remains."""
+def check(state: BudgetState, epsilon: float, delta: float = 0.0) -> None:
+    """Raise ``BudgetError`` unless ``epsilon`` and ``delta`` both fit in what remains."""
     if epsilon > state.remaining + TOLERANCE:
         raise BudgetError(
             "budget_exhausted",
@@ -67,25 +125,54 @@ def check(state: BudgetState, epsilon: float) -> None:
             f"{state.remaining:g} (of {state.granted:g})",
             hint="ask with a smaller ε, or ask a reviewer for a larger project budget",
         )
+    if delta > state.remaining_delta + TOLERANCE * state.granted_delta:
+        raise BudgetError(
+            "delta_budget_exhausted",
+            f"δ = {delta:g} is more than the project's remaining δ of "
+            f"{state.remaining_delta:g} (of {state.granted_delta:g})",
+            hint="each release spends the policy's δ, whatever its ε; wait for running jobs "
+            "to finish (an analysis holds δ for its largest plan until then), or ask a "
+            "reviewer for a new project",
+        )
 
 
 def reserve(s: Session, job: Job) -> None:
-    """Hold ``job.epsilon`` of its project's budget (once per job), or raise ``BudgetError``."""
+    """Hold the job's ε and δ (once per job), or raise ``BudgetError``."""
     if _line(s, job, LedgerKind.RESERVE) is not None:
         return
-    check(locked_state(s, job.project_id), job.epsilon)
-    _append(s, job, LedgerKind.RESERVE, job.epsilon)
+    check(locked_state(s, job.project_id), job.epsilon, job.delta)
+    _append(s, job, LedgerKind.RESERVE, PrivacyLoss(epsilon=job.epsilon, delta=job.delta))
 
 
-def settle(s: Session, job: Job, charged: float) -> None:
-    """Charge ``charged`` (at most the reservation) and refund the rest; once per job."""
-    if _line(s, job, LedgerKind.COMMIT) or _line(s, job, LedgerKind.REFUND):
-        return
+def settle(s: Session, job: Job, charged: PrivacyLoss) -> PrivacyLoss:
+    """Charge ``charged`` (at most the reservation) and refund the rest; once per job.
+
+    Returns what was charged, now or by an earlier settlement.
+    """
+    done = _line(s, job, LedgerKind.COMMIT)
+    if done is not None:
+        return PrivacyLoss(epsilon=done.epsilon, delta=done.delta, rho=done.rho)
+    if _line(s, job, LedgerKind.REFUND) is not None:
+        return PrivacyLoss(epsilon=0.0, delta=0.0)
     held = _held(s, job)
-    charged = min(max(charged, 0.0), held)
-    _append(s, job, LedgerKind.COMMIT, charged)
-    if held - charged > TOLERANCE:
-        _append(s, job, LedgerKind.REFUND, _tidy(held - charged))
+    spent = PrivacyLoss(
+        epsilon=min(max(charged.epsilon, 0.0), held.epsilon),
+        delta=min(max(charged.delta, 0.0), held.delta),
+        rho=charged.rho,
+    )
+    _append(s, job, LedgerKind.COMMIT, spent)
+    rest = PrivacyLoss(
+        epsilon=_tidy(held.epsilon - spent.epsilon, 1.0),
+        delta=_tidy(held.delta - spent.delta, held.delta),
+    )
+    if rest.epsilon > 0 or rest.delta > 0:
+        _append(s, job, LedgerKind.REFUND, rest)
+    return spent
+
+
+def settle_in_full(s: Session, job: Job) -> PrivacyLoss:
+    """Charge the whole reservation: the job may have spent all of it; once per job."""
+    return settle(s, job, _held(s, job))
 
 
 def refund(s: Session, job: Job) -> None:
@@ -93,13 +180,15 @@ def refund(s: Session, job: Job) -> None:
     if _line(s, job, LedgerKind.COMMIT) or _line(s, job, LedgerKind.REFUND):
         return
     held = _held(s, job)
-    if held:
+    if held.epsilon or held.delta:
         _append(s, job, LedgerKind.REFUND, held)
 
 
-def _held(s: Session, job: Job) -> float:
+def _held(s: Session, job: Job) -> PrivacyLoss:
     line = _line(s, job, LedgerKind.RESERVE)
-    return 0.0 if line is None else line.epsilon
+    if line is None:
+        return PrivacyLoss(epsilon=0.0, delta=0.0)
+    return PrivacyLoss(epsilon=line.epsilon, delta=line.delta)
 
 
 def _line(s: Session, job: Job, kind: LedgerKind) -> BudgetEntry | None:
@@ -108,14 +197,21 @@ def _line(s: Session, job: Job, kind: LedgerKind) -> BudgetEntry | None:
     ).scalar_one_or_none()
 
 
-def _append(s: Session, job: Job, kind: LedgerKind, epsilon: float) -> None:
+def _append(s: Session, job: Job, kind: LedgerKind, loss: PrivacyLoss) -> None:
     s.add(
         BudgetEntry(
-            project_id=job.project_id, job_id=job.id, kind=kind, epsilon=epsilon, at=utcnow()
+            project_id=job.project_id,
+            job_id=job.id,
+            kind=kind,
+            epsilon=loss.epsilon,
+            delta=loss.delta,
+            rho=loss.rho,
+            at=utcnow(),
         )
     )
     s.flush()
 
 
-def _tidy(value: float) -> float:
-    return round(value, 9) + 0.0
+def _tidy(value: float, scale: float) -> float:
+    """``value`` to twelve digits, and 0 when it is float dust (within ``scale`` × TOLERANCE)."""
+    return 0.0 if abs(value) <= scale * TOLERANCE else float(f"{value:.12g}")

@@ -3,7 +3,8 @@
 SQL goes through ``gateway.pipeline.run_query`` (vet, release store, sandbox,
 DP engine); an analysis through ``gateway.pipeline.run_analysis`` (its code
 in the sandbox without data, its plan vetted, each query released). A job's
-extract is its project's; a project without one fails as ``extract_unusable``.
+extract is its project's; a project without one, or with one whose manifest
+names another project, fails as ``extract_unusable`` before any data is read.
 The sandbox is made on the first job and kept, so a worker stays warm.
 """
 
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 from gateway.config import Settings
 from gateway.errors import ConfigError, ExtractError
+from gateway.extract.manifest import load_manifest
 from gateway.pipeline import run_analysis, run_query
 from gateway.policy.model import Policy
 from gateway.sandbox import Sandbox, make_sandbox
 from gateway.service.models import JobKind
+from gateway.service.projects import check_extract_project
 from gateway.service.queue import ClaimedJob, Outcome, Part
 
 
@@ -43,6 +46,7 @@ class PipelineExecutor:
                 hint="an administrator builds one (`gateway extract build --project ...`) "
                 "and sets it on the project",
             )
+        check_extract_project(load_manifest(job.extract), job.project_id)
         if self.sandbox is None:
             self.sandbox = make_sandbox(self.settings)
         if job.kind is JobKind.SQL:

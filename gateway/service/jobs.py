@@ -1,9 +1,9 @@
 """Jobs: a researcher's SQL query or Python analysis, from submission to release.
 
 Submission vets the query (SQL at once; an analysis's plan when it runs),
-holds its ε in the project's budget and either queues it or, when the policy
-does not auto-approve it, waits for a reviewer. A refused submission is kept
-too, with its final status, so the researcher and the audit trail see why.
+holds its ε and δ in the project's budget and either queues it or, when the
+policy does not auto-approve it, waits for a reviewer. A refused submission is
+kept too, with its final status, so the researcher and the audit trail see why.
 Every change of status goes through ``set_status``.
 """
 
@@ -65,6 +65,7 @@ class JobPublic(BaseModel):
     template: str | None
     text: str
     epsilon: float
+    delta: float = Field(description="δ held: the policy's per-query δ per release it may make")
     state: State
     status: StatusCode
     message: str
@@ -254,13 +255,14 @@ def _submit(
     """Record the job with its first status; raise ``JobRefused`` after committing a refusal."""
     job.submitted_by = who.id
     job.attempts = 0
+    job.delta = budget.job_delta(job.kind, policy)
     job.review_reasons = review_reasons(job.template, job.epsilon, policy)
     with transaction(settings) as s:
         _approved_project(s, who, job.project_id)
         code = StatusCode.VETTING_REFUSED
         if refusal is None:
             try:
-                budget.check(budget.locked_state(s, job.project_id), job.epsilon)
+                budget.check(budget.locked_state(s, job.project_id), job.epsilon, job.delta)
             except BudgetError as error:
                 refusal, code = error, StatusCode.BUDGET_EXHAUSTED
         if refusal is not None:
@@ -278,7 +280,7 @@ def _submit(
 
 
 def review(settings: Settings, who: Principal, job_id: int, decision: ReviewDecision) -> JobPublic:
-    """A reviewer lets a waiting job run, or rejects it and refunds its ε."""
+    """A reviewer lets a waiting job run, or rejects it and refunds its ε and δ."""
     with transaction(settings) as s:
         job = s.get(Job, job_id, with_for_update=True)
         if job is None:

@@ -80,7 +80,7 @@ class JobKind(StrEnum):
 
 
 class LedgerKind(StrEnum):
-    """``reserve`` holds ε at submission; ``commit`` charges it; ``refund`` gives it back."""
+    """``reserve`` holds ε and δ at submission; ``commit`` charges them; ``refund`` gives back."""
 
     RESERVE = "reserve"
     COMMIT = "commit"
@@ -122,6 +122,9 @@ class Project(Base):
     purpose: Mapped[str] = mapped_column(String(64))
     requested_epsilon: Mapped[float] = mapped_column(Float)
     granted_epsilon: Mapped[float | None] = mapped_column(Float)
+    granted_delta: Mapped[float | None] = mapped_column(
+        Float, doc="δ granted at approval; the policy's default_project_delta unless less"
+    )
     status: Mapped[ProjectStatus] = mapped_column(_enum(ProjectStatus), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -145,6 +148,11 @@ class Job(Base):
     text: Mapped[str] = mapped_column(Text, doc="the SQL or the analysis source")
     template: Mapped[str | None] = mapped_column(String(100))
     epsilon: Mapped[float] = mapped_column(Float)
+    delta: Mapped[float] = mapped_column(
+        Float,
+        server_default="0",
+        doc="δ held: the policy's per-query δ times the queries the job may release",
+    )
     state: Mapped[State] = mapped_column(_enum(State), index=True)
     status: Mapped[StatusCode] = mapped_column(_enum(StatusCode), index=True)
     message: Mapped[str] = mapped_column(Text, default="")
@@ -173,6 +181,10 @@ class BudgetEntry(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
     kind: Mapped[LedgerKind] = mapped_column(_enum(LedgerKind))
     epsilon: Mapped[float] = mapped_column(Float)
+    delta: Mapped[float] = mapped_column(Float, server_default="0")
+    rho: Mapped[float | None] = mapped_column(
+        Float, doc="zCDP ρ of the charged releases that state one; None otherwise"
+    )
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
@@ -190,6 +202,7 @@ class ReleaseRecord(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     epsilon_charged: Mapped[float] = mapped_column(Float)
+    delta_charged: Mapped[float] = mapped_column(Float, server_default="0")
     parts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     output: Mapped[str | None] = mapped_column(Text, doc="what an analysis printed, without data")
     published: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

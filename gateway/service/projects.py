@@ -3,7 +3,14 @@
 A project names the learning themes it serves (from the policy's theme
 domain), its purpose (one the policy lists) and the ε budget it asks for. No
 query runs for a project until a reviewer has approved it and granted a
-budget.
+budget: the ε asked or less, and a δ of at most the policy's
+``default_project_delta``.
+
+A project's extract is built for it (``gateway extract build --project ID``,
+with the project's numeric id): its pseudonyms are keyed per project, and its
+releases are kept per extract. An extract whose manifest names another
+project is refused, when it is set and again when a job runs; a dummy
+extract (synthetic values, no real member) fits any project.
 """
 
 from __future__ import annotations
@@ -17,7 +24,14 @@ from sqlalchemy.orm import Session
 
 from gateway.config import Settings
 from gateway.db import session
-from gateway.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
+from gateway.errors import (
+    ConflictError,
+    ExtractError,
+    ForbiddenError,
+    NotFoundError,
+    ServiceError,
+)
+from gateway.extract.manifest import Manifest, load_manifest, manifest_path
 from gateway.policy.model import Policy
 from gateway.service import audit
 from gateway.service.accounts import Principal
@@ -40,6 +54,11 @@ class ProjectDecision(BaseModel):
     note: str = Field(min_length=3, max_length=5000, description="why; shown to the researcher")
     granted_epsilon: float | None = Field(
         default=None, gt=0, description="budget granted; default: what was asked, never more"
+    )
+    granted_delta: float | None = Field(
+        default=None,
+        gt=0,
+        description="δ granted; default and most: the policy's default_project_delta",
     )
 
 
@@ -174,7 +193,11 @@ def propose(
 
 
 def decide(
-    settings: Settings, who: Principal, project_id: int, decision: ProjectDecision
+    settings: Settings,
+    who: Principal,
+    project_id: int,
+    decision: ProjectDecision,
+    policy: Policy,
 ) -> ProjectPublic:
     """A reviewer's verdict on a proposed project; a decided project stays decided."""
     with transaction(settings) as s:
@@ -200,6 +223,7 @@ def decide(
             )
         project.status = ProjectStatus.APPROVED if decision.approve else ProjectStatus.REJECTED
         project.granted_epsilon = granted if decision.approve else None
+        project.granted_delta = _granted_delta(decision, policy) if decision.approve else None
         project.reviewer_id = who.id
         project.decision_note = decision.note
         project.decided_at = utcnow()
@@ -210,22 +234,54 @@ def decide(
             "project",
             project.id,
             granted_epsilon=project.granted_epsilon,
+            granted_delta=project.granted_delta,
         )
         return _public(s, project)
 
 
-def set_extract(settings: Settings, actor: Actor, project_id: int, extract: Path) -> None:
-    """Point a project at its (re)built extract; its manifest must sit beside it."""
-    from gateway.extract.manifest import manifest_path
+def _granted_delta(decision: ProjectDecision, policy: Policy) -> float:
+    """The δ a decision grants: at least one query's, at most the policy's project default."""
+    most, least = policy.budget.default_project_delta, policy.budget.delta
+    granted = decision.granted_delta or most
+    if not least <= granted <= most:
+        raise ServiceError(
+            "delta_grant_out_of_range",
+            f"granting δ = {granted:g} is outside what the policy allows a project",
+            hint=f"grant from {least:g} (one query's δ) to {most:g} (the policy's "
+            "default_project_delta)",
+        )
+    return granted
 
+
+def extract_project_id(project_id: int) -> str:
+    """The ``--project`` a project's extract is built with, as its manifest names it."""
+    return str(project_id)
+
+
+def check_extract_project(manifest: Manifest, project_id: int) -> None:
+    """Refuse an extract built for another project; a dummy extract fits any project."""
+    if manifest.dummy or manifest.project == extract_project_id(project_id):
+        return
+    raise ExtractError(
+        "extract_other_project",
+        f"the extract was built for project {manifest.project!r}, not for project {project_id}",
+        hint="build one for this project: `gateway extract build --project "
+        f"{extract_project_id(project_id)} ...`",
+    )
+
+
+def set_extract(settings: Settings, actor: Actor, project_id: int, extract: Path) -> None:
+    """Point a project at its (re)built extract; its manifest must sit beside it, naming it."""
     if not manifest_path(extract).exists():
         raise ServiceError(
             "extract_not_found",
             f"no extract manifest for {extract}",
-            hint="build it with `gateway extract build --project ...` first",
+            hint=f"build it with `gateway extract build --project {project_id} ...` first",
         )
+    manifest = load_manifest(extract)
     with transaction(settings) as s:
         project = get_project(s, project_id)
+        check_extract_project(manifest, project.id)
         project.extract = str(extract.resolve())
         audit.record(s, actor, "project.extract", "project", project_id, extract=extract.name)
 

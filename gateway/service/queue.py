@@ -8,12 +8,16 @@ same condition, so a job is claimed by one worker only. While it runs, the
 worker renews its lease. Finishing checks that the worker still holds the
 job; a worker that lost its lease has its result discarded.
 
-Budget: a released job is charged its ε once (the ledger allows one commit
-per job), less any part the release store answered with a release that
-existed before the job first started (an identical earlier question costs
-nothing again). A release this job itself stored before its worker stopped
-is charged. A job claimed ``job_max_attempts`` times is given up with its ε
-charged, since an interrupted run may already have spent it.
+Budget: a released job is charged its ε and δ once (the ledger allows one
+commit per job), less any part the release store answered with a release
+that existed before the job first started (an identical earlier question
+costs nothing again). A release this job itself stored before its worker
+stopped is charged. A job that failed after its data was read (an error
+with ``charged`` set, such as ``ReleaseFailed``) is charged its whole
+reservation, since whether it failed may depend on the data; any other
+failure is refunded. A job claimed ``job_max_attempts`` times is given up
+with its reservation charged, since an interrupted run may already have
+spent it.
 """
 
 from __future__ import annotations
@@ -36,11 +40,13 @@ from gateway.errors import (
     DpError,
     ExtractError,
     GatewayError,
+    ReleaseFailed,
     SandboxError,
     VetError,
 )
 from gateway.service import budget
 from gateway.service.audit import Actor
+from gateway.service.budget import PrivacyLoss
 from gateway.service.jobs import set_status
 from gateway.service.models import Job, JobKind, Project, ReleaseRecord, utcnow
 from gateway.service.status import StatusCode
@@ -129,7 +135,7 @@ def claim(settings: Settings, worker: str, *, now: dt.datetime | None = None) ->
             s.refresh(job)
             actor = worker_actor(worker)
             if job.attempts > settings.job_max_attempts:
-                budget.settle(s, job, job.epsilon)
+                budget.settle_in_full(s, job)
                 set_status(
                     s,
                     job,
@@ -166,6 +172,7 @@ def heartbeat(
 
 
 FAILURE_CODES: tuple[tuple[type[GatewayError], StatusCode], ...] = (
+    (ReleaseFailed, StatusCode.RELEASE_FAILED),
     (VetError, StatusCode.VETTING_REFUSED),
     (BudgetError, StatusCode.BUDGET_EXHAUSTED),
     (ExtractError, StatusCode.EXTRACT_UNUSABLE),
@@ -185,13 +192,24 @@ def failure_code(error: BaseException) -> tuple[StatusCode, str]:
     return StatusCode.INTERNAL_ERROR, "an unexpected error; an operator can read the worker's log"
 
 
-def charge(parts: list[Part], started_at: dt.datetime) -> float:
-    """ε this job spent: every part, except those the store answered from before the job."""
-    return math.fsum(
-        part.epsilon
+def charge(parts: list[Part], started_at: dt.datetime) -> PrivacyLoss:
+    """ε and δ this job spent: every part, except those the store answered from before the job.
+
+    ρ is the sum of the charged parts' ρ when each states one (zCDP), else None.
+    """
+    charged = [
+        part
         for part in parts
         if not part.release.dummy
         and not (part.release.from_store and _aware(part.release.created_at) < started_at)
+    ]
+    rhos = [part.release.rho for part in charged]
+    return PrivacyLoss(
+        epsilon=math.fsum(part.epsilon for part in charged),
+        delta=math.fsum(part.release.delta for part in charged),
+        rho=math.fsum(rho for rho in rhos if rho is not None)
+        if rhos and None not in rhos
+        else None,
     )
 
 
@@ -213,24 +231,33 @@ def finish(
             _release(s, job, result, actor)
             return StatusCode.RELEASED
         code, message = failure_code(result)
-        budget.refund(s, job)
+        if isinstance(result, GatewayError) and result.charged:
+            budget.settle_in_full(s, job)
+        else:
+            budget.refund(s, job)
         set_status(s, job, code, message, actor)
         return code
 
 
 def _release(s: Session, job: Job, outcome: Outcome, actor: Actor) -> None:
     assert job.started_at is not None
-    charged = min(charge(outcome.parts, job.started_at), job.epsilon)
-    budget.settle(s, job, charged)
+    charged = budget.settle(s, job, charge(outcome.parts, job.started_at))
     s.add(
         ReleaseRecord(
             job_id=job.id,
             project_id=job.project_id,
             created_at=utcnow(),
-            epsilon_charged=charged,
+            epsilon_charged=charged.epsilon,
+            delta_charged=charged.delta,
             parts=[part.model_dump(mode="json") for part in outcome.parts],
             output=outcome.output,
             published=False,
         )
     )
-    set_status(s, job, StatusCode.RELEASED, f"released; ε = {charged:g} charged", actor)
+    set_status(
+        s,
+        job,
+        StatusCode.RELEASED,
+        f"released; ε = {charged.epsilon:g}, δ = {charged.delta:g} charged",
+        actor,
+    )

@@ -1,13 +1,15 @@
 """``seed_demo``: a service with something in it, for ``gateway demo``.
 
-Three users (researcher, reviewer, admin) with tokens, an approved project on
-the given extract, one query run through the worker's executor and its
+Three users (researcher, reviewer, admin) with tokens, an approved project
+with its own extract, one query run through the worker's executor and its
 release published in Dutch and English. Every step goes through the same
-functions the API uses, so the audit log tells the story too.
+functions the API uses, so the audit log tells the story too. The extract is
+built once the project exists, since it must name the project it is for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -21,7 +23,7 @@ from gateway.service import accounts, jobs, projects, releases
 from gateway.service.accounts import Principal, UserCreate
 from gateway.service.audit import SYSTEM
 from gateway.service.jobs import QueryCreate, ReviewDecision
-from gateway.service.models import Role, User
+from gateway.service.models import Project, Role, User
 from gateway.service.projects import ProjectCreate, ProjectDecision
 from gateway.service.releases import Publication
 from gateway.service.status import StatusCode
@@ -46,13 +48,22 @@ class DemoSeed(BaseModel):
     release_id: int
 
 
+ExtractFor = Callable[[str], Path]
+"""Builds the demo project's extract for the ``--project`` id it is given; returns its path."""
+
+
 def seed_demo(
-    settings: Settings, policy: Policy, extract: Path, *, executor: Executor | None = None
+    settings: Settings,
+    policy: Policy,
+    extract_for: ExtractFor,
+    *,
+    executor: Executor | None = None,
 ) -> DemoSeed:
     """Seed an empty metadata database; ``executor`` defaults to the real pipeline.
 
-    ``extract`` must be a real extract (``gateway extract build``), kept away
-    from the key directory: a release computed on dummy data is never published.
+    ``extract_for`` must give a real extract (``gateway extract build``), kept
+    away from the key directory: a release computed on dummy data is never
+    published.
     """
     from gateway.service.execute import PipelineExecutor
 
@@ -83,8 +94,13 @@ def seed_demo(
         policy,
     )
     projects.decide(
-        settings, reviewer, project.id, ProjectDecision(approve=True, note="serves the mission")
+        settings,
+        reviewer,
+        project.id,
+        ProjectDecision(approve=True, note="serves the mission"),
+        policy,
     )
+    extract = extract_for(projects.extract_project_id(project.id))
     projects.set_extract(settings, people[Role.ADMIN].actor, project.id, extract)
     job = jobs.submit_query(
         settings,
@@ -122,6 +138,19 @@ def seed_demo(
         job_id=job.id,
         release_id=done.release_id,
     )
+
+
+def demo_project_id(settings: Settings) -> int | None:
+    """The seeded demo project's id; None before the demo is seeded."""
+    migrate(settings)
+    with session(settings) as s:
+        return s.execute(
+            select(Project.id)
+            .join(User, User.id == Project.owner_id)
+            .where(User.name == NAMES[Role.RESEARCHER])
+            .order_by(Project.id)
+            .limit(1)
+        ).scalar_one_or_none()
 
 
 def _user(settings: Settings, name: str, role: Role) -> Principal:

@@ -28,6 +28,7 @@ class StatusCode(StrEnum):
     EXTRACT_UNUSABLE = "extract_unusable"
     ANALYSIS_FAILED = "analysis_failed"
     DP_REFUSED = "dp_refused"
+    RELEASE_FAILED = "release_failed"
     SANDBOX_FAILED = "sandbox_failed"
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     INTERNAL_ERROR = "internal_error"
@@ -58,13 +59,14 @@ DESCRIPTIONS: dict[StatusCode, str] = {
     StatusCode.RUNNING: "a worker is running it (re-run if that worker stops)",
     StatusCode.RELEASED: "its differentially private release is ready",
     StatusCode.VETTING_REFUSED: "the policy does not allow the query; nothing ran",
-    StatusCode.BUDGET_EXHAUSTED: "the project's remaining privacy budget is smaller than its ε",
-    StatusCode.REVIEW_REJECTED: "a reviewer rejected it; its ε was refunded",
-    StatusCode.EXTRACT_UNUSABLE: "the project's extract is missing, expired or stale",
+    StatusCode.BUDGET_EXHAUSTED: "the project's remaining ε or δ is smaller than the job's",
+    StatusCode.REVIEW_REJECTED: "a reviewer rejected it; its ε and δ were refunded",
+    StatusCode.EXTRACT_UNUSABLE: "the project's extract is missing, expired, stale or another's",
     StatusCode.ANALYSIS_FAILED: "the analysis code failed while building its plan",
     StatusCode.DP_REFUSED: "the DP engine refused the plan",
+    StatusCode.RELEASE_FAILED: "it failed after the extract was read; its ε and δ are spent",
     StatusCode.SANDBOX_FAILED: "the sandbox failed or hit a limit",
-    StatusCode.ATTEMPTS_EXHAUSTED: "workers stopped while running it too often; ε stays charged",
+    StatusCode.ATTEMPTS_EXHAUSTED: "workers stopped while running it too often; ε and δ are spent",
     StatusCode.INTERNAL_ERROR: "an unexpected error; an operator can read the worker's log",
 }
 
@@ -75,6 +77,7 @@ _FAILURES_WHILE_RUNNING = frozenset(
         StatusCode.EXTRACT_UNUSABLE,
         StatusCode.ANALYSIS_FAILED,
         StatusCode.DP_REFUSED,
+        StatusCode.RELEASE_FAILED,
         StatusCode.SANDBOX_FAILED,
         StatusCode.ATTEMPTS_EXHAUSTED,
         StatusCode.INTERNAL_ERROR,

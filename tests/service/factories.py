@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from gateway.config import Settings
 from gateway.dp.release import Release
 from gateway.errors import GatewayError
+from gateway.extract.manifest import Manifest, manifest_path
 from gateway.policy.model import Policy
 from gateway.service.accounts import Principal, UserCreate, create_user
 from gateway.service.audit import SYSTEM
@@ -37,12 +39,23 @@ class Cast:
 
 
 def approved_project(
-    settings: Settings, policy: Policy, *, epsilon: float = 2.0, suffix: str = ""
+    settings: Settings,
+    policy: Policy,
+    *,
+    epsilon: float = 2.0,
+    delta: float | None = None,
+    suffix: str = "",
 ) -> Cast:
     researcher = user(settings, f"researcher{suffix}")
     reviewer = user(settings, f"reviewer{suffix}", Role.REVIEWER)
     project = propose(settings, researcher, project_create(epsilon), policy)
-    decide(settings, reviewer, project.id, ProjectDecision(approve=True, note="fits the mission"))
+    decide(
+        settings,
+        reviewer,
+        project.id,
+        ProjectDecision(approve=True, note="fits the mission", granted_delta=delta),
+        policy,
+    )
     return Cast(researcher, reviewer, project.id)
 
 
@@ -87,6 +100,27 @@ def release(
         from_store=from_store,
         dummy=dummy,
     )
+
+
+def manifest_only(extract: Path, project: str, *, dummy: bool = False) -> Path:
+    """A manifest naming ``project`` beside ``extract``, with no extract: enough to be set."""
+    now = dt.datetime.now(dt.UTC)
+    manifest = Manifest(
+        project=project,
+        purpose="mission",
+        policy_name="health_thing",
+        policy_hash="h" * 64,
+        source_snapshot_at=now,
+        built_at=now,
+        expires_at=now + dt.timedelta(days=30),
+        row_counts={},
+        excluded={},
+        content_hash="c" * 64,
+        key_id="",
+        dummy=dummy,
+    )
+    manifest_path(extract).write_text(manifest.model_dump_json(), encoding="utf-8")
+    return extract
 
 
 @dataclass

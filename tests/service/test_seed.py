@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,6 @@ from fastapi.testclient import TestClient
 from gateway.config import Settings
 from gateway.db import session
 from gateway.errors import ConflictError, GatewayError
-from gateway.extract.manifest import manifest_path
 from gateway.policy import Policy
 from gateway.service.accounts import Principal, user_by_name
 from gateway.service.app import create_app
@@ -19,27 +19,28 @@ from gateway.service.budget import budget_state
 from gateway.service.execute import PipelineExecutor
 from gateway.service.jobs import QueryCreate, ReviewDecision, job_public, review, submit_query
 from gateway.service.models import Project, Role
-from gateway.service.seed import DEMO_QUERY, seed_demo
+from gateway.service.seed import DEMO_QUERY, demo_project_id, seed_demo
 from gateway.service.status import StatusCode
 from gateway.service.worker import run_worker
-from tests.service.factories import StubExecutor
+from tests.service.factories import StubExecutor, manifest_only
+
+ExtractFor = Callable[[str], Path]
 
 
 @pytest.fixture
-def extract(tmp_path: Path) -> Path:
-    """Where the demo's extract would be; only its manifest's presence is checked here."""
-    path = tmp_path / "demo.duckdb"
-    manifest_path(path).write_text("{}")
-    return path
+def extract(tmp_path: Path) -> ExtractFor:
+    """Where the demo's extract would be: only a manifest naming the project it is built for."""
+    return lambda project: manifest_only(tmp_path / "demo.duckdb", project)
 
 
 def test_the_demo_is_seeded_through_the_service(
-    settings: Settings, policy: Policy, extract: Path
+    settings: Settings, policy: Policy, extract: ExtractFor, tmp_path: Path
 ) -> None:
     executor = StubExecutor()
     seed = seed_demo(settings, policy, extract, executor=executor)
     assert [call.text for call in executor.calls] == [DEMO_QUERY]
-    assert executor.calls[0].extract == extract.resolve()
+    assert executor.calls[0].extract == (tmp_path / "demo.duckdb").resolve()
+    assert demo_project_id(settings) == seed.project_id
     client = TestClient(create_app(settings, policy))
     me = client.get("/api/me", headers={"Authorization": f"Bearer {seed.tokens[Role.ADMIN]}"})
     assert me.json()["role"] == "admin"
@@ -49,14 +50,16 @@ def test_the_demo_is_seeded_through_the_service(
     assert verify(settings).intact
 
 
-def test_the_demo_is_seeded_once(settings: Settings, policy: Policy, extract: Path) -> None:
+def test_the_demo_is_seeded_once(settings: Settings, policy: Policy, extract: ExtractFor) -> None:
     seed_demo(settings, policy, extract, executor=StubExecutor())
     with pytest.raises(ConflictError) as again:
         seed_demo(settings, policy, extract, executor=StubExecutor())
     assert again.value.code == "demo_seeded"
 
 
-def test_a_failed_demo_query_says_why(settings: Settings, policy: Policy, extract: Path) -> None:
+def test_a_failed_demo_query_says_why(
+    settings: Settings, policy: Policy, extract: ExtractFor
+) -> None:
     from gateway.errors import SandboxError
 
     failing = StubExecutor(fail=SandboxError("sandbox_unavailable", "no bubblewrap"))
@@ -76,8 +79,15 @@ def test_the_demo_runs_its_query_through_the_real_pipeline(
     generate(2000, 1, tmp_path / "platform.duckdb")
     (tmp_path / "extracts").mkdir()
     extract = tmp_path / "extracts" / "demo.duckdb"  # never beside the key directory
-    build_extract(tmp_path / "platform.duckdb", policy, "demo", "mission", extract, settings)
-    seed = seed_demo(settings, policy, extract)
+    built_for: list[str] = []
+
+    def extract_for(project: str) -> Path:
+        built_for.append(project)
+        build_extract(tmp_path / "platform.duckdb", policy, project, "mission", extract, settings)
+        return extract
+
+    seed = seed_demo(settings, policy, extract_for)
+    assert built_for == [str(seed.project_id)]
     client = TestClient(create_app(settings, policy))
     (insight,) = client.get(f"/api/public/insights/{seed.release_id}").json()["data"]
     release = insight["parts"][0]

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from gateway.db import session
 from gateway.service import audit, jobs, projects, releases
 from gateway.service.audit import AuditEntry, Verdict
-from gateway.service.deps import CurrentReviewer, SameOrigin, SettingsDep
+from gateway.service.deps import CurrentReviewer, PolicyDep, SameOrigin, SettingsDep
 from gateway.service.jobs import JobPublic, JobsPublic, ReviewDecision
 from gateway.service.models import ProjectStatus
 from gateway.service.projects import ProjectDecision, ProjectPublic, ProjectsPublic
@@ -27,6 +27,8 @@ class ConsolePage(BaseModel):
     approved: ProjectsPublic
     queue: JobsPublic
     unpublished: ReleasesPublic
+    query_delta: float
+    project_delta: float
 
 
 class ReviewJobPage(BaseModel):
@@ -47,12 +49,16 @@ class AuditPage(BaseModel):
 
 @router.get("")
 @router.get(".json")
-def console(request: Request, who: CurrentReviewer, settings: SettingsDep) -> Response:
+def console(
+    request: Request, who: CurrentReviewer, settings: SettingsDep, policy: PolicyDep
+) -> Response:
     data = ConsolePage(
         proposed=projects.list_projects(settings, who, ProjectStatus.PROPOSED),
         approved=projects.list_projects(settings, who, ProjectStatus.APPROVED),
         queue=jobs.list_jobs(settings, who, status=StatusCode.AWAITING_REVIEW),
         unpublished=releases.list_releases(settings, who, published=False),
+        query_delta=policy.budget.delta,
+        project_delta=policy.budget.default_project_delta,
     )
     return render(request, "review.html", data)
 
@@ -62,9 +68,10 @@ def decide(
     project_id: int,
     who: CurrentReviewer,
     settings: SettingsDep,
+    policy: PolicyDep,
     decision: Annotated[ProjectDecision, Form()],
 ) -> Response:
-    projects.decide(settings, who, project_id, decision)
+    projects.decide(settings, who, project_id, decision, policy)
     return RedirectResponse("/review", status_code=303)
 
 

@@ -50,15 +50,19 @@ def get_project(project_id: int, who: CurrentUser, settings: SettingsDep) -> Pro
 
 @router.post("/{project_id}/decision")
 def decide(
-    project_id: int, decision: ProjectDecision, who: CurrentReviewer, settings: SettingsDep
+    project_id: int,
+    decision: ProjectDecision,
+    who: CurrentReviewer,
+    settings: SettingsDep,
+    policy: PolicyDep,
 ) -> ProjectPublic:
-    """Approve (granting a budget) or reject a proposed project, with a note."""
-    return projects.decide(settings, who, project_id, decision)
+    """Approve (granting an ε and a δ budget) or reject a proposed project, with a note."""
+    return projects.decide(settings, who, project_id, decision, policy)
 
 
 @router.put("/{project_id}/extract", status_code=204)
 def set_extract(
     project_id: int, data: ExtractUpdate, who: CurrentAdmin, settings: SettingsDep
 ) -> None:
-    """Point a project at its (re)built extract."""
+    """Point a project at its (re)built extract; it must have been built for this project."""
     projects.set_extract(settings, who.actor, project_id, Path(data.path))
