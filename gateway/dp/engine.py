@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import tempfile
 import traceback
 from collections import Counter
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from gateway.dp.release import Cell, Release, Selection
-from gateway.dp.shape import Output, Pipeline, Shape, StatKind, shape_of
+from gateway.dp.shape import Output, Pipeline, Shape, shape_of
 from gateway.dp.store import ReleaseStore
 from gateway.dp.tuning import Tuning
 from gateway.errors import BudgetError, ReleaseFailed
@@ -96,7 +97,7 @@ def execute(
         selection=_selection(shape, calibration),
         confidence=policy.release.confidence,
         mechanism=calibration.noise.value,
-        budget_split=budget_split(shape),
+        budget_split=budget_split(shape, calibration.shares),
         plan_hash=plan.plan_hash(),
         extract_hash=extract_hash,
         created_at=dt.datetime.now(dt.UTC),
@@ -175,19 +176,20 @@ def _selection(shape: Shape, calibration: Calibration) -> Selection | None:
     return Selection(threshold=calibration.threshold, size=size)
 
 
-def budget_split(shape: Shape) -> dict[str, float]:
-    """Each aggregate's fraction of the privacy loss.
+def budget_split(shape: Shape, shares: Mapping[str, float]) -> dict[str, float]:
+    """Each aggregate's fraction of the privacy loss, from each statistic's ``shares``.
 
-    OpenDP gives every statistic noise in proportion to its own sensitivity,
-    so each spends an equal share; a statistic two aggregates share (a sum
-    behind both SUM and AVG) is split between them.
+    A statistic two aggregates share (a sum behind both SUM and AVG) is split
+    between them. The counts no aggregate shows are named for what they do:
+    ``partition_selection`` chooses which private groups are shown,
+    ``group_size`` withholds groups under the policy's ``min_group_members``.
     """
-    share = 1 / len(shape.statistics)
     users = Counter(name for o in shape.outputs for name in o.statistics)
-    split = {o.alias: sum(share / users[name] for name in o.statistics) for o in shape.outputs}
-    unused = len(shape.statistics) - len(users)
-    if unused:
-        split["partition_selection"] = unused * share
+    split = {o.alias: math.fsum(shares[n] / users[n] for n in o.statistics) for o in shape.outputs}
+    for stat in shape.statistics:
+        if stat.name not in users:
+            label = "partition_selection" if stat.name == shape.selection else "group_size"
+            split[label] = split.get(label, 0.0) + shares[stat.name]
     return split
 
 
@@ -206,11 +208,9 @@ class _Table:
         self.rows: list[list[Cell]] = []
         self.intervals: list[list[Interval]] = []
         self.suppressed = 0
-        names = {s.kind: s.name for s in shape.statistics if s.measure is None}
-        self.size = names.get(StatKind.MEMBERS, names.get(StatKind.ROWS))
 
     def add(self, keys: tuple[Cell, ...], record: Mapping[str, object]) -> None:
-        if self.size is not None and _int(record[self.size]) < self.min_members:
+        if _int(record[self.shape.members]) < self.min_members:
             self.suppressed += 1
             return
         cells: list[Cell] = list(keys)

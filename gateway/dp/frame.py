@@ -84,6 +84,7 @@ def schema(shape: Shape) -> pl.Schema:
             columns[f"c{i}"] = pl.Int64()
             columns[f"s{i}"] = pl.Int64()
     else:
+        columns["f"] = pl.Int64()
         for i in range(len(shape.measures)):
             columns[f"x{i}"] = pl.Int64()
     return pl.Schema(columns)
@@ -169,22 +170,33 @@ class _Sql:
         if self.shape.grouped:
             select.append(f"hash({self.keys}) AS cell")
         share = [f"hash({self.unit}) % {parts} = {part}"] if parts > 1 else []
-        if self.shape.pipeline is Pipeline.CELLS:
-            body, params = self._body(*share)
-            rows = f"SELECT {', '.join(select + self._sums())} {body} GROUP BY ALL"
-        else:
-            for i, measure in enumerate(self.shape.measures):
-                x = self.ref(measure.column)
-                clamped = f"least(greatest({x}, {measure.lower}), {measure.upper})"
-                select.append(f"CAST({clamped} AS BIGINT) AS x{i}")
-            body, params = self._body(*share)
-            rows = f"SELECT {', '.join(select)} {body}"
-        limits = self._limits()
-        if not limits:
-            return rows, params
+        body, params = self._body(*share)
         columns = ", ".join(schema(self.shape))
-        query = f"SELECT {columns} FROM ({rows}) QUALIFY {' AND '.join(limits)}"
-        return query, params + ([self.salt] if self.shape.grouped else [])
+        if self.shape.pipeline is Pipeline.CELLS:
+            rows = f"SELECT {', '.join(select + self._sums())} {body} GROUP BY ALL"
+            if not self.shape.grouped:
+                return rows, params
+            return f"SELECT {columns} FROM ({rows}) QUALIFY {self._cells()}", [*params, self.salt]
+        for i, measure in enumerate(self.shape.measures):
+            x = self.ref(measure.column)
+            clamped = f"least(greatest({x}, {measure.lower}), {measure.upper})"
+            select.append(f"CAST({clamped} AS BIGINT) AS x{i}")
+        rows = f"SELECT {', '.join(select)} {body}"
+        query = f"SELECT {columns} FROM ({self._ranked(rows)}) WHERE r <= {self.shape.per_group}"
+        if not self.shape.grouped:
+            return query, params
+        return f"{query} QUALIFY {self._cells()}", [*params, self.salt]
+
+    def _ranked(self, rows: str) -> str:
+        """Records with a random rank ``r`` within their member's cell; ``f`` marks rank 1.
+
+        Keeping ranks up to ``per_group`` samples a member's records in a cell
+        at random, and ``f`` is 1 on exactly one kept record per member and
+        cell: summed, it counts a cell's members.
+        """
+        within = "pid, cell" if self.shape.grouped else "pid"
+        ranked = f"SELECT *, row_number() OVER (PARTITION BY {within} ORDER BY random()) AS r"
+        return f"SELECT *, CAST(r = 1 AS BIGINT) AS f FROM ({ranked} FROM ({rows}))"
 
     def _sums(self) -> list[str]:
         """Per member and cell: rows, and each measure's non-null count and clamped sum.
@@ -205,8 +217,8 @@ class _Sql:
             )
         return sums
 
-    def _limits(self) -> list[str]:
-        """Window conditions keeping a random sample of each member's rows within the bounds.
+    def _cells(self) -> str:
+        """The window condition keeping a random ``num_groups`` of each member's cells.
 
         Cells are ranked per member by a hash salted per query, so which cells
         a heavy member keeps is random and not the same from query to query.
@@ -214,21 +226,12 @@ class _Sql:
         many (pipeline rows), ``dense_rank`` gives a cell's rows one rank, and
         the cell itself breaks ties, so no two cells share one.
         """
-        limits = []
-        order = "hash(cell, CAST(? AS UBIGINT))"
-        if self.shape.pipeline is Pipeline.ROWS:
-            within = "pid, cell" if self.shape.grouped else "pid"
-            limits.append(
-                f"row_number() OVER (PARTITION BY {within} ORDER BY random()) "
-                f"<= {self.shape.per_group}"
-            )
-            order = f"{order}, cell"
-        if self.shape.grouped:
-            rank = "row_number" if self.shape.pipeline is Pipeline.CELLS else "dense_rank"
-            limits.append(
-                f"{rank}() OVER (PARTITION BY pid ORDER BY {order}) <= {self.shape.num_groups}"
-            )
-        return limits
+        if self.shape.pipeline is Pipeline.CELLS:
+            rank = "row_number() OVER (PARTITION BY pid ORDER BY hash(cell, CAST(? AS UBIGINT)))"
+        else:
+            order = "hash(cell, CAST(? AS UBIGINT)), cell"
+            rank = f"dense_rank() OVER (PARTITION BY pid ORDER BY {order})"
+        return f"{rank} <= {self.shape.num_groups}"
 
     def cells(self) -> tuple[str, list[object]]:
         """Cell id -> key values, for naming the cells OpenDP decides to release."""

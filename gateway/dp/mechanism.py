@@ -67,6 +67,7 @@ class Calibration:
     accuracy: dict[str, float | None]  # statistic -> half-width at 1 - confidence
     accuracy_half: dict[str, float | None]  # ... at (1 - confidence) / 2
     threshold: int | None  # noisy size below which OpenDP withholds a private group
+    shares: dict[str, float]  # statistic -> its part of the loss (ε, or ρ for zCDP)
     streams: bool  # whether the plan may run on Polars' streaming engine (no quantiles)
 
     @property
@@ -176,8 +177,31 @@ def _calibrate(
         accuracy,
         half,
         threshold,
+        _shares(shape, context, tuning),
         streams,
     )
+
+
+def _shares(shape: Shape, context: Any, tuning: Tuning) -> dict[str, float]:
+    """Each statistic's part of the loss, from OpenDP's privacy map of it at the chosen noise.
+
+    Each statistic is built alone (beside the count OpenDP thresholds, when
+    group keys are private) with the noise the whole query has, and its loss
+    read from its map; parts add up under composition (ε for Laplace, ρ for
+    zCDP), so their ratios are the split.
+    """
+
+    def loss(names: list[str]) -> float:
+        build = _builder(_query(context, shape, names), context)
+        spent = build(tuning.scale, tuning.threshold).map(context.d_in)
+        return float(spent[0] if isinstance(spent, tuple) else spent)
+
+    base = [shape.selection] if shape.selection is not None else []
+    floor = loss(base) if base else 0.0
+    parts = {s.name: loss([*base, s.name]) - floor for s in shape.statistics if s.name not in base}
+    parts.update(dict.fromkeys(base, floor))
+    total = math.fsum(parts.values())
+    return {name: part / total for name, part in parts.items()}
 
 
 def _builder(query: Any, context: Any) -> Callable[[float, int | None], Any]:
@@ -301,9 +325,14 @@ def _context(data: pl.LazyFrame, unit: tuple[Any, Any], domain: Any, loss: tuple
     return Context(accountant=accountant, queryable=accountant(data), d_in=d_in, d_mids=[d_out])
 
 
-def _query(context: Any, shape: Shape) -> Any:
+def _query(context: Any, shape: Shape, names: list[str] | None = None) -> Any:
+    """The private plan of ``shape``'s statistics (those ``names``, if given)."""
     query = context.query()
-    statistics = [_expression(stat, shape).alias(stat.name) for stat in shape.statistics]
+    statistics = [
+        _expression(stat, shape).alias(stat.name)
+        for stat in shape.statistics
+        if names is None or stat.name in names
+    ]
     query = query.group_by("cell").agg(*statistics) if shape.grouped else query.select(*statistics)
     if shape.public_keys is not None:
         cells = pl.Series("cell", [cell for cell, _ in shape.public_keys], dtype=pl.UInt64)
@@ -315,8 +344,10 @@ def _expression(stat: Statistic, shape: Shape) -> pl.Expr:
     """One statistic; on records (pipeline rows), missing values are left out, as in SQL."""
     k = shape.per_group
     cells = shape.pipeline is Pipeline.CELLS
-    if stat.kind is StatKind.MEMBERS or (stat.kind is StatKind.ROWS and not cells):
-        expression: Any = dp_len(signed=True)
+    if stat.kind is StatKind.MEMBERS and not cells:
+        expression: Any = _noisy(pl.col("f")).sum((0, 1))
+    elif stat.kind is StatKind.MEMBERS or (stat.kind is StatKind.ROWS and not cells):
+        expression = dp_len(signed=True)
     elif stat.kind is StatKind.ROWS:
         expression = _noisy(pl.col("n")).sum((0, k))
     else:

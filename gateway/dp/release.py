@@ -63,7 +63,9 @@ class Release(BaseModel):
     budget_split: dict[str, float] = Field(
         default_factory=dict,
         description="aggregate alias -> its fraction of the privacy loss (of ε for laplace, "
-        "of ρ for zCDP); 'partition_selection' for a count spent only on choosing groups",
+        "of ρ for zCDP), from OpenDP's privacy map of each statistic; 'partition_selection' "
+        "for the count that chooses private groups, 'group_size' for the count that withholds "
+        "groups under the policy's min_group_members",
     )
     plan_hash: str
     extract_hash: str

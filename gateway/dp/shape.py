@@ -104,6 +104,8 @@ class Shape:
     public_keys: tuple[tuple[int, tuple[Cell, ...]], ...] | None  # (cell id, key values)
     epsilon: float
     delta: float
+    members: str  # the statistic counting each group's members, for ``min_group_members``
+    selection: str | None  # the statistic OpenDP thresholds to choose private groups
 
     @property
     def grouped(self) -> bool:
@@ -129,8 +131,9 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
         if item.alias not in outputs:
             raise DpError("unknown_order_alias", f"ORDER BY {item.alias!r} is not an output")
     public = _public_keys(groups, policy.limits.max_groups) if _all_public(groups) else None
-    if builder.pipeline is Pipeline.ROWS or (groups and public is None):
-        builder.group_size()
+    private = bool(groups) and public is None
+    selection = builder.selection_size() if private else None
+    members = builder.members()
     return Shape(
         pipeline=builder.pipeline,
         groups=groups,
@@ -142,6 +145,8 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
         public_keys=public,
         epsilon=epsilon,
         delta=policy.budget.delta,
+        members=members,
+        selection=selection,
     )
 
 
@@ -244,6 +249,12 @@ class _Statistics:
                 raise DpError("count_of_column", "only COUNT(*) is supported, not COUNT(column)")
             self._output(aggregate, self._stat(StatKind.ROWS))
         elif function is Aggregation.COUNT_DISTINCT_MEMBERS:
+            if self.pipeline is Pipeline.ROWS:
+                raise DpError(
+                    "members_with_quantile",
+                    "COUNT(DISTINCT member_pid) cannot share a query with medians or quantiles",
+                    hint="ask it in a separate query",
+                )
             self._output(aggregate, self._stat(StatKind.MEMBERS))
         elif function is Aggregation.SUM:
             measure = self._measure(aggregate)
@@ -261,13 +272,17 @@ class _Statistics:
             name = self._stat(StatKind.QUANTILE, measure, alpha=alpha, candidates=candidates)
             self._output(aggregate, name, measure=measure)
 
-    def group_size(self) -> None:
-        """A noisy count of each group's size, to choose which groups are shown.
+    def members(self) -> str:
+        """A noisy count of each group's members, so groups under ``min_group_members`` are
+        withheld whatever the query releases (a COUNT(DISTINCT member_pid) asked for serves).
 
-        OpenDP thresholds it to select private groups; otherwise it lets groups
-        too small to show (a quantile of nothing) be withheld.
+        On records (pipeline rows) it counts each member's first record in a cell.
         """
-        self._stat(StatKind.MEMBERS if self.pipeline is Pipeline.CELLS else StatKind.ROWS)
+        return self._stat(StatKind.MEMBERS)
+
+    def selection_size(self) -> str:
+        """The noisy count OpenDP thresholds to choose private groups: members, or records."""
+        return self._stat(StatKind.MEMBERS if self.pipeline is Pipeline.CELLS else StatKind.ROWS)
 
     def _output(self, aggregate: Aggregate, *stats: str, measure: int | None = None) -> None:
         if any(o.alias == aggregate.alias for o in self.outputs) or aggregate.alias in {
@@ -284,12 +299,6 @@ class _Statistics:
         alpha: float | None = None,
         candidates: tuple[int, ...] = (),
     ) -> str:
-        if kind is StatKind.MEMBERS and self.pipeline is Pipeline.ROWS:
-            raise DpError(
-                "members_with_quantile",
-                "COUNT(DISTINCT member_pid) cannot share a query with medians or quantiles",
-                hint="ask it in a separate query",
-            )
         name = kind.value if measure is None else f"{kind.value}_{len(self.statistics)}"
         wanted = Statistic(name, kind, measure, alpha, candidates)
         for stat in self.statistics:

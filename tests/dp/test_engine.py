@@ -13,7 +13,7 @@ from gateway.dp.shape import shape_of
 from gateway.errors import BudgetError, DpError
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
-from gateway.vet.plan import OrderBy
+from gateway.vet.plan import Compare, OrderBy
 from tests.dp import factories as f
 
 VOTES = ("tips", "helpful_votes")
@@ -247,3 +247,48 @@ def test_medians_share_a_query_with_counts_sums_and_averages(
     assert values["median"] in range(51)
     assert values["q90"] in range(401)
     assert sum(release.budget_split.values()) == pytest.approx(1.0)
+
+
+@pytest.fixture(scope="module")
+def one_member_alone() -> tuple[Policy, duckdb.DuckDBPyConnection]:
+    """200 members in sleep, and one member alone in diabetes (five tips of 40 votes).
+
+    One cell per member keeps the member count's noise small (Laplace scale
+    about 1.5 at ε = 2), so a lone member passes ``min_group_members = 10`` by
+    noise about once in a thousand runs.
+    """
+    policy = f.with_contributions(f.policy(), "tips", 5, 1)
+    crowd = [f.tip(m, "sleep", n=i) for m in range(1, 201) for i in range(2)]
+    alone = [f.tip(0, "diabetes", votes=40, n=i) for i in range(5)]
+    return policy, f.extract(policy, {"tips": crowd + alone})
+
+
+@pytest.mark.parametrize(
+    "function", [Aggregation.MEAN, Aggregation.SUM, Aggregation.MEDIAN], ids=str
+)
+def test_a_lone_member_s_group_is_withheld_whatever_the_query_releases(
+    one_member_alone: tuple[Policy, duckdb.DuckDBPyConnection], function: Aggregation
+) -> None:
+    policy, con = one_member_alone
+    plan = f.plan("tips", f.measure(function, *VOTES, "v"), group_by=[f.by("tips", "theme")])
+    release = execute(plan, policy, con, epsilon=2.0, extract_hash="alone")
+    shown = {row[0] for row in release.rows}
+    assert "sleep" in shown
+    assert "diabetes" not in shown
+    assert release.suppressed_groups == 12 - len(release.rows)
+    assert release.budget_split["group_size"] > 0  # the member count is paid for, and said so
+    assert sum(release.budget_split.values()) == pytest.approx(1.0)
+
+
+def test_a_filter_down_to_one_member_releases_nothing(
+    one_member_alone: tuple[Policy, duckdb.DuckDBPyConnection],
+) -> None:
+    policy, con = one_member_alone
+    plan = f.plan(
+        "tips",
+        f.measure(Aggregation.MEAN, *VOTES, "v"),
+        where=Compare(column=f.col("tips", "theme"), op="=", value="diabetes"),
+    )
+    release = execute(plan, policy, con, epsilon=2.0, extract_hash="alone")
+    assert release.rows == []
+    assert release.suppressed_groups == 1

@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 from opendp.mod import OpenDPException
 
-from gateway.dp import mechanism
+from gateway.dp import budget_split, mechanism
 from gateway.dp.frame import load_frame
 from gateway.dp.mechanism import calibrate
 from gateway.dp.shape import Shape, shape_of
@@ -78,7 +78,10 @@ def _tips(heavy: list[tuple[str, dt.date]], per_cell: int) -> list[tuple[Any, ..
     [
         f.plan("tips", f.count(), group_by=BY_CELL),
         f.plan(
-            "tips", f.measure(Aggregation.MEDIAN, "tips", "helpful_votes", "m"), group_by=BY_CELL
+            "tips",
+            f.count(),
+            f.measure(Aggregation.MEDIAN, "tips", "helpful_votes", "m"),
+            group_by=BY_CELL,
         ),
     ],
     ids=["cells", "rows"],
@@ -173,11 +176,37 @@ def _laplace(plan: QueryPlan, policy: Policy, epsilon: float) -> mechanism.Calib
     return calibration
 
 
-def test_every_statistic_spends_an_equal_share(health_policy: Policy) -> None:
+def test_counts_with_noise_in_proportion_to_their_sensitivity_spend_equal_shares(
+    health_policy: Policy,
+) -> None:
     keys = [f.by("tips", "theme")]
     both = _laplace(f.plan("tips", f.count(), f.members(), group_by=keys), health_policy, 1.0)
-    alone = _laplace(f.plan("tips", f.count(), group_by=keys), health_policy, 0.5)
-    assert _scales(both.measurement)[0] == pytest.approx(_scales(alone.measurement)[0], rel=1e-5)
+    assert both.shares == pytest.approx({"rows": 0.5, "members": 0.5})
+    by_province = [f.by("members", "province")]
+    alone = _laplace(f.plan("members", f.count(), group_by=by_province), health_policy, 0.5)
+    # one member, one row: the count of rows and the count of members are the same statistic twice
+    assert alone.shares == pytest.approx({"rows": 0.5, "members": 0.5})
+
+
+@pytest.mark.parametrize("noise", list(Noise))
+def test_a_median_spends_what_its_privacy_map_says_not_an_equal_share(
+    health_policy: Policy, noise: Noise
+) -> None:
+    plan = f.plan(
+        "tips",
+        f.count(),
+        f.measure(Aggregation.MEDIAN, "tips", "helpful_votes", "m"),
+        group_by=[f.by("tips", "theme")],
+    )
+    shape = shape_of(plan, health_policy, epsilon=1.0)
+    calibration = mechanism._calibrate(shape, noise, 0.95)
+    assert calibration is not None
+    split = budget_split(shape, calibration.shares)
+    assert sum(split.values()) == pytest.approx(1.0)
+    assert set(split) == {"n", "m", "group_size"}  # the member count only withholds small groups
+    assert all(share > 0 for share in split.values())
+    if noise is Noise.LAPLACE:  # the exponential mechanism's ε is twice a count's at one scale
+        assert split["m"] == pytest.approx(2 * split["n"], rel=0.02)
 
 
 def _noise(plan: QueryPlan, policy: Policy) -> Noise:

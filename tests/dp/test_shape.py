@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.dp import budget_split
+from gateway.dp.mechanism import calibrate
 from gateway.dp.shape import Pipeline, StatKind, shape_of
 from gateway.errors import DpError
 from gateway.policy import Policy
@@ -141,7 +142,8 @@ def test_budget_is_split_evenly_over_statistics_and_shared_ones_are_shared(
         f.measure(Aggregation.MEAN, *VOTES, "mean"),
         group_by=[f.by("tips", "created_month")],
     )
-    split = budget_split(shape_of(plan, health_policy, epsilon=1.0))
+    shape = shape_of(plan, health_policy, epsilon=1.0)
+    split = budget_split(shape, calibrate(shape, 0.95).shares)
     # statistics: rows, sum(votes), count(votes), members (partition selection)
     assert split == pytest.approx(
         {"n": 0.25, "total": 0.125, "mean": 0.375, "partition_selection": 0.25}
