@@ -6,12 +6,14 @@ import importlib
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from gateway.config import Settings
-from gateway.db import MODEL_MODULES, Base, migrate
+from gateway.db import MODEL_MODULES, Base, alembic_config, engine_for, migrate
 from tests.conftest import postgres_url
 
 
@@ -36,3 +38,49 @@ def test_postgres_migrations_match_models(postgres_schema: str, tmp_path: Path) 
     url = postgres_url(postgres_schema)
     settings = Settings(data_dir=tmp_path, database_url=url)
     assert _pending_changes(url, settings) == []
+
+
+def test_the_delta_budget_migration_keeps_old_projects_running(backend: Settings) -> None:
+    """0006 adds δ in place: approved projects get the default δ, the ledger stays append-only."""
+    engine = engine_for(backend.metadata_url)
+
+    def upgrade(revision: str) -> None:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+    upgrade("0005")
+    now = "2026-12-01 00:00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"INSERT INTO users VALUES (1, 'ann', 'researcher', '{now}', NULL)")
+        )
+        for project_id, status in ((1, "approved"), (2, "proposed")):
+            connection.execute(
+                text(
+                    "INSERT INTO projects (id, title, summary, themes, purpose, "
+                    "requested_epsilon, granted_epsilon, status, owner_id, created_at) "
+                    f"VALUES ({project_id}, 't', 's', '[]', 'mission', 2.0, 2.0, '{status}', 1, "
+                    f"'{now}')"
+                )
+            )
+        connection.execute(
+            text(
+                "INSERT INTO jobs (id, project_id, submitted_by, kind, text, epsilon, state, "
+                "status, message, review_reasons, created_at, updated_at, attempts) VALUES "
+                f"(1, 1, 1, 'sql', 'SELECT 1', 0.5, 'PENDING', 'queued', '', '[]', '{now}', "
+                f"'{now}', 0)"
+            )
+        )
+        connection.execute(
+            text(f"INSERT INTO budget_ledger VALUES (1, 1, 1, 'reserve', 0.5, '{now}')")
+        )
+    upgrade("head")
+    with engine.begin() as connection:
+        granted = dict(connection.execute(text("SELECT id, granted_delta FROM projects")).all())
+        assert granted == {1: 1e-5, 2: None}
+        assert connection.execute(text("SELECT delta, rho FROM budget_ledger")).one() == (0.0, None)
+        assert connection.execute(text("SELECT delta FROM jobs")).scalar_one() == 0.0
+    with pytest.raises(DBAPIError), engine.begin() as connection:
+        connection.execute(text("UPDATE budget_ledger SET delta = 1"))

@@ -1,8 +1,8 @@
 """Live vetting: what the policy says of a query while it is typed, and what it would cost.
 
 Nothing runs and no data is read: the vetter's report, the accuracy the DP
-engine predicts from the plan alone, the ε the query would hold, whether a
-reviewer must see it, and, for a project, the budget left after it.
+engine predicts from the plan alone, the ε and δ the query would hold,
+whether a reviewer must see it, and, for a project, the budget left after it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from gateway.config import Settings
 from gateway.db import session
 from gateway.policy.model import Policy
 from gateway.service.accounts import Principal
-from gateway.service.budget import budget_state
+from gateway.service.budget import budget_state, job_delta
 from gateway.service.jobs import review_reasons
+from gateway.service.models import JobKind
 from gateway.service.projects import visible_project
 
 
@@ -29,6 +30,7 @@ class VetPreview(BaseModel):
     report: dict[str, object] = Field(description="as `gateway vet --json` prints it")
     rendered: str = Field(description="the plan, or each issue under its line with carets")
     epsilon: float
+    delta: float = Field(description="the δ the query would hold: the policy's per-query δ")
     accuracy: dict[str, float] = Field(
         default_factory=dict,
         description="expected 95% half-width per aggregate (a mean's as `.sum` and `.count`)",
@@ -36,6 +38,8 @@ class VetPreview(BaseModel):
     review_reasons: list[str]
     remaining_before: float | None = None
     remaining_after: float | None = None
+    remaining_delta_before: float | None = None
+    remaining_delta_after: float | None = None
 
 
 def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy) -> VetPreview:
@@ -54,6 +58,7 @@ def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy
         report=report.model_dump(mode="json"),
         rendered=rendered,
         epsilon=report.epsilon,
+        delta=job_delta(JobKind.SQL, policy),
         accuracy={}
         if report.plan is None
         else predict_accuracy(report.plan, policy, report.epsilon),
@@ -64,4 +69,6 @@ def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy
             state = budget_state(s, visible_project(s, who, data.project_id))
         result.remaining_before = state.remaining
         result.remaining_after = state.remaining - report.epsilon
+        result.remaining_delta_before = state.remaining_delta
+        result.remaining_delta_after = state.remaining_delta - result.delta
     return result

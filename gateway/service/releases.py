@@ -44,6 +44,7 @@ class ReleasePublic(BaseModel):
     project_id: int
     created_at: dt.datetime
     epsilon_charged: float
+    delta_charged: float
     parts: list[Part]
     output: str | None
     published: bool
@@ -86,6 +87,7 @@ def _public(row: ReleaseRecord) -> ReleasePublic:
         project_id=row.project_id,
         created_at=row.created_at,
         epsilon_charged=row.epsilon_charged,
+        delta_charged=row.delta_charged,
         parts=[Part.model_validate(part) for part in row.parts],
         output=row.output,
         published=row.published,

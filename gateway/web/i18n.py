@@ -79,6 +79,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "remaining": ("Resterend", "Remaining"),
     "spent": ("Besteed", "Spent"),
     "held": ("Gereserveerd", "Held"),
+    "delta_explained": (
+        "Elk resultaat kost ook δ, hoe klein ε ook is; δ begrenst dus hoeveel "
+        "resultaten een project in totaal krijgt. Een vraag die mislukt nadat de "
+        "gegevens zijn gelezen, kost haar volle ε en δ.",
+        "Every result also spends δ, however small its ε; so δ caps how many "
+        "results a project gets in all. A query that fails after the data was "
+        "read costs its full ε and δ.",
+    ),
     "query": ("Vraag (SQL)", "Query (SQL)"),
     "epsilon": ("ε voor deze vraag", "ε for this query"),
     "vet": ("Controleren", "Check"),
@@ -111,6 +119,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "approve": ("Goedkeuren", "Approve"),
     "reject": ("Afwijzen", "Reject"),
     "granted_epsilon": ("Toegekend budget (ε)", "Granted budget (ε)"),
+    "granted_delta": ("Toegekend budget (δ)", "Granted budget (δ)"),
     "publish": ("Publiceren", "Publish"),
     "title_nl": ("Titel (Nederlands)", "Title (Dutch)"),
     "title_en": ("Titel (Engels)", "Title (English)"),

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from gateway.web.charts import release_charts
 from gateway.web.i18n import DEFAULT, LANGS, Lang, translate
-from gateway.web.numbers import number
+from gateway.web.numbers import number, scientific
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -21,6 +21,7 @@ LANG_COOKIE = "lang"
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["release_charts"] = release_charts
 templates.env.filters["number"] = number
+templates.env.filters["scientific"] = scientific
 
 
 def language(request: Request) -> Lang:

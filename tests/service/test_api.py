@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -16,6 +17,7 @@ from tests.service.factories import (
     Api,
     StubExecutor,
     approved_over_http,
+    manifest_only,
 )
 
 PROBLEM = "application/problem+json"
@@ -206,6 +208,9 @@ def test_live_vetting_shows_plan_cost_and_budget(api: Api) -> None:
     assert allowed["report"]["plan"]["table"] == "tips"
     assert "reads     tips" in allowed["rendered"]
     assert (allowed["remaining_before"], allowed["remaining_after"]) == (3.0, 2.5)
+    delta, most = api.policy.budget.delta, api.policy.budget.default_project_delta
+    assert (allowed["delta"], allowed["remaining_delta_before"]) == (delta, most)
+    assert allowed["remaining_delta_after"] == pytest.approx(most - delta, rel=1e-12)
     assert allowed["accuracy"]["n"] > 0
     refused = api.client.post(
         "/api/vet", json={"sql": "SELECT member_pid FROM tips"}, headers=api.as_("ann")
@@ -303,3 +308,122 @@ def test_from_proposal_to_published_insight(api: Api) -> None:
 @pytest.mark.parametrize("path", ["/api/public/register", "/api/public/insights"])
 def test_public_routes_need_no_token(api: Api, path: str) -> None:
     assert api.client.get(path).status_code == 200
+
+
+def _project(api: Api, project_id: int) -> dict[str, object]:
+    response = api.client.get(f"/api/projects/{project_id}", headers=api.as_("ann"))
+    assert response.status_code == 200
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_an_extract_built_for_another_project_is_refused(api: Api, tmp_path: Path) -> None:
+    first, second = approved_over_http(api), approved_over_http(api)
+    extract = manifest_only(tmp_path / "first.duckdb", str(first))
+    put = {"path": str(extract)}
+    refused = api.client.put(f"/api/projects/{second}/extract", json=put, headers=api.as_("adam"))
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == PROBLEM
+    problem = refused.json()
+    assert problem["code"] == "extract_other_project"
+    assert f"--project {second}" in problem["hint"]
+    assert _project(api, second)["has_extract"] is False
+
+    done = api.client.put(f"/api/projects/{first}/extract", json=put, headers=api.as_("adam"))
+    assert done.status_code == 204
+    assert _project(api, first)["has_extract"] is True
+    named = manifest_only(tmp_path / "named.duckdb", "demo")
+    other_name = {"path": str(named)}
+    response = api.client.put(
+        f"/api/projects/{first}/extract", json=other_name, headers=api.as_("adam")
+    )
+    assert response.json()["code"] == "extract_other_project"
+
+
+def test_a_dummy_extract_may_be_set_on_any_project(api: Api, tmp_path: Path) -> None:
+    project_id = approved_over_http(api)
+    dummy = manifest_only(tmp_path / "dummy.duckdb", "dummy", dummy=True)
+    response = api.client.put(
+        f"/api/projects/{project_id}/extract", json={"path": str(dummy)}, headers=api.as_("adam")
+    )
+    assert response.status_code == 204
+
+
+def test_a_job_refuses_an_extract_rebuilt_for_another_project_before_reading_it(
+    api: Api, tmp_path: Path
+) -> None:
+    """The manifest is checked again when the job runs: no sandbox is made, ε and δ come back."""
+    from gateway.service.execute import PipelineExecutor
+
+    project_id = approved_over_http(api)
+    extract = manifest_only(tmp_path / "e.duckdb", str(project_id))
+    api.client.put(
+        f"/api/projects/{project_id}/extract", json={"path": str(extract)}, headers=api.as_("adam")
+    )
+    job = api.client.post(
+        "/api/queries",
+        json={"project_id": project_id, "sql": COUNT_BY_THEME, "epsilon": 0.5},
+        headers=api.as_("ann"),
+    ).json()
+    api.client.post(
+        f"/api/reviews/{job['id']}", json={"approve": True, "note": "fine"}, headers=api.as_("rita")
+    )
+    manifest_only(extract, str(project_id + 1))  # rebuilt in place, for another project
+    executor = PipelineExecutor(api.settings, api.policy)
+    run_worker(api.settings, executor, once=True)
+    assert executor.sandbox is None
+    done = api.client.get(f"/api/jobs/{job['id']}", headers=api.as_("ann")).json()
+    assert done["status"] == "extract_unusable"
+    assert f"built for project '{project_id + 1}'" in done["message"]
+    budget = _project(api, project_id)["budget"]
+    assert isinstance(budget, dict)
+    assert (budget["spent"], budget["held"], budget["remaining"]) == (0.0, 0.0, 3.0)
+    assert (budget["spent_delta"], budget["held_delta"]) == (0.0, 0.0)
+
+
+def test_the_project_shows_delta_granted_held_spent_and_remaining(api: Api) -> None:
+    project_id = approved_over_http(api)
+    delta, most = api.policy.budget.delta, api.policy.budget.default_project_delta
+    budget = _project(api, project_id)["budget"]
+    assert budget == {
+        "granted": 3.0,
+        "held": 0.0,
+        "spent": 0.0,
+        "remaining": 3.0,
+        "granted_delta": most,
+        "held_delta": 0.0,
+        "spent_delta": 0.0,
+        "remaining_delta": most,
+    }
+    job = api.client.post(
+        "/api/queries",
+        json={"project_id": project_id, "sql": COUNT_BY_THEME, "epsilon": 0.5},
+        headers=api.as_("ann"),
+    ).json()
+    assert job["delta"] == delta
+    held = _project(api, project_id)["budget"]
+    assert isinstance(held, dict)
+    assert held["held_delta"] == delta
+    assert held["remaining_delta"] == pytest.approx(most - delta, rel=1e-12)
+    api.client.post(
+        f"/api/reviews/{job['id']}", json={"approve": True, "note": "fine"}, headers=api.as_("rita")
+    )
+    run_worker(api.settings, StubExecutor(), once=True)
+    spent = _project(api, project_id)["budget"]
+    assert isinstance(spent, dict)
+    assert (spent["spent_delta"], spent["held_delta"]) == (delta, 0.0)
+    done = api.client.get(f"/api/jobs/{job['id']}", headers=api.as_("ann")).json()
+    release = api.client.get(f"/api/releases/{done['release_id']}", headers=api.as_("ann")).json()
+    assert release["delta_charged"] == delta
+
+
+def test_a_delta_grant_over_the_policy_is_refused(api: Api) -> None:
+    created = api.client.post("/api/projects", json=PROPOSAL, headers=api.as_("ann")).json()
+    too_much = 2 * api.policy.budget.default_project_delta
+    response = api.client.post(
+        f"/api/projects/{created['id']}/decision",
+        json={"approve": True, "note": "fits", "granted_delta": too_much},
+        headers=api.as_("rita"),
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "delta_grant_out_of_range"

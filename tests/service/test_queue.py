@@ -18,7 +18,14 @@ from sqlalchemy.exc import OperationalError
 from gateway.config import Settings
 from gateway.db import session
 from gateway.dp.release import Release
-from gateway.errors import AnalysisError, DpError, ExtractError, SandboxError, VetError
+from gateway.errors import (
+    AnalysisError,
+    DpError,
+    ExtractError,
+    ReleaseFailed,
+    SandboxError,
+    VetError,
+)
 from gateway.policy import Policy
 from gateway.service.audit import SYSTEM
 from gateway.service.jobs import job_public, set_status
@@ -33,6 +40,14 @@ def _ledger(settings: Settings, job_id: int) -> dict[LedgerKind, float]:
     with session(settings) as s:
         rows = s.execute(
             select(BudgetEntry.kind, BudgetEntry.epsilon).where(BudgetEntry.job_id == job_id)
+        )
+        return dict(rows.all())
+
+
+def _deltas(settings: Settings, job_id: int) -> dict[LedgerKind, float]:
+    with session(settings) as s:
+        rows = s.execute(
+            select(BudgetEntry.kind, BudgetEntry.delta).where(BudgetEntry.job_id == job_id)
         )
         return dict(rows.all())
 
@@ -72,6 +87,8 @@ def test_a_job_runs_once_and_is_charged(settings: Settings, policy: Policy) -> N
     assert [(r.job, r.status) for r in summary.ran] == [(job.id, StatusCode.RELEASED)]
     assert [call.id for call in executor.calls] == [job.id]
     assert _ledger(settings, job.id) == {LedgerKind.RESERVE: 0.5, LedgerKind.COMMIT: 0.5}
+    delta = policy.budget.delta
+    assert _deltas(settings, job.id) == {LedgerKind.RESERVE: delta, LedgerKind.COMMIT: delta}
     done = job_public(settings, cast.researcher, job.id)
     assert done.state.value == "SUCCEEDED"
     assert done.release_id is not None
@@ -126,6 +143,12 @@ def test_an_earlier_identical_release_costs_nothing(settings: Settings, policy: 
         LedgerKind.COMMIT: 0.0,
         LedgerKind.REFUND: 0.5,
     }
+    delta = policy.budget.delta
+    assert _deltas(settings, job.id) == {
+        LedgerKind.RESERVE: delta,
+        LedgerKind.COMMIT: 0.0,
+        LedgerKind.REFUND: delta,
+    }
 
 
 def _claimed(settings: Settings, job_id: int) -> ClaimedJob:
@@ -154,6 +177,8 @@ def test_a_failed_run_is_refunded_with_its_own_status(
     summary = run_worker(settings, StubExecutor(fail=error), once=True)
     assert summary.ran[0].status is code
     assert _ledger(settings, job.id) == {LedgerKind.RESERVE: 0.5, LedgerKind.REFUND: 0.5}
+    delta = policy.budget.delta
+    assert _deltas(settings, job.id) == {LedgerKind.RESERVE: delta, LedgerKind.REFUND: delta}
     failed = job_public(settings, cast.researcher, job.id)
     assert failed.state.value == "FAILED"
     assert "42" not in failed.message
@@ -173,6 +198,122 @@ def test_a_job_that_keeps_killing_workers_is_given_up_and_charged(
     given_up = job_public(settings, cast.researcher, job.id)
     assert given_up.status is StatusCode.ATTEMPTS_EXHAUSTED
     assert _ledger(settings, job.id) == {LedgerKind.RESERVE: 0.5, LedgerKind.COMMIT: 0.5}
+    delta = policy.budget.delta
+    assert _deltas(settings, job.id) == {LedgerKind.RESERVE: delta, LedgerKind.COMMIT: delta}
+
+
+def _spent(settings: Settings, project_id: int) -> tuple[float, float, float, float]:
+    from gateway.service.budget import budget_state
+    from gateway.service.models import Project
+
+    with session(settings) as s:
+        project = s.get(Project, project_id)
+        assert project is not None
+        state = budget_state(s, project)
+        return state.spent, state.remaining, state.spent_delta, state.held_delta
+
+
+def test_a_failure_after_data_was_read_is_charged_in_full_once(
+    backend: Settings, policy: Policy
+) -> None:
+    """ReleaseFailed spends the whole reservation; a second finish changes nothing."""
+    cast = approved_project(backend, policy, epsilon=2.0)
+    job = queued(backend, policy, cast, 0.5)
+    claimed = claim(backend, "w1")
+    assert claimed is not None
+    assert finish(backend, job.id, "w1", ReleaseFailed()) is StatusCode.RELEASE_FAILED
+    assert finish(backend, job.id, "w1", ReleaseFailed()) is None
+    assert finish(backend, job.id, "w1", Outcome(parts=[_part(release(0.5))])) is None
+    delta = policy.budget.delta
+    assert _ledger(backend, job.id) == {LedgerKind.RESERVE: 0.5, LedgerKind.COMMIT: 0.5}
+    assert _deltas(backend, job.id) == {LedgerKind.RESERVE: delta, LedgerKind.COMMIT: delta}
+    assert _spent(backend, cast.project_id) == (0.5, 1.5, delta, 0.0)
+    failed = job_public(backend, cast.researcher, job.id)
+    assert failed.status is StatusCode.RELEASE_FAILED
+    assert failed.state.value == "FAILED"
+    assert failed.message == str(ReleaseFailed())
+    assert failed.release_id is None
+    assert claim(backend, "w2", now=_later(backend)) is None  # final: never run again
+
+
+def test_a_retried_job_that_fails_after_reading_is_charged_once(
+    settings: Settings, policy: Policy
+) -> None:
+    """The first worker stops; the retry fails after reading: one charge, the old run ignored."""
+    cast = approved_project(settings, policy, epsilon=2.0)
+    job = queued(settings, policy, cast, 0.5)
+    assert claim(settings, "stopped") is not None
+    retry = claim(settings, "other", now=_later(settings))
+    assert retry is not None
+    assert retry.attempt == 2
+    summary = finish(settings, job.id, "other", ReleaseFailed())
+    assert summary is StatusCode.RELEASE_FAILED
+    assert finish(settings, job.id, "stopped", ReleaseFailed()) is None
+    assert _ledger(settings, job.id) == {LedgerKind.RESERVE: 0.5, LedgerKind.COMMIT: 0.5}
+    assert _spent(settings, cast.project_id)[:2] == (0.5, 1.5)
+
+
+def test_a_charged_failure_reads_the_same_whatever_the_cause(
+    settings: Settings, policy: Policy
+) -> None:
+    """Two failing jobs end with identical status and message; both are charged, not refunded."""
+    cast = approved_project(settings, policy, epsilon=2.0)
+    first, second = queued(settings, policy, cast, 0.5), queued(settings, policy, cast, 0.25)
+    run_worker(settings, StubExecutor(fail=ReleaseFailed()), once=True)
+    ends = [job_public(settings, cast.researcher, job.id) for job in (first, second)]
+    assert {(end.status, end.message) for end in ends} == {
+        (StatusCode.RELEASE_FAILED, str(ReleaseFailed()))
+    }
+    assert _ledger(settings, second.id) == {LedgerKind.RESERVE: 0.25, LedgerKind.COMMIT: 0.25}
+    assert _spent(settings, cast.project_id)[:2] == (0.75, 1.25)
+
+
+def test_an_analysis_is_charged_the_delta_of_the_releases_it_made(
+    settings: Settings, policy: Policy
+) -> None:
+    """It holds δ for its largest plan; three releases are charged three δ, the rest refunded."""
+    from gateway.analyses.plan import MAX_QUERIES
+    from gateway.service.jobs import AnalysisCreate, ReviewDecision, review, submit_analysis
+
+    cast = approved_project(settings, policy, epsilon=2.0)
+    job = submit_analysis(
+        settings,
+        cast.researcher,
+        AnalysisCreate(project_id=cast.project_id, code="pass\n", epsilon=0.6),
+        policy,
+    )
+    review(settings, cast.reviewer, job.id, ReviewDecision(approve=True, note="fine"))
+    assert claim(settings, "w1") is not None
+    parts = [_part(release(0.2), 0.2) for _ in range(3)]
+    assert finish(settings, job.id, "w1", Outcome(parts=parts)) is StatusCode.RELEASED
+    delta = policy.budget.delta
+    deltas = _deltas(settings, job.id)
+    assert deltas[LedgerKind.RESERVE] == pytest.approx(MAX_QUERIES * delta)
+    assert deltas[LedgerKind.COMMIT] == pytest.approx(3 * delta)
+    assert deltas[LedgerKind.REFUND] == pytest.approx((MAX_QUERIES - 3) * delta)
+    assert _spent(settings, cast.project_id)[2:] == (pytest.approx(3 * delta), 0.0)
+    with session(settings) as s:
+        record = s.execute(select(ReleaseRecord).where(ReleaseRecord.job_id == job.id)).scalar_one()
+        assert record.delta_charged == pytest.approx(3 * delta)
+        commit = s.execute(
+            select(BudgetEntry).where(
+                BudgetEntry.job_id == job.id, BudgetEntry.kind == LedgerKind.COMMIT
+            )
+        ).scalar_one()
+        assert commit.rho is None  # Laplace releases state no ρ
+
+
+def test_the_ledger_records_rho_of_zcdp_releases(settings: Settings, policy: Policy) -> None:
+    cast = approved_project(settings, policy)
+    job = queued(settings, policy, cast, 0.5)
+    gaussian = release(0.5).model_copy(update={"rho": 0.01, "rho_spent": 0.01})
+    run_worker(settings, StubExecutor(releases=[gaussian]), once=True)
+    with session(settings) as s:
+        rows = s.execute(
+            select(BudgetEntry.kind, BudgetEntry.rho).where(BudgetEntry.job_id == job.id)
+        )
+        rhos = dict(rows.all())
+    assert rhos == {LedgerKind.RESERVE: None, LedgerKind.COMMIT: 0.01}
 
 
 def test_a_final_status_is_final(settings: Settings, policy: Policy) -> None:

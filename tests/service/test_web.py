@@ -12,7 +12,7 @@ from gateway.dp.release import Selection
 from gateway.service.worker import run_worker
 from gateway.web.charts import release_charts
 from gateway.web.i18n import MESSAGES
-from gateway.web.numbers import number
+from gateway.web.numbers import number, scientific
 from tests.service.factories import COUNT_BY_THEME, PROPOSAL, Api, StubExecutor, approved_over_http
 from tests.service.factories import release as make_release
 
@@ -216,6 +216,42 @@ def test_the_console_shows_each_approved_projects_budget(api: Api) -> None:
     assert console["unpublished"]["count"] == 0
 
 
+def test_budget_pages_show_delta_spent_and_remaining_in_both_languages(api: Api) -> None:
+    published(api)
+    ann, rita = signed_in(api, "ann"), signed_in(api, "rita")
+    (project,) = rita.get("/review.json").json()["approved"]["data"]
+    budget = project["budget"]
+    assert budget["spent_delta"] == api.policy.budget.delta
+    assert budget["remaining_delta"] == pytest.approx(99 * api.policy.budget.delta, rel=1e-9)
+    for lang, spent, remaining in (
+        ("nl", "1 × 10⁻⁷", "9,9 × 10⁻⁶"),
+        ("en", "1 × 10⁻⁷", "9.9 × 10⁻⁶"),
+    ):
+        console = rita.get(f"/review?lang={lang}").text
+        assert f"δ = {spent}" in console
+        assert f"δ = {remaining}" in console
+        page = ann.get(f"/workspace/projects/{project['id']}?lang={lang}").text
+        assert re.search(rf'class="spent">ε = 0[,.]50 · δ = {spent}<', page), lang
+        assert re.search(rf'class="remaining">ε = 2[,.]50 · δ = {remaining}<', page), lang
+        assert MESSAGES["delta_explained"][0 if lang == "nl" else 1] in page
+        assert f"δ = {remaining}" in ann.get(f"/workspace?lang={lang}").text
+
+
+def test_the_console_grants_a_delta_budget(api: Api) -> None:
+    created = api.client.post("/api/projects", json=PROPOSAL, headers=api.as_("ann")).json()
+    rita = signed_in(api, "rita")
+    assert 'name="granted_delta"' in rita.get("/review").text
+    granted = api.policy.budget.default_project_delta / 2
+    decided = rita.post(
+        f"/review/projects/{created['id']}",
+        data={"approve": "true", "note": "fits", "granted_epsilon": 2.0, "granted_delta": granted},
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303
+    project = api.client.get(f"/api/projects/{created['id']}", headers=api.as_("ann")).json()
+    assert (project["budget"]["granted"], project["budget"]["granted_delta"]) == (2.0, granted)
+
+
 def test_member_text_is_escaped(api: Api) -> None:
     approved_over_http(api)
     api.client.post(
@@ -257,6 +293,10 @@ def test_numbers_read_as_people_write_them() -> None:
     assert number(2747, "nl") == "2.747"
     assert number(0.5, "nl", 2) == "0,50"
     assert number(5.0, "en", 2) == "5.00"
+    assert scientific(1e-5, "nl") == "1 × 10⁻⁵"
+    assert scientific(2.5e-7, "nl") == "2,5 × 10⁻⁷"
+    assert scientific(2.5e-7, "en") == "2.5 × 10⁻⁷"
+    assert scientific(0.0, "en") == "0"
 
 
 def test_every_word_on_the_pages_is_in_both_languages() -> None:
