@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from gateway.config import Settings
+from gateway.extract.manifest import load_manifest
 from gateway.policy import load_policy
 from gateway.service.app import create_app
 
@@ -30,6 +31,7 @@ def test_demo_seeds_a_service_with_a_published_insight(tmp_path: Path) -> None:
     seeded = json.loads(first.output)
     assert set(seeded["tokens"]) == {"researcher", "reviewer", "admin"}
     assert Path(seeded["extract"]).exists()
+    assert load_manifest(Path(seeded["extract"])).project == str(seeded["project_id"])
 
     again = CliRunner().invoke(app, args, env=env)
     assert again.exit_code == 0, again.output
