@@ -71,13 +71,9 @@ def budget_state(s: Session, project: Project) -> BudgetState:
     ).all()
     granted = project.granted_epsilon or 0.0
     granted_delta = project.granted_delta or 0.0
-    epsilon = _totals(
-        granted, {kind: [e for k, e, _ in entries if k is kind] for kind in LedgerKind}
-    )
+    epsilon = _totals(granted, [(kind, e) for kind, e, _ in entries], scale=1.0)
     delta = _totals(
-        granted_delta,
-        {kind: [d for k, _, d in entries if k is kind] for kind in LedgerKind},
-        scale=granted_delta or TOLERANCE,
+        granted_delta, [(kind, d) for kind, _, d in entries], scale=granted_delta or TOLERANCE
     )
     return BudgetState(
         granted=granted,
@@ -97,15 +93,12 @@ class _Totals(BaseModel):
     remaining: float
 
 
-def _totals(granted: float, lines: dict[LedgerKind, list[float]], scale: float = 1.0) -> _Totals:
-    """Held, spent and remaining of one quantity; float dust (below ``scale`` × TOLERANCE) is 0."""
-    reserved, spent, refunded = (
-        lines[LedgerKind.RESERVE],
-        lines[LedgerKind.COMMIT],
-        lines[LedgerKind.REFUND],
-    )
+def _totals(granted: float, lines: list[tuple[LedgerKind, float]], scale: float) -> _Totals:
+    """Held, spent and remaining of ε or δ; float dust (``scale`` × TOLERANCE or less) is 0."""
+    of = {kind: [amount for k, amount in lines if k is kind] for kind in LedgerKind}
+    reserved, spent, refunded = of[LedgerKind.RESERVE], of[LedgerKind.COMMIT], of[LedgerKind.REFUND]
     return _Totals(
-        held=_tidy(math.fsum(reserved + [-x for x in spent + refunded]), scale),
+        held=_tidy(math.fsum([*reserved, *(-x for x in spent + refunded)]), scale),
         spent=_tidy(math.fsum(spent), scale),
         remaining=_tidy(math.fsum([granted, *refunded, *(-x for x in reserved)]), scale),
     )
@@ -116,7 +109,7 @@ def locked_state(s: Session, project_id: int) -> BudgetState:
     return budget_state(s, s.get_one(Project, project_id, with_for_update=True))
 
 
-def check(state: BudgetState, epsilon: float, delta: float = 0.0) -> None:
+def check(state: BudgetState, epsilon: float, delta: float) -> None:
     """Raise ``BudgetError`` unless ``epsilon`` and ``delta`` both fit in what remains."""
     if epsilon > state.remaining + TOLERANCE:
         raise BudgetError(
