@@ -32,7 +32,7 @@ from gateway.analyses.result import AnalysisResult, NamedRelease
 from gateway.analyses.vetting import VettedAnalysis, vet_analysis
 from gateway.config import Settings
 from gateway.dp import check_epsilon
-from gateway.dp.release import Release
+from gateway.dp.release import Release, engine_version, release_key
 from gateway.dp.shape import shape_of
 from gateway.dp.store import ReleaseStore, TuningStore
 from gateway.dp.tuning import tuning_key
@@ -132,7 +132,10 @@ def _answer(
     tells how it calibrated it now; both only spare a search.
     """
     manifest, key = access
-    stored = store.get(plan.plan_hash(), manifest.content_hash, epsilon)
+    asked = release_key(
+        plan.plan_hash(), manifest.content_hash, epsilon, policy_hash(policy), engine_version()
+    )
+    stored = store.get(asked)
     if stored is not None:
         return stored
     tunings = TuningStore(store.settings)

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from gateway.dp.release import Cell, Release, Selection
+from gateway.dp.release import Cell, Release, Selection, engine_version, release_key
 from gateway.dp.shape import Output, Pipeline, Shape, shape_of
 from gateway.dp.store import ReleaseStore
 from gateway.dp.tuning import Tuning
 from gateway.errors import BudgetError, ReleaseFailed
+from gateway.policy.load import policy_hash
 from gateway.policy.model import Aggregation, Policy
 from gateway.vet.plan import QueryPlan
 from gateway.vet.report import check_epsilon as epsilon_issues
@@ -61,7 +62,10 @@ def execute(
     check_epsilon(policy, epsilon)
     shape = shape_of(plan, policy, epsilon=epsilon)
     if store is not None:
-        stored = store.get(plan.plan_hash(), extract_hash, epsilon)
+        asked = release_key(
+            plan.plan_hash(), extract_hash, epsilon, policy_hash(policy), engine_version()
+        )
+        stored = store.get(asked)
         if stored is not None:
             return stored
     if remaining_budget is not None and epsilon > remaining_budget:
@@ -100,6 +104,7 @@ def execute(
         budget_split=budget_split(shape, calibration.shares),
         plan_hash=plan.plan_hash(),
         extract_hash=extract_hash,
+        policy_hash=policy_hash(policy),
         created_at=dt.datetime.now(dt.UTC),
         dummy=dummy,
     )

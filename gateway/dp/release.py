@@ -2,18 +2,43 @@
 
 Every number in it is differentially private. It says what privacy loss its
 noise carries and what this request was charged for it, what was withheld
-(how many groups, never which), and which plan and extract produced it, so a
-reviewer can trace it and a repeat can be answered from the store at no cost.
+(how many groups, never which), and which plan, extract, policy and engine
+produced it, so a reviewer can trace it and a repeat can be answered from the
+store at no cost.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from functools import cache
+from importlib.metadata import version
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Cell = str | int | float | None
+
+ENGINE_FORMAT = 2
+"""Raise it whenever the same question could get another release (bounds, noise, rounding)."""
+
+
+@cache
+def engine_version() -> str:
+    """What computed a release: this engine's format and the OpenDP it drew noise with."""
+    return f"{ENGINE_FORMAT} opendp {version('opendp')}"
+
+
+def release_key(
+    plan_hash: str, extract_hash: str, epsilon: float, policy_hash: str, engine: str
+) -> str:
+    """The question a release answers: only an identical question gets it again.
+
+    A changed policy (bounds, δ, confidence, ``min_group_members``) or engine
+    asks another question, even of the same extract.
+    """
+    asked = f"{plan_hash} {extract_hash} {epsilon!r} {policy_hash} {engine}"
+    return hashlib.sha256(asked.encode()).hexdigest()
 
 
 class Selection(BaseModel):
@@ -69,6 +94,19 @@ class Release(BaseModel):
     )
     plan_hash: str
     extract_hash: str
+    policy_hash: str | None = Field(
+        default=None,
+        description="the policy the release was computed under (None only in releases kept "
+        "from before it was recorded)",
+    )
+    engine: str = Field(default_factory=engine_version, description="what computed it")
     created_at: dt.datetime
     from_store: bool = False
     dummy: bool = Field(default=False, description="computed on dummy data; not an insight")
+
+    @property
+    def key(self) -> str:
+        """The release store's key: this release answers exactly this question."""
+        return release_key(
+            self.plan_hash, self.extract_hash, self.epsilon, self.policy_hash or "", self.engine
+        )

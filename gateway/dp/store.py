@@ -1,9 +1,10 @@
 """The release store: an identical question on the same extract gets the same answer.
 
-Releases are kept by (plan hash, extract hash, ε). Asking again returns the
-stored release, marked ``from_store`` and charged nothing, so repeating a
-query cannot average its noise away. Only the release is kept: it is already
-DP; nothing un-noised is ever written here.
+Releases are kept by the question they answer (``release_key``: plan,
+extract, ε, policy and engine). Asking again returns the stored release,
+marked ``from_store`` and charged nothing, so repeating a query cannot
+average its noise away; under another policy or engine it is a new question.
+Only the release is kept: it is already DP; nothing un-noised is written here.
 
 Beside it, the tuning store keeps what calibrations found (``tuning``), by
 the search they answer, so that a query job need not search again.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 
-from sqlalchemy import DateTime, Float, String, Text, select
+from sqlalchemy import DateTime, Float, String, Text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,9 +28,12 @@ from gateway.dp.tuning import Tuning
 class StoredRelease(Base):
     __tablename__ = "dp_releases"
 
-    plan_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    extract_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    epsilon: Mapped[float] = mapped_column(Float, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    plan_hash: Mapped[str] = mapped_column(String(64))
+    extract_hash: Mapped[str] = mapped_column(String(64))
+    epsilon: Mapped[float] = mapped_column(Float)
+    policy_hash: Mapped[str] = mapped_column(String(64))
+    engine: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     release: Mapped[str] = mapped_column(Text)
 
@@ -40,17 +44,11 @@ class ReleaseStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def get(self, plan_hash: str, extract_hash: str, epsilon: float) -> Release | None:
-        """The stored release for this question, charged nothing, or None."""
+    def get(self, key: str) -> Release | None:
+        """The stored release for the question ``key`` (``release_key``), charged nothing."""
         with session(self.settings) as s:
-            row = s.execute(
-                select(StoredRelease.release).where(
-                    StoredRelease.plan_hash == plan_hash,
-                    StoredRelease.extract_hash == extract_hash,
-                    StoredRelease.epsilon == epsilon,
-                )
-            ).scalar_one_or_none()
-        return None if row is None else _from_store(Release.model_validate_json(row))
+            row = s.get(StoredRelease, key)
+            return None if row is None else _from_store(Release.model_validate_json(row.release))
 
     def put(self, release: Release) -> Release:
         """Keep ``release``; if the same question was stored meanwhile, return that one."""
@@ -58,15 +56,18 @@ class ReleaseStore:
             with session(self.settings) as s:
                 s.add(
                     StoredRelease(
+                        key=release.key,
                         plan_hash=release.plan_hash,
                         extract_hash=release.extract_hash,
                         epsilon=release.epsilon,
+                        policy_hash=release.policy_hash,
+                        engine=release.engine,
                         created_at=release.created_at,
                         release=release.model_dump_json(),
                     )
                 )
         except IntegrityError:
-            stored = self.get(release.plan_hash, release.extract_hash, release.epsilon)
+            stored = self.get(release.key)
             assert stored is not None
             return stored
         return release

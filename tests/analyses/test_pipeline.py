@@ -30,7 +30,7 @@ from gateway.pipeline import (
     run_query,
     usable_extract,
 )
-from gateway.policy import Policy
+from gateway.policy import Policy, policy_hash
 from gateway.sandbox import QueryJob, StubSandbox
 from tests.analyses.factories import sleep_trends
 
@@ -53,6 +53,7 @@ def release_for(job: QueryJob) -> Release:
         mechanism="stub",
         plan_hash=job.plan.plan_hash(),
         extract_hash=job.extract_hash,
+        policy_hash=policy_hash(job.policy),
         created_at=dt.datetime.now(dt.UTC),
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy import inspect, text
 from gateway.config import Settings
 from gateway.db import engine_for
 from gateway.dp import ReleaseStore, TuningStore, execute
+from gateway.dp import release as release_module
 from gateway.dp.tuning import Noise, Tuning
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
@@ -82,6 +83,63 @@ def test_another_epsilon_or_extract_is_a_new_release(
     assert other.epsilon_spent == epsilon
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"release": {"min_group_members": 5}},
+        {"budget": {"delta": 1e-8}},
+        {"release": {"confidence": 0.9}},
+        {"tables": {"tips": {"contributions": {"max_rows_per_group": 5, "max_groups": 3}}}},
+    ],
+    ids=["min_group_members", "delta", "confidence", "bounds"],
+)
+def test_a_release_made_under_another_policy_is_not_served_again(
+    health_policy: Policy,
+    tips_extract: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    change: dict[str, dict[str, object]],
+) -> None:
+    store = ReleaseStore(settings)
+    first = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
+    other = _changed(health_policy, change)
+    again = execute(PLAN, other, tips_extract, epsilon=1.0, extract_hash="e", store=store)
+    assert not again.from_store
+    assert again.policy_hash != first.policy_hash
+    assert (again.delta, again.confidence) == (other.budget.delta, other.release.confidence)
+    repeat = execute(PLAN, other, tips_extract, epsilon=1.0, extract_hash="e", store=store)
+    assert repeat.from_store  # the same question under the new policy is answered from the store
+
+
+def test_a_release_made_by_another_engine_is_not_served_again(
+    health_policy: Policy,
+    tips_extract: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = ReleaseStore(settings)
+    execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
+    monkeypatch.setattr(release_module, "ENGINE_FORMAT", release_module.ENGINE_FORMAT + 1)
+    release_module.engine_version.cache_clear()
+    try:
+        again = execute(
+            PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store
+        )
+    finally:
+        release_module.engine_version.cache_clear()
+    assert not again.from_store
+
+
+def _changed(policy: Policy, change: dict[str, dict[str, object]]) -> Policy:
+    data = policy.model_dump()
+    for section, values in change.items():
+        if section == "tables":
+            for table, update in values.items():
+                data["tables"][table].update(update)  # type: ignore[union-attr]
+        else:
+            data[section].update(values)
+    return Policy.model_validate(data)
+
+
 def test_only_the_release_is_stored(
     health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection, settings: Settings
 ) -> None:
@@ -89,7 +147,16 @@ def test_only_the_release_is_stored(
     release = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
     engine = engine_for(settings.metadata_url)
     columns = {c["name"] for c in inspect(engine).get_columns("dp_releases")}
-    assert columns == {"plan_hash", "extract_hash", "epsilon", "created_at", "release"}
+    assert columns == {
+        "key",
+        "plan_hash",
+        "extract_hash",
+        "epsilon",
+        "policy_hash",
+        "engine",
+        "created_at",
+        "release",
+    }
     with engine.connect() as con:
         (stored,) = con.execute(text("SELECT release FROM dp_releases")).scalars()
     assert json.loads(stored) == release.model_dump(mode="json")

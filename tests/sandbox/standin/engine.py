@@ -13,6 +13,7 @@ import duckdb
 
 from gateway.dp.release import Release
 from gateway.dp.tuning import Noise, Tuning
+from gateway.policy.load import policy_hash
 from gateway.policy.model import Policy
 from gateway.vet.plan import QueryPlan
 
@@ -39,6 +40,7 @@ def execute(
         mechanism="stand-in (not private)",
         plan_hash=plan.plan_hash(),
         extract_hash=extract_hash,
+        policy_hash=policy_hash(policy),
         created_at=dt.datetime.now(dt.UTC),
         dummy=dummy,
     )
