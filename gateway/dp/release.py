@@ -57,6 +57,34 @@ class Selection(BaseModel):
     )
 
 
+class ColumnBounds(BaseModel):
+    """What bounding did to one output column: the bounds used and what they cut.
+
+    Intervals cover the bounded statistic; ``cut_share`` says how far that may
+    be from the unbounded answer.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rows_per_group: int = Field(description="rows of one member counted in one cell")
+    groups: int = Field(description="cells one member counts in")
+    clamp: tuple[int, int] | None = Field(
+        default=None, description="the measure's clamp range; None for counts"
+    )
+    chosen: bool = Field(description="chosen for this query with DP (else fixed)")
+    cut_share: float | None = Field(
+        default=None,
+        description="DP estimate of the share of the unbounded answer that bounding and "
+        "clamping removed (0 to 1); None where it is not estimated (medians, quantiles)",
+    )
+    cut_share_error: float | None = Field(
+        default=None, description="95% half-width of `cut_share` from its noise"
+    )
+    biased: bool = Field(
+        default=False, description="cut_share is above the policy's release.max_cut_share"
+    )
+
+
 class Release(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -85,6 +113,13 @@ class Release(BaseModel):
     )
     confidence: float = 0.95
     mechanism: str = Field(description="e.g. 'laplace', 'gaussian (zCDP)'")
+    bounds: dict[str, ColumnBounds] = Field(
+        default_factory=dict, description="aggregate alias -> its bounds and what they cut"
+    )
+    bounds_epsilon: float = Field(
+        default=0.0,
+        description="the part of `epsilon` spent on choosing bounds and estimating cuts",
+    )
     budget_split: dict[str, float] = Field(
         default_factory=dict,
         description="aggregate alias -> its fraction of the privacy loss (of ε for laplace, "

@@ -96,7 +96,11 @@ class Column(_Strict):
 
 
 class Contributions(_Strict):
-    """How much one member may contribute to one query over this table."""
+    """The most one member may contribute to one query over this table.
+
+    Each query's bounds are chosen with DP within these (``Bounding``), or
+    fixed by the researcher within them.
+    """
 
     max_rows_per_group: Annotated[int, Field(ge=1)] = 10
     max_groups: Annotated[int, Field(ge=1)] = 12
@@ -150,10 +154,29 @@ class Limits(_Strict):
 
 
 class Release(_Strict):
-    """When a released number is shown at all."""
+    """When a released number is shown at all, and when it is called biased."""
 
     confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
     min_group_members: Annotated[int, Field(ge=1)] = 10
+    max_cut_share: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.05,
+        description="a column whose estimated share removed by bounding exceeds this is "
+        "flagged biased",
+    )
+
+
+class Bounding(_Strict):
+    """How each query's contribution bounds and clamp ranges are chosen."""
+
+    choose: bool = Field(
+        default=True,
+        description="choose bounds per query with DP; false: the policy's maxima are the bounds",
+    )
+    selection_share: Annotated[float, Field(gt=0, le=0.5)] = Field(
+        default=0.1,
+        description="share of a query's ε spent on choosing its bounds and estimating "
+        "what they cut",
+    )
 
 
 class AutoApproval(_Strict):
@@ -180,6 +203,7 @@ class Policy(_Strict):
     budget: Budget = Budget()
     limits: Limits = Limits()
     release: Release = Release()
+    bounding: Bounding = Bounding()
     auto_approval: AutoApproval = AutoApproval()
     extract: Extract = Extract()
     tables: dict[str, Table]

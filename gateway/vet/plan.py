@@ -92,8 +92,8 @@ class GroupKey(_Plan):
 class Aggregate(_Plan):
     """One released statistic.
 
-    ``lower``/``upper`` are the clamp bounds the policy sets for the measure,
-    copied in so the plan alone determines the mechanism.
+    ``lower``/``upper`` fix the measure's clamp range (within the policy's);
+    left out, the engine chooses it per query with DP, within the policy's.
     """
 
     function: Aggregation
@@ -109,10 +109,25 @@ class OrderBy(_Plan):
     descending: bool = False
 
 
+class Contributions(_Plan):
+    """A member's contribution bounds, fixed by the researcher (within the policy's maxima).
+
+    What is left out the engine chooses per query with DP (``docs/dp.md``).
+    """
+
+    rows_per_group: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="rows of one member counted in one cell"
+    )
+    groups: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="cells one member counts in"
+    )
+
+
 class QueryPlan(_Plan):
     """A single DP query: filter, optional members join, group, aggregate."""
 
     table: str
+    contributions: Contributions = Contributions()
     join_members: bool = False
     where: Predicate | None = None
     group_by: tuple[GroupKey, ...] = ()
