@@ -213,6 +213,7 @@ def releases(
     is made afresh for every release, so its random choices are drawn again.
     """
     shape = shape_of(plan, policy, epsilon=epsilon)
+    assert shape.epsilon == epsilon, "the query chooses bounds with DP first: fix them in the plan"
     calibration = mechanism.calibrate(shape, policy.release.confidence)
     released = []
     for time in range(times):
