@@ -19,7 +19,9 @@ import typer
 
 if TYPE_CHECKING:
     from gateway.config import Settings
+    from gateway.policy.model import Policy
     from gateway.service.accounts import IssuedToken
+    from gateway.vet.bounds import FixedBounds
 
 app = typer.Typer(
     help="Health-Thing research gateway: differentially private insights, never the data.",
@@ -50,6 +52,34 @@ InsecureOption = Annotated[
 ]
 PolicyOption = Annotated[
     Path, typer.Option("--policy", help="Policy file, e.g. policies/health_thing.yaml.")
+]
+RowsPerGroupOption = Annotated[
+    int | None,
+    typer.Option(
+        "--rows-per-group",
+        min=1,
+        help="Fix the rows of one member counted in one cell, within the policy's maximum "
+        "[default: chosen per query with DP].",
+    ),
+]
+GroupsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--groups",
+        min=1,
+        help="Fix the cells one member counts in, within the policy's maximum "
+        "[default: chosen per query with DP].",
+    ),
+]
+ClampOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--clamp",
+        metavar="COLUMN=LOW:HIGH",
+        help="Fix a measure's clamp range within the policy's, e.g. helpful_votes=0:20 "
+        "(COLUMN of the queried table, or TABLE.COLUMN); repeat for several measures "
+        "[default: chosen per query with DP].",
+    ),
 ]
 
 
@@ -120,6 +150,40 @@ def read_sql(sql: str | None, sql_file: Path | None) -> str:
             f"the query cannot be read: {exc}",
             hint="pass UTF-8 text with --sql, --sql-file or --sql -",
         ) from None
+
+
+def fixed_bounds(
+    rows_per_group: int | None, groups: int | None, clamp: list[str] | None
+) -> FixedBounds | None:
+    """The bounds fixed with ``--rows-per-group``, ``--groups`` and ``--clamp``; None if none."""
+    from gateway.vet.bounds import FixedBounds
+
+    clamps: dict[str, tuple[float, float]] = {}
+    for given in clamp or []:
+        column, _, span = given.partition("=")
+        low, _, high = span.partition(":")
+        try:
+            clamps[column.strip()] = (float(low), float(high))
+        except ValueError:
+            raise typer.BadParameter(
+                f"{given!r} is not COLUMN=LOW:HIGH, e.g. helpful_votes=0:20",
+                param_hint="--clamp",
+            ) from None
+        if not column.strip():
+            raise typer.BadParameter(f"{given!r} names no column", param_hint="--clamp")
+    bounds = FixedBounds(rows_per_group=rows_per_group, groups=groups, clamps=clamps)
+    return None if bounds.empty else bounds
+
+
+def table_of(sql: str, policy: Policy) -> str | None:
+    """The extract table an accepted query counts rows of, for the words under a release."""
+    from gateway.errors import VetError
+    from gateway.vet import vet
+
+    try:
+        return vet(sql, policy).table
+    except VetError:
+        return None
 
 
 # ---------------------------------------------------------------- source generate
@@ -306,13 +370,19 @@ def vet_command(
             "--no-accuracy answers fastest).",
         ),
     ] = True,
+    rows_per_group: RowsPerGroupOption = None,
+    groups: GroupsOption = None,
+    clamp: ClampOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check a query against the policy without running it: its plan, or every problem.
 
-    An allowed query also gets its predicted accuracy: the expected 95% error
-    half-width of each aggregate at this ε, from the mechanism that would run.
-    Exit status 0 when the query would be answered, 1 when it is refused.
+    Bounds left out are chosen per query with DP when it runs, so its accuracy
+    is known only after the release. With every bound fixed (--rows-per-group,
+    --groups, --clamp for each measure), an allowed query also gets its
+    predicted accuracy: the expected 95% error half-width of each aggregate at
+    this ε, from the mechanism that would run. Exit status 0 when the query
+    would be answered, 1 when it is refused.
     """
     from gateway.policy import load_policy
     from gateway.vet import vet_report
@@ -321,9 +391,11 @@ def vet_command(
     with refusals(as_json):
         text = read_sql(sql, sql_file)
         loaded = load_policy(policy)
-        report = vet_report(text, loaded, epsilon)
+        bounds = fixed_bounds(rows_per_group, groups, clamp)
+        report = vet_report(text, loaded, epsilon, bounds)
         predicted: dict[str, float] | None = None
-        if accuracy and report.plan is not None:
+        fixed = report.bounds is not None and not report.bounds.chosen
+        if accuracy and report.plan is not None and fixed:
             from gateway.dp import predict_accuracy
 
             predicted = predict_accuracy(report.plan, loaded, report.epsilon)
@@ -332,7 +404,9 @@ def vet_command(
 
     def human() -> None:
         if report.plan is not None:
-            typer.echo(f"allowed, at ε = {report.epsilon:g}\n{render_plan(report.plan)}")
+            typer.echo(f"allowed, at ε = {report.epsilon:g}\n{render_plan(report.plan, loaded)}")
+            if report.bounds is not None and report.bounds.note:
+                typer.echo(f"  {report.bounds.note}")
             for alias, half_width in (predicted or {}).items():
                 typer.echo(f"  expected 95% error of {alias}: ± {half_width:,.4g}")
         else:
@@ -359,14 +433,18 @@ def run_command(
         Path | None,
         typer.Option("--sql-file", help="Read the query from this file.", dir_okay=False),
     ] = None,
+    rows_per_group: RowsPerGroupOption = None,
+    groups: GroupsOption = None,
+    clamp: ClampOption = None,
     insecure_no_sandbox: InsecureOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Answer a query with differentially private numbers and their 95% intervals.
 
-    The query is vetted, then run in the sandbox over the extract. The same
-    query on the same extract at the same ε is answered from the release
-    store, at no cost.
+    The query is vetted, then run in the sandbox over the extract. Each
+    query's contribution bounds and clamp ranges are chosen with DP within the
+    policy's maxima, unless fixed here. The same query on the same extract at
+    the same ε (and bounds) is answered from the release store, at no cost.
     """
     from rich.console import Console
 
@@ -376,11 +454,23 @@ def run_command(
 
     with refusals(as_json):
         text = read_sql(sql, sql_file)
+        loaded = load_policy(policy)
+        bounds = fixed_bounds(rows_per_group, groups, clamp)
         release = run_query(
-            text, extract, load_policy(policy), epsilon, settings_for(insecure_no_sandbox)
+            text,
+            extract,
+            loaded,
+            epsilon,
+            settings_for(insecure_no_sandbox),
+            contributions=bounds.contributions if bounds else None,
+            clamps=bounds.clamps if bounds else None,
         )
 
-    emit(release, as_json, lambda: Console().print(render_release(release)))
+    emit(
+        release,
+        as_json,
+        lambda: Console().print(render_release(release, table=table_of(text, loaded))),
+    )
 
 
 # ---------------------------------------------------------------- analysis run
@@ -422,7 +512,7 @@ def analysis_run(
             )
         for named in result.results:
             console.print(f"\n[bold]{escape(named.name)}[/bold] (share {named.share:g} of ε)")
-            console.print(render_release(named.release))
+            console.print(render_release(named.release, table=table_of(named.sql, loaded)))
         console.print(
             f"\n{escape(result.name)}: ε spent {result.epsilon_spent:g} "
             f"(planned {result.epsilon_planned:g} of {result.epsilon_given:g} given)"

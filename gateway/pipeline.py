@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -44,7 +45,8 @@ from gateway.sandbox import AnalysisJob, QueryJob, Sandbox, make_sandbox
 from gateway.sandbox import run_analysis as run_analysis_job
 from gateway.sandbox import run_query as run_query_job
 from gateway.vet import vet
-from gateway.vet.plan import QueryPlan
+from gateway.vet.bounds import fix_bounds
+from gateway.vet.plan import Contributions, QueryPlan
 
 MAX_CODE_BYTES = 256 * 1024
 """Largest analysis source; base64 inside the job it stays under the sandbox's limit."""
@@ -169,14 +171,20 @@ def run_query(
     settings: Settings,
     *,
     sandbox: Sandbox | None = None,
+    contributions: Contributions | None = None,
+    clamps: Mapping[str, tuple[float, float]] | None = None,
 ) -> Release:
     """Answer one SQL query over ``extract`` with a DP release costing ``epsilon``.
 
     Vetting, the ε cap and the extract's freshness are checked before any
     data is read; an identical earlier question is answered from the release
-    store at no cost.
+    store at no cost. ``contributions`` and ``clamps`` (measure -> range) fix
+    bounds the engine would otherwise choose with DP; they are put on the
+    vetted plan and refused if outside the policy (``gateway.vet.bounds``).
     """
     plan = vet(sql, policy)
+    if contributions is not None or clamps:
+        plan = fix_bounds(plan, policy, contributions=contributions, clamps=clamps)
     check_epsilon(policy, epsilon)
     access = usable_extract(extract, policy, settings)
     store = ReleaseStore(settings)

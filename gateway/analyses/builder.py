@@ -8,6 +8,11 @@
         .agg(count().alias("tips"), mean("helpful_votes").alias("avg_votes"))
     )
 
+Each query's contribution bounds and clamp ranges are chosen with DP when it
+runs, within the policy's maxima. A researcher may fix them instead:
+``.agg(..., rows_per_group=50, groups=12)`` and ``mean("helpful_votes",
+clamp=(0, 20))``; the trusted side refuses bounds outside the policy.
+
 Everything here describes a question; nothing evaluates one. There is no data
 while an analysis is built, so a column or condition has no value, and Python
 code that tries to branch on one (``if col("x") > 3:``) fails loudly instead of
@@ -21,7 +26,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal, NoReturn
 
 from gateway.analyses.plan import AnalysisPlan, PlannedQuery
@@ -32,6 +37,7 @@ from gateway.vet.plan import (
     Between,
     ColumnRef,
     Compare,
+    Contributions,
     GroupKey,
     InSet,
     IsNull,
@@ -209,6 +215,7 @@ class Agg:
     column: Col | None = None
     quantile: float | None = None
     label: str | None = None
+    clamp: tuple[float, float] | None = None
 
     def alias(self, name: str) -> Agg:
         return replace(self, label=_identifier(name, "an alias"))
@@ -225,6 +232,24 @@ def _measure(column: str | Col) -> Col:
     raise TypeError(f"aggregate a measure column such as 'helpful_votes', got {column!r}")
 
 
+Clamp = tuple[float, float]
+
+
+def _clamp(clamp: Clamp | None) -> Clamp | None:
+    """A fixed clamp range ``(low, high)``; None leaves it to be chosen with DP."""
+    if clamp is None:
+        return None
+    if isinstance(clamp, str) or not isinstance(clamp, tuple | list) or len(clamp) != 2:
+        raise TypeError(f"clamp is a pair (low, high), e.g. clamp=(0, 20); got {clamp!r}")
+    low, high = clamp
+    for end in (low, high):
+        if isinstance(end, bool) or not isinstance(end, int | float) or not math.isfinite(end):
+            raise ValueError(f"clamp ends must be finite numbers, got {clamp!r}")
+    if low >= high:
+        raise ValueError(f"clamp=(low, high) needs low < high, got {clamp!r}")
+    return (float(low), float(high))
+
+
 def count() -> Agg:
     """Number of rows (``COUNT(*)``)."""
     return Agg(Aggregation.COUNT)
@@ -235,24 +260,30 @@ def count_members() -> Agg:
     return Agg(Aggregation.COUNT_DISTINCT_MEMBERS)
 
 
-def sum_(column: str | Col) -> Agg:
-    """Sum of a measure, clamped to the policy's bounds (trailing _ avoids ``sum``)."""
-    return Agg(Aggregation.SUM, _measure(column))
+def sum_(column: str | Col, *, clamp: Clamp | None = None) -> Agg:
+    """Sum of a measure (trailing _ avoids ``sum``).
+
+    Values are clamped to a range chosen with DP within the policy's, or to
+    ``clamp=(low, high)`` if given (within the policy's range).
+    """
+    return Agg(Aggregation.SUM, _measure(column), clamp=_clamp(clamp))
 
 
-def mean(column: str | Col) -> Agg:
-    return Agg(Aggregation.MEAN, _measure(column))
+def mean(column: str | Col, *, clamp: Clamp | None = None) -> Agg:
+    """Average of a measure, clamped like ``sum_``."""
+    return Agg(Aggregation.MEAN, _measure(column), clamp=_clamp(clamp))
 
 
-def median(column: str | Col) -> Agg:
-    return Agg(Aggregation.MEDIAN, _measure(column))
+def median(column: str | Col, *, clamp: Clamp | None = None) -> Agg:
+    """Median of a measure, clamped like ``sum_``; a DP median has no interval."""
+    return Agg(Aggregation.MEDIAN, _measure(column), clamp=_clamp(clamp))
 
 
-def quantile(column: str | Col, q: float) -> Agg:
-    """The ``q``-quantile of a measure, 0 < q < 1."""
+def quantile(column: str | Col, q: float, *, clamp: Clamp | None = None) -> Agg:
+    """The ``q``-quantile of a measure, 0 < q < 1, clamped like ``sum_``; it has no interval."""
     if not isinstance(q, float | int) or not 0 < q < 1:
         raise ValueError(f"a quantile lies strictly between 0 and 1, got {q!r}")
-    return Agg(Aggregation.QUANTILE, _measure(column), quantile=float(q))
+    return Agg(Aggregation.QUANTILE, _measure(column), quantile=float(q), clamp=_clamp(clamp))
 
 
 _DEFAULT_ALIAS = {
@@ -285,6 +316,7 @@ class Query:
     aggregates: tuple[Aggregate, ...] = ()
     order: tuple[OrderBy, ...] = ()
     row_limit: int | None = None
+    contributions: Contributions = field(default_factory=Contributions)
 
     def _before_agg(self, method: str) -> None:
         if self.aggregates:
@@ -327,16 +359,24 @@ class Query:
             alias=column.label or column.name,
         )
 
-    def agg(self, *aggregates: Agg) -> Query:
-        """The statistics to release, over all rows (no grouping)."""
-        return self._with_aggregates((), aggregates)
+    def agg(
+        self, *aggregates: Agg, rows_per_group: int | None = None, groups: int | None = None
+    ) -> Query:
+        """The statistics to release, over all rows (no grouping).
 
-    def _with_aggregates(self, keys: tuple[GroupKey, ...], aggregates: Sequence[Agg]) -> Query:
+        ``rows_per_group`` and ``groups`` fix how much one member counts (see
+        ``GroupBy.agg``); left out, they are chosen with DP.
+        """
+        return self._with_aggregates((), aggregates, _contributions(rows_per_group, groups))
+
+    def _with_aggregates(
+        self, keys: tuple[GroupKey, ...], aggregates: Sequence[Agg], contributions: Contributions
+    ) -> Query:
         self._before_agg("agg")
         if not aggregates:
             raise ValueError("agg needs at least one statistic, e.g. count()")
         built = tuple(self._aggregate(a) for a in aggregates)
-        query = replace(self, keys=keys, aggregates=built)
+        query = replace(self, keys=keys, aggregates=built, contributions=contributions)
         query.plan()  # fail here, at the researcher's line, not later
         return query
 
@@ -349,7 +389,15 @@ class Query:
             ref = ColumnRef(table=agg.column.table or self.table, column=agg.column.name)
             alias = alias or f"{agg.function.value}_{agg.column.name}"
         assert alias is not None
-        return Aggregate(function=agg.function, column=ref, quantile=agg.quantile, alias=alias)
+        low, high = agg.clamp if agg.clamp is not None else (None, None)
+        return Aggregate(
+            function=agg.function,
+            column=ref,
+            quantile=agg.quantile,
+            lower=low,
+            upper=high,
+            alias=alias,
+        )
 
     def sort(self, *aliases: str, descending: bool = False) -> Query:
         """Order released rows by output columns (post-processing; costs nothing)."""
@@ -376,6 +424,7 @@ class Query:
             )
         plan = QueryPlan(
             table=self.table,
+            contributions=self.contributions,
             join_members=self.join,
             where=self.where,
             group_by=self.keys,
@@ -390,7 +439,7 @@ class Query:
         return plan
 
     def sql(self) -> str:
-        """The SQL the trusted side vets for this query."""
+        """The SQL the trusted side vets for this query (fixed bounds travel beside it)."""
         from gateway.analyses.render import to_sql
 
         return to_sql(self.plan())
@@ -406,8 +455,27 @@ class GroupBy:
     query: Query
     keys: tuple[GroupKey, ...]
 
-    def agg(self, *aggregates: Agg) -> Query:
-        return self.query._with_aggregates(self.keys, aggregates)
+    def agg(
+        self, *aggregates: Agg, rows_per_group: int | None = None, groups: int | None = None
+    ) -> Query:
+        """The statistics to release per group.
+
+        ``rows_per_group`` fixes how many rows of one member count in one
+        group, ``groups`` in how many groups one member counts; each within
+        the policy's maxima. Left out, they are chosen per query with DP.
+        """
+        return self.query._with_aggregates(
+            self.keys, aggregates, _contributions(rows_per_group, groups)
+        )
+
+
+def _contributions(rows_per_group: int | None, groups: int | None) -> Contributions:
+    for name, value in (("rows_per_group", rows_per_group), ("groups", groups)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"{name} is a whole number of rows or groups, got {value!r}")
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value!r}")
+    return Contributions(rows_per_group=rows_per_group, groups=groups)
 
 
 def table(name: str) -> Query:

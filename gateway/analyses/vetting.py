@@ -2,9 +2,12 @@
 
 Builder queries are rendered to SQL and sent through ``gateway.vet.vet`` like
 any researcher's SQL, so there is one set of rules and one implementation of
-them; the vetter also fills in the clamp bounds from the policy. The plan the
-vetter compiles must be the plan the researcher built (bounds aside), or the
-query is refused: the two sides never silently disagree about a question.
+them. The plan the vetter compiles must be the plan the researcher built
+(bounds aside), or the query is refused: the two sides never silently
+disagree about a question. SQL cannot fix bounds, so bounds the researcher
+fixed (contributions, clamp ranges) are then put back on the compiled plan
+and checked against the policy's maxima (``gateway.vet.bounds``); what is
+left out the engine chooses per query with DP.
 The budget is checked first, so an analysis that asks for too much ε is
 refused before any query is even parsed. Last, each query's shape is worked
 out by the DP engine (without data), so a query the engine cannot answer is
@@ -23,7 +26,8 @@ from gateway.dp.shape import shape_of
 from gateway.errors import AnalysisError, BudgetError, DpError, Issue, VetError
 from gateway.policy.model import Policy
 from gateway.vet import vet
-from gateway.vet.plan import QueryPlan
+from gateway.vet.bounds import check_bounds
+from gateway.vet.plan import Contributions, QueryPlan
 
 
 class VettedQuery(BaseModel):
@@ -91,24 +95,45 @@ def _named(name: str, issue: Issue) -> Issue:
     return issue.model_copy(update={"message": f"{name}: {issue.message}"})
 
 
+def _unbounded(plan: QueryPlan) -> QueryPlan:
+    """``plan`` without fixed bounds: the question SQL can ask."""
+    return plan.model_copy(
+        update={
+            "contributions": Contributions(),
+            "aggregates": tuple(
+                a.model_copy(update={"lower": None, "upper": None}) for a in plan.aggregates
+            ),
+        }
+    )
+
+
 def _same_question(built: QueryPlan, compiled: QueryPlan, policy: Policy) -> bool:
     """True if the vetter compiled the plan that was built, up to two normalisations.
 
-    The vetter adds the policy's clamp bounds, and drops a bucket that is the
-    column's own grain (``date_trunc('month', created_month)`` is
-    ``created_month``); the SDK cannot know a column's grain, so it may ask.
+    Fixed bounds are left aside (SQL cannot carry them), and the vetter drops
+    a bucket that is the column's own grain (``date_trunc('month',
+    created_month)`` is ``created_month``); the SDK cannot know a column's
+    grain, so it may ask.
     """
-    aggregates = tuple(
-        a.model_copy(update={"lower": None, "upper": None}) for a in compiled.aggregates
-    )
     keys = tuple(
         k.model_copy(update={"bucket": None})
         if k.bucket == "month" and _monthly(policy, k.column.table, k.column.column)
         else k
         for k in built.group_by
     )
-    return compiled.model_copy(update={"aggregates": aggregates}) == built.model_copy(
-        update={"group_by": keys}
+    return _unbounded(compiled) == _unbounded(built).model_copy(update={"group_by": keys})
+
+
+def _with_bounds(compiled: QueryPlan, built: QueryPlan) -> QueryPlan:
+    """The compiled plan with the bounds fixed in the built one (the same question)."""
+    return compiled.model_copy(
+        update={
+            "contributions": built.contributions,
+            "aggregates": tuple(
+                c.model_copy(update={"lower": b.lower, "upper": b.upper})
+                for c, b in zip(compiled.aggregates, built.aggregates, strict=True)
+            ),
+        }
     )
 
 
@@ -125,13 +150,6 @@ def _vet_one(
         assert query.sql is not None
         sql = query.sql
     else:
-        if any(a.lower is not None or a.upper is not None for a in query.plan.aggregates):
-            issue = Issue(
-                code="bounds_from_policy",
-                message=f"{query.name}: clamp bounds are set by the policy, not the analysis",
-                hint="leave lower/upper out; the policy's bounds for each measure apply",
-            )
-            return "", None, [issue]
         try:
             sql = to_sql(query.plan, unit_table=policy.unit_table, privacy_unit=policy.privacy_unit)
         except ValueError as err:
@@ -149,6 +167,11 @@ def _vet_one(
             hint="write this query with add_sql(...) instead, and report the difference",
         )
         return sql, None, [mismatch]
+    if query.plan is not None:
+        compiled = _with_bounds(compiled, query.plan)
+        outside = check_bounds(compiled, policy)
+        if outside:
+            return sql, None, [_named(query.name, i) for i in outside]
     try:
         shape_of(compiled, policy, epsilon=epsilon)
     except DpError as err:

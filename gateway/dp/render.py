@@ -1,21 +1,36 @@
-"""A release as a table for people: each value with its 95% interval beside it."""
+"""A release as a table for people: each value with its 95% interval beside it.
+
+Under the table, each column says in words what bounding did to it (how
+much one member counts, the clamp range, whether the bounds were chosen with
+DP or fixed, and the share of the unbounded answer they cut), a biased
+column is marked in its header, and a median or quantile says that it has no
+interval. The interval covers the bounded statistic, and the caption says so.
+"""
 
 from __future__ import annotations
 
 from rich.markup import escape
 from rich.table import Table
 
-from gateway.dp.release import Cell, Release
+from gateway.dp.release import Cell, ColumnBounds, Release
 
 
-def render_release(release: Release) -> Table:
-    """Group keys as they are; DP values as ``value [low, high]``."""
-    table = Table(title=_title(release), caption=_caption(release), title_justify="left")
+def render_release(release: Release, *, table: str | None = None) -> Table:
+    """Group keys as they are; DP values as ``value [low, high]``.
+
+    ``table`` is the extract table the query counted rows of (``tips``), for
+    the words under the table; without it they say "rows".
+    """
+    shown = Table(title=_title(release), caption=_caption(release, table), title_justify="left")
+    aggregates = _aggregates(release)
     for column in release.columns:
-        key = column not in release.budget_split  # every aggregate has a share of the budget
-        table.add_column(column, justify="left" if key else "right")
+        header = escape(column)
+        bounds = release.bounds.get(column)
+        if bounds is not None and bounds.biased:
+            header += " [bold red](BIASED)[/bold red]"
+        shown.add_column(header, justify="right" if column in aggregates else "left")
     for row, intervals in zip(release.rows, release.ci, strict=True):
-        table.add_row(
+        shown.add_row(
             *(
                 escape(
                     _value(value) if interval is None else f"{_value(value)} {_interval(interval)}"
@@ -23,7 +38,29 @@ def render_release(release: Release) -> Table:
                 for value, interval in zip(row, intervals, strict=True)
             )
         )
-    return table
+    return shown
+
+
+def _aggregates(release: Release) -> set[str]:
+    """Aggregate columns: each has a share of the budget (and, once bounded, its bounds)."""
+    return set(release.budget_split) | set(release.bounds)
+
+
+def _keys(release: Release) -> list[str]:
+    aggregates = _aggregates(release)
+    return [c for c in release.columns if c not in aggregates]
+
+
+def without_interval(release: Release) -> list[str]:
+    """Aggregate columns with no interval in any row: medians and quantiles."""
+    if not release.rows:
+        return []
+    aggregates = _aggregates(release)
+    return [
+        column
+        for j, column in enumerate(release.columns)
+        if column in aggregates and all(cis[j] is None for cis in release.ci)
+    ]
 
 
 def _title(release: Release) -> str:
@@ -35,17 +72,98 @@ def _title(release: Release) -> str:
     return escape(f"{loss}; {release.mechanism}; {origin}{dummy}")
 
 
-def _caption(release: Release) -> str:
+def _caption(release: Release, table: str | None) -> str:
     withheld = release.suppressed_groups
     groups = f"{withheld} group{'s' if withheld != 1 else ''} withheld" if withheld else ""
-    level = escape(f"[low, high]: {release.confidence:.0%} confidence interval")
+    covers = " of the bounded statistic" if release.bounds else ""
+    level = escape(f"[low, high]: {release.confidence:.0%} confidence interval{covers}")
     selection = release.selection
     shown = (
         f"groups of fewer than about {selection.threshold:,} {selection.size} are not shown"
         if selection is not None
         else ""
     )
-    return "; ".join(part for part in (level, groups, shown) if part)
+    lines = ["; ".join(part for part in (level, groups, shown) if part)]
+    keys = _keys(release)
+    for column, bounds in release.bounds.items():
+        lines.append(escape(describe_bounds(column, bounds, keys, table)))
+    for column in without_interval(release):
+        lines.append(
+            escape(f"{column}: a DP median or quantile has no interval; read it as a rough value")
+        )
+    if release.bounds_epsilon > 0:
+        lines.append(
+            escape(
+                f"ε = {release.bounds_epsilon:g} of the ε = {release.epsilon:g} was spent "
+                "choosing bounds and estimating what they cut"
+            )
+        )
+    return "\n".join(line for line in lines if line)
+
+
+def describe_bounds(
+    column: str, bounds: ColumnBounds, keys: list[str], table: str | None = None
+) -> str:
+    """What bounding did to ``column``, in one English sentence.
+
+    "n: at most 50 tips per member per theme counted, in at most 12 themes
+    (chosen with DP); about 3 % of tips were left out (± 1 %)"
+    """
+    many = _noun(table)
+    rows = many if bounds.rows_per_group != 1 else _singular(many)
+    cell = " and ".join(k.replace("_", " ") for k in keys)
+    sentence = f"at most {bounds.rows_per_group:,} {rows} per member"
+    sentence += f" per {cell} counted" if keys else " counted"
+    if keys and bounds.groups > 1:
+        cells = _plural(cell) if len(keys) == 1 else f"{' × '.join(keys)} cells"
+        sentence += f", in at most {bounds.groups:,} {cells}"
+    if bounds.clamp is not None:
+        low, high = bounds.clamp
+        sentence += f", each value clamped to [{low:,}, {high:,}]"
+    sentence += " (chosen with DP)" if bounds.chosen else " (fixed)"
+    if bounds.cut_share is not None:
+        cut = (
+            f"about {_percent(bounds.cut_share)} of {many} were left out"
+            if bounds.clamp is None
+            else f"about {_percent(bounds.cut_share)} of the unbounded answer was cut off"
+        )
+        if bounds.cut_share_error is not None:
+            cut += f" (± {_percent(bounds.cut_share_error)})"
+        sentence += f"; {cut}"
+    else:
+        sentence += "; what bounding cut is not estimated"
+    if bounds.biased:
+        likely = "an underestimate" if bounds.clamp is None else "off by about that much"
+        return (
+            f"{column} (BIASED): {sentence}; that is more than the policy tolerates, so "
+            f"{column} is likely {likely}"
+        )
+    return f"{column}: {sentence}"
+
+
+def _noun(table: str | None) -> str:
+    """The rows a query over ``table`` counts: ``tips``, ``support requests``."""
+    if table is None or table == "members":
+        return "rows"
+    return table.replace("_", " ")
+
+
+def _singular(noun: str) -> str:
+    return noun[:-1] if noun.endswith("s") else noun
+
+
+def _plural(noun: str) -> str:
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def _percent(share: float) -> str:
+    percent = 100 * share
+    text = f"{percent:.0f}" if percent >= 10 else f"{percent:.1f}".rstrip("0").rstrip(".")
+    return f"{text} %"
 
 
 def _value(value: Cell) -> str:

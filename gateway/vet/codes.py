@@ -69,6 +69,10 @@ class Code(StrEnum):
     LITERAL_OUT_OF_RANGE = "literal_out_of_range"
     NOT_A_WHOLE_NUMBER = "not_a_whole_number"
     VALUE_NOT_IN_DOMAIN = "value_not_in_domain"
+    # bounds fixed by the researcher (``bounds.py``)
+    BOUNDS_OUTSIDE_POLICY = "bounds_outside_policy"
+    INVALID_BOUNDS = "invalid_bounds"
+    CLAMP_NOT_IN_QUERY = "clamp_not_in_query"
     # the privacy budget asked for
     INVALID_EPSILON = "invalid_epsilon"
     EPSILON_OVER_CAP = "epsilon_over_cap"

@@ -131,17 +131,15 @@ class Stat:
         return f"{self.function.value}_{column}"
 
     def to_plan(self, alias: str) -> Aggregate:
-        """The plan's aggregate, with the policy's clamp bounds copied in."""
+        """The plan's aggregate; its clamp range is left to the engine (or fixed later).
+
+        SQL cannot fix a clamp range: the engine chooses it per query with DP
+        within the policy's, unless the researcher fixes one (``bounds.py``).
+        """
         if self.bound is None:
             return Aggregate(function=self.function, alias=alias)
-        spec = self.bound.spec
         return Aggregate(
-            function=self.function,
-            column=self.bound.ref,
-            quantile=self.quantile,
-            lower=spec.lower,
-            upper=spec.upper,
-            alias=alias,
+            function=self.function, column=self.bound.ref, quantile=self.quantile, alias=alias
         )
 
 

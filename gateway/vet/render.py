@@ -7,6 +7,7 @@ the message and the hint, so a researcher sees what to change.
 from __future__ import annotations
 
 from gateway.errors import Issue
+from gateway.policy.model import Policy
 from gateway.vet.plan import (
     Aggregate,
     And,
@@ -63,9 +64,11 @@ def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
-def render_plan(plan: QueryPlan) -> str:
+def render_plan(plan: QueryPlan, policy: Policy | None = None) -> str:
+    """The plan in lines; bounds it leaves out are chosen with DP (``policy`` may say not)."""
+    chooses = policy is None or policy.bounding.choose
     source = plan.table + (" joined with members" if plan.join_members else "")
-    rows = [("reads", source)]
+    rows = [("reads", source), ("bounds", _contributions(plan, chooses))]
     if plan.where is not None:
         rows.append(("where", render_predicate(plan.where)))
     if plan.group_by:
@@ -74,7 +77,7 @@ def render_plan(plan: QueryPlan) -> str:
             for k in plan.group_by
         ]
         rows.append(("groups", ", ".join(keys)))
-    rows += [("releases", _aggregate(a)) for a in plan.aggregates]
+    rows += [("releases", _aggregate(a, chooses)) for a in plan.aggregates]
     if plan.order_by:
         rows.append(
             ("order", ", ".join(o.alias + (" desc" if o.descending else "") for o in plan.order_by))
@@ -84,15 +87,36 @@ def render_plan(plan: QueryPlan) -> str:
     return "\n".join(f"  {name:<9} {value}" for name, value in rows)
 
 
-def _aggregate(aggregate: Aggregate) -> str:
+def _aggregate(aggregate: Aggregate, chooses: bool) -> str:
     function = aggregate.function.value
     if aggregate.column is None:
         return f"{aggregate.alias} = {function}"
     quantile = f" q={aggregate.quantile:g}" if aggregate.quantile is not None else ""
-    return (
-        f"{aggregate.alias} = {function}({aggregate.column}){quantile}, clamped to "
-        f"[{aggregate.lower:g}, {aggregate.upper:g}]"
+    clamp = (
+        f"clamped to [{aggregate.lower:g}, {aggregate.upper:g}] (fixed)"
+        if aggregate.lower is not None and aggregate.upper is not None
+        else "clamp range chosen per query with DP"
+        if chooses
+        else "clamped to the policy's range"
     )
+    return f"{aggregate.alias} = {function}({aggregate.column}){quantile}, {clamp}"
+
+
+def _contributions(plan: QueryPlan, chooses: bool) -> str:
+    """Each contribution bound: fixed, chosen with DP, or the policy's maximum."""
+    fixed = plan.contributions
+    left = "chosen per query with DP" if chooses else "the policy's maximum"
+    rows = (
+        f"at most {fixed.rows_per_group} rows per member per cell (fixed)"
+        if fixed.rows_per_group is not None
+        else f"rows per member per cell {left}"
+    )
+    groups = (
+        f"in at most {fixed.groups} cells (fixed)"
+        if fixed.groups is not None
+        else f"cells per member {left}"
+    )
+    return f"{rows}; {groups}"
 
 
 def render_predicate(term: Predicate) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -224,3 +225,40 @@ def test_shares_left_open_split_the_rest_equally() -> None:
 def test_analysis_refuses_bad_entries_where_they_are_added(build: object, message: str) -> None:
     with pytest.raises((ValueError, TypeError), match=message):
         build(Analysis("x"), table("tips").agg(count()))  # type: ignore[operator]
+
+
+def test_bounds_can_be_fixed_where_the_statistics_are_asked_for() -> None:
+    plan = (
+        table("tips")
+        .group_by("theme")
+        .agg(
+            count(),
+            sum_("helpful_votes", clamp=(0, 20)),
+            quantile("word_count", 0.9, clamp=(0, 300)),
+            rows_per_group=40,
+            groups=6,
+        )
+        .plan()
+    )
+    assert (plan.contributions.rows_per_group, plan.contributions.groups) == (40, 6)
+    assert [(a.lower, a.upper) for a in plan.aggregates] == [
+        (None, None),
+        (0.0, 20.0),
+        (0.0, 300.0),
+    ]
+    assert table("tips").agg(count()).plan().contributions.rows_per_group is None
+
+
+@pytest.mark.parametrize(
+    ("build", "error"),
+    [
+        (lambda: mean("helpful_votes", clamp=(20, 0)), ValueError),
+        (lambda: mean("helpful_votes", clamp=(0, float("inf"))), ValueError),
+        (lambda: mean("helpful_votes", clamp=20), TypeError),
+        (lambda: table("tips").agg(count(), rows_per_group=0), ValueError),
+        (lambda: table("tips").agg(count(), groups=2.5), TypeError),
+    ],
+)
+def test_malformed_bounds_fail_at_the_researchers_line(build: Any, error: type) -> None:
+    with pytest.raises(error):
+        build()

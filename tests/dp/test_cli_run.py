@@ -11,6 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.policy import load_policy
+from gateway.vet import vet
+from gateway.vet.bounds import fix_bounds
+from gateway.vet.plan import Contributions
 from tests.dp.factories import POLICY_PATH
 
 QUERY = "SELECT theme, COUNT(*) AS tips FROM tips GROUP BY theme ORDER BY tips DESC"
@@ -141,3 +145,33 @@ def test_an_extract_built_under_another_policy_is_refused(root: Path) -> None:
     )
     assert result.exit_code == 1
     assert _json(result.output)["error"]["code"] == "policy_mismatch"
+
+
+def test_flags_fix_the_bounds_of_the_plan_that_runs(root: Path) -> None:
+    """--rows-per-group, --groups and --clamp reach the plan the engine releases."""
+    query = "SELECT theme, COUNT(*) AS tips, AVG(helpful_votes) AS votes FROM tips GROUP BY theme"
+    flags = ["--rows-per-group", "3", "--groups", "2", "--clamp", "helpful_votes=0:20"]
+    code, output = _run(root, "--sql", query, "--epsilon", "1.0", "--json", *flags)
+    assert code == 0, output
+    policy = load_policy(POLICY_PATH)
+    fixed = fix_bounds(
+        vet(query, policy),
+        policy,
+        contributions=Contributions(rows_per_group=3, groups=2),
+        clamps={"tips.helpful_votes": (0, 20)},
+    )
+    assert _json(output)["plan_hash"] == fixed.plan_hash()
+    assert fixed.plan_hash() != vet(query, policy).plan_hash()
+    code, output = _run(root, "--sql", query, "--epsilon", "1.0", "--json")
+    assert code == 0, output
+    assert _json(output)["plan_hash"] == vet(query, policy).plan_hash()  # chosen: another question
+
+
+def test_bounds_outside_the_policy_are_refused(root: Path) -> None:
+    most = load_policy(POLICY_PATH).tables["tips"].contributions.max_rows_per_group
+    flags = ["--rows-per-group", str(most + 1)]
+    code, output = _run(root, "--sql", QUERY, "--epsilon", "1.0", "--json", *flags)
+    assert code == 1
+    error = _json(output)["error"]
+    assert error["code"] == "bounds_outside_policy"
+    assert [i["code"] for i in error["issues"]] == ["bounds_outside_policy"]

@@ -8,14 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.policy import load_policy
 from tests.vet.factories import POLICY_PATH
 
 RUNNER = CliRunner()
 GOOD = "SELECT theme, COUNT(*) AS n FROM tips GROUP BY theme ORDER BY n DESC"
 LEAK = "SELECT theme,\n       member_pid\nFROM tips"
+VOTES = "SELECT theme, COUNT(*) AS n, AVG(helpful_votes) AS votes FROM tips GROUP BY theme"
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
@@ -31,10 +34,8 @@ def run_json(*args: str, stdin: str | None = None) -> tuple[int, dict[str, Any]]
 def test_allowed_query_exits_zero_with_its_plan() -> None:
     code, payload = run_json("--sql", GOOD)
     assert code == 0
-    assert set(payload) == {"allowed", "violations", "plan", "epsilon", "accuracy"}
+    assert set(payload) == {"allowed", "violations", "plan", "epsilon", "accuracy", "bounds"}
     assert payload["allowed"] is True
-    count_alias = payload["plan"]["aggregates"][0]["alias"]
-    assert payload["accuracy"][count_alias] > 0
     assert payload["violations"] == []
     assert payload["plan"]["table"] == "tips"
     assert payload["plan"]["aggregates"][0]["function"] == "count"
@@ -131,3 +132,107 @@ def test_vet_imports_nothing_heavy() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert found.strip() == "[]"
+
+
+# ---------------------------------------------------------------- bounds
+
+
+def test_bounds_left_out_are_chosen_and_accuracy_waits_for_the_release() -> None:
+    code, payload = run_json("--sql", VOTES)
+    assert code == 0
+    bounds = payload["bounds"]
+    assert bounds["chosen"] is True
+    assert (bounds["rows_per_group"], bounds["groups"], bounds["clamps"]) == (
+        None,
+        None,
+        {"votes": None},
+    )
+    assert payload["plan"]["contributions"] == {"rows_per_group": None, "groups": None}
+    assert payload["accuracy"] is None
+    assert "chosen per query with DP" in bounds["note"]
+    code, output = run("--sql", VOTES)
+    assert "bounds are chosen per query with DP; accuracy is known after the release" in output
+    assert "expected 95% error" not in output
+
+
+def test_flags_fix_the_bounds_in_the_plan_and_accuracy_is_predicted() -> None:
+    code, payload = run_json(
+        "--sql",
+        VOTES,
+        "--rows-per-group",
+        "3",
+        "--groups",
+        "2",
+        "--clamp",
+        "helpful_votes=0:20",
+    )
+    assert code == 0, payload
+    assert payload["plan"]["contributions"] == {"rows_per_group": 3, "groups": 2}
+    n, votes = payload["plan"]["aggregates"]
+    assert (n["lower"], n["upper"]) == (None, None)
+    assert (votes["lower"], votes["upper"]) == (0, 20)
+    assert payload["bounds"]["chosen"] is False
+    assert payload["bounds"]["clamps"] == {"votes": [0, 20]}
+    assert payload["bounds"]["note"] is None
+    assert payload["accuracy"]["n"] > 0
+    code, output = run(
+        "--sql",
+        VOTES,
+        "--rows-per-group",
+        "3",
+        "--groups",
+        "2",
+        "--clamp",
+        "tips.helpful_votes=0:20",
+    )
+    assert code == 0, output
+    assert "at most 3 rows per member per cell (fixed)" in output
+    assert "clamped to [0, 20] (fixed)" in output
+    assert "expected 95% error of n" in output
+
+
+def test_some_bounds_fixed_and_others_chosen_get_no_accuracy() -> None:
+    code, payload = run_json("--sql", VOTES, "--rows-per-group", "3")
+    assert code == 0
+    assert payload["plan"]["contributions"] == {"rows_per_group": 3, "groups": None}
+    assert payload["bounds"]["chosen"] is True
+    assert payload["accuracy"] is None
+
+
+def test_bounds_outside_the_policy_are_refused_with_their_code() -> None:
+    policy = load_policy(POLICY_PATH)
+    most = policy.tables["tips"].contributions
+    votes = policy.column("tips", "helpful_votes")
+    assert votes.upper is not None
+    for flags in (
+        ["--rows-per-group", str(most.max_rows_per_group + 1)],
+        ["--groups", str(most.max_groups + 1)],
+        ["--clamp", f"helpful_votes=0:{votes.upper + 1:g}"],
+    ):
+        code, payload = run_json("--sql", VOTES, *flags)
+        assert code == 1, flags
+        assert payload["allowed"] is False
+        assert payload["plan"] is None
+        assert [v["code"] for v in payload["violations"]] == ["bounds_outside_policy"], flags
+        assert payload["violations"][0]["hint"]
+
+
+@pytest.mark.parametrize(
+    ("clamp", "code"),
+    [
+        ("helpful_votes=20:10", "invalid_bounds"),
+        ("word_count=0:100", "clamp_not_in_query"),
+        ("members.helpful_votes=0:10", "clamp_not_in_query"),
+    ],
+)
+def test_a_clamp_that_is_no_range_or_not_in_the_query_is_refused(clamp: str, code: str) -> None:
+    status, payload = run_json("--sql", VOTES, "--clamp", clamp)
+    assert status == 1
+    assert [v["code"] for v in payload["violations"]] == [code]
+
+
+def test_a_clamp_not_written_column_low_high_is_a_usage_error() -> None:
+    for clamp in ("helpful_votes", "helpful_votes=0", "helpful_votes=a:b", "=0:1"):
+        code, output = run("--sql", VOTES, "--clamp", clamp)
+        assert code == 2, clamp
+        assert "--clamp" in output

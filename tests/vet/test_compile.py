@@ -74,7 +74,7 @@ def test_members_alone_is_not_a_join(policy: Policy) -> None:
     assert not plan.join_members
 
 
-def test_aggregates_map_to_the_policy_vocabulary_with_clamp_bounds(policy: Policy) -> None:
+def test_aggregates_map_to_the_policy_vocabulary_and_leave_clamps_open(policy: Policy) -> None:
     plan = vet(
         "SELECT COUNT(DISTINCT member_pid), SUM(helpful_votes), AVG(word_count), "
         "MEDIAN(word_count), QUANTILE_CONT(word_count, 0.9), quantile(helpful_votes, 0.25), "
@@ -85,48 +85,39 @@ def test_aggregates_map_to_the_policy_vocabulary_with_clamp_bounds(policy: Polic
     words = ColumnRef(table="tips", column="word_count")
     assert plan.aggregates == (
         Aggregate(function=Aggregation.COUNT_DISTINCT_MEMBERS, alias="count_distinct_members"),
-        Aggregate(
-            function=Aggregation.SUM, column=votes, lower=0, upper=50, alias="sum_helpful_votes"
-        ),
-        Aggregate(
-            function=Aggregation.MEAN, column=words, lower=0, upper=400, alias="mean_word_count"
-        ),
-        Aggregate(
-            function=Aggregation.MEDIAN, column=words, lower=0, upper=400, alias="median_word_count"
-        ),
+        Aggregate(function=Aggregation.SUM, column=votes, alias="sum_helpful_votes"),
+        Aggregate(function=Aggregation.MEAN, column=words, alias="mean_word_count"),
+        Aggregate(function=Aggregation.MEDIAN, column=words, alias="median_word_count"),
         Aggregate(
             function=Aggregation.QUANTILE,
             column=words,
             quantile=0.9,
-            lower=0,
-            upper=400,
             alias="p90_word_count",
         ),
         Aggregate(
             function=Aggregation.QUANTILE,
             column=votes,
             quantile=0.25,
-            lower=0,
-            upper=50,
             alias="p25_helpful_votes",
         ),
         Aggregate(
             function=Aggregation.QUANTILE,
             column=words,
             quantile=0.5,
-            lower=0,
-            upper=400,
             alias="p50_word_count",
         ),
     )
 
 
-def test_clamp_bounds_come_from_the_policy(policy: Policy) -> None:
+def test_sql_leaves_every_bound_to_the_engine(policy: Policy) -> None:
+    """SQL cannot fix bounds: the plan leaves contributions and clamps to be chosen with DP."""
     tables = policy.model_dump(mode="json")["tables"]
     tables["tips"]["columns"]["helpful_votes"].update(lower=1, upper=7)
     narrow = policy_with(tables=tables)
-    (aggregate,) = vet("SELECT AVG(helpful_votes) FROM tips", narrow).aggregates
-    assert (aggregate.lower, aggregate.upper) == (1, 7)
+    plan = vet("SELECT theme, AVG(helpful_votes) FROM tips GROUP BY theme", narrow)
+    (aggregate,) = plan.aggregates
+    assert (aggregate.lower, aggregate.upper) == (None, None)
+    assert (plan.contributions.rows_per_group, plan.contributions.groups) == (None, None)
 
 
 @pytest.mark.parametrize(
