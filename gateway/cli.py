@@ -156,21 +156,12 @@ def fixed_bounds(
     rows_per_group: int | None, groups: int | None, clamp: list[str] | None
 ) -> FixedBounds | None:
     """The bounds fixed with ``--rows-per-group``, ``--groups`` and ``--clamp``; None if none."""
-    from gateway.vet.bounds import FixedBounds
+    from gateway.vet.bounds import FixedBounds, parse_clamps
 
-    clamps: dict[str, tuple[float, float]] = {}
-    for given in clamp or []:
-        column, _, span = given.partition("=")
-        low, _, high = span.partition(":")
-        try:
-            clamps[column.strip()] = (float(low), float(high))
-        except ValueError:
-            raise typer.BadParameter(
-                f"{given!r} is not COLUMN=LOW:HIGH, e.g. helpful_votes=0:20",
-                param_hint="--clamp",
-            ) from None
-        if not column.strip():
-            raise typer.BadParameter(f"{given!r} names no column", param_hint="--clamp")
+    try:
+        clamps = parse_clamps(clamp or [])
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--clamp") from None
     bounds = FixedBounds(rows_per_group=rows_per_group, groups=groups, clamps=clamps)
     return None if bounds.empty else bounds
 

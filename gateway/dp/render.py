@@ -115,7 +115,7 @@ def describe_bounds(
     sentence = f"at most {bounds.rows_per_group:,} {rows} per member"
     sentence += f" per {cell} counted" if keys else " counted"
     if keys and bounds.groups > 1:
-        cells = _plural(cell) if len(keys) == 1 else f"{' × '.join(keys)} cells"
+        cells = plural(cell) if len(keys) == 1 else f"{' × '.join(keys)} cells"
         sentence += f", in at most {bounds.groups:,} {cells}"
     if bounds.clamp is not None:
         low, high = bounds.clamp
@@ -152,7 +152,7 @@ def _singular(noun: str) -> str:
     return noun[:-1] if noun.endswith("s") else noun
 
 
-def _plural(noun: str) -> str:
+def plural(noun: str) -> str:
     if noun.endswith(("s", "x", "ch", "sh")):
         return noun + "es"
     if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):

@@ -5,13 +5,15 @@ DP engine); an analysis through ``gateway.pipeline.run_analysis`` (its code
 in the sandbox without data, its plan vetted, each query released). A job's
 extract is its project's; a project without one, or with one whose manifest
 names another project, fails as ``extract_unusable`` before any data is read.
-The sandbox is made on the first job and kept, so a worker stays warm.
+The sandbox is made on the first job and kept, so a worker stays warm. A SQL
+job runs with the bounds its researcher fixed, if any; each part names the
+table its query counts rows of, for the words its pages use.
 """
 
 from __future__ import annotations
 
 from gateway.config import Settings
-from gateway.errors import ConfigError, ExtractError
+from gateway.errors import ConfigError, ExtractError, VetError
 from gateway.extract.manifest import load_manifest
 from gateway.pipeline import run_analysis, run_query
 from gateway.policy.model import Policy
@@ -19,6 +21,7 @@ from gateway.sandbox import Sandbox, make_sandbox
 from gateway.service.models import JobKind
 from gateway.service.projects import check_extract_project
 from gateway.service.queue import ClaimedJob, Outcome, Part
+from gateway.vet import vet
 
 
 def require_isolation(settings: Settings) -> None:
@@ -50,19 +53,45 @@ class PipelineExecutor:
         if self.sandbox is None:
             self.sandbox = make_sandbox(self.settings)
         if job.kind is JobKind.SQL:
+            bounds = job.bounds
             release = run_query(
-                job.text, job.extract, self.policy, job.epsilon, self.settings, sandbox=self.sandbox
+                job.text,
+                job.extract,
+                self.policy,
+                job.epsilon,
+                self.settings,
+                sandbox=self.sandbox,
+                contributions=None if bounds is None else bounds.contributions,
+                clamps=None if bounds is None else bounds.clamps,
             )
-            return Outcome(
-                parts=[Part(name="query", epsilon=job.epsilon, sql=job.text, release=release)]
+            part = Part(
+                name="query",
+                epsilon=job.epsilon,
+                sql=job.text,
+                table=self._table(job.text),
+                release=release,
             )
+            return Outcome(parts=[part])
         result = run_analysis(
             job.text, job.extract, self.policy, job.epsilon, self.settings, sandbox=self.sandbox
         )
         return Outcome(
             parts=[
-                Part(name=named.name, epsilon=named.epsilon, sql=named.sql, release=named.release)
+                Part(
+                    name=named.name,
+                    epsilon=named.epsilon,
+                    sql=named.sql,
+                    table=self._table(named.sql),
+                    release=named.release,
+                )
                 for named in result.results
             ],
             output=result.output,
         )
+
+    def _table(self, sql: str) -> str | None:
+        """The table an answered query counts rows of, for the words on its pages."""
+        try:
+            return vet(sql, self.policy).table
+        except VetError:
+            return None

@@ -36,12 +36,18 @@ from gateway.service.models import Job, JobKind, Project, ProjectStatus, Release
 from gateway.service.projects import get_project, may_see, visible_project
 from gateway.service.status import NEXT, State, StatusCode
 from gateway.service.transaction import transaction
+from gateway.vet.bounds import FixedBounds
 
 
 class QueryCreate(BaseModel):
     project_id: int
     sql: str = Field(min_length=1, description="one SELECT over the extract's tables")
     epsilon: float | None = Field(default=None, description="default: the policy's per-query ε")
+    bounds: FixedBounds | None = Field(
+        default=None,
+        description="bounds to fix within the policy's maxima: rows_per_group, groups, "
+        "clamps {column: [low, high]}; left out, each is chosen per query with DP",
+    )
 
 
 class AnalysisCreate(BaseModel):
@@ -64,6 +70,9 @@ class JobPublic(BaseModel):
     kind: JobKind
     template: str | None
     text: str
+    bounds: FixedBounds | None = Field(
+        default=None, description="bounds the researcher fixed; the rest are chosen with DP"
+    )
     epsilon: float
     delta: float = Field(description="δ held: the policy's per-query δ per release it may make")
     state: State
@@ -173,7 +182,8 @@ def submit_query(
     from gateway.vet.vetting import rejected
 
     epsilon = policy.budget.default_query_epsilon if data.epsilon is None else data.epsilon
-    report = vet_report(data.sql, policy, epsilon)
+    bounds = data.bounds if data.bounds is not None and not data.bounds.empty else None
+    report = vet_report(data.sql, policy, epsilon, bounds)
     refusal = None if report.allowed else rejected(report.violations)
     return _submit(
         settings,
@@ -183,6 +193,7 @@ def submit_query(
             project_id=data.project_id,
             kind=JobKind.SQL,
             text=data.sql,
+            bounds=None if bounds is None else bounds.model_dump(mode="json"),
             epsilon=epsilon,
             vet_report=report.model_dump(mode="json"),
         ),

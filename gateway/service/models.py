@@ -146,6 +146,9 @@ class Job(Base):
     submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[JobKind] = mapped_column(_enum(JobKind))
     text: Mapped[str] = mapped_column(Text, doc="the SQL or the analysis source")
+    bounds: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="bounds the researcher fixed (FixedBounds); None: all chosen with DP"
+    )
     template: Mapped[str | None] = mapped_column(String(100))
     epsilon: Mapped[float] = mapped_column(Float)
     delta: Mapped[float] = mapped_column(

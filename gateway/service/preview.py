@@ -1,8 +1,10 @@
 """Live vetting: what the policy says of a query while it is typed, and what it would cost.
 
 Nothing runs and no data is read: the vetter's report, the accuracy the DP
-engine predicts from the plan alone, the ε and δ the query would hold,
-whether a reviewer must see it, and, for a project, the budget left after it.
+engine predicts from the plan alone (only when every bound is fixed: bounds
+chosen per query with DP are known only after the release), the ε and δ the
+query would hold, whether a reviewer must see it, and, for a project, the
+budget left after it.
 """
 
 from __future__ import annotations
@@ -17,12 +19,16 @@ from gateway.service.budget import budget_state, job_delta
 from gateway.service.jobs import review_reasons
 from gateway.service.models import JobKind
 from gateway.service.projects import visible_project
+from gateway.vet.bounds import FixedBounds
 
 
 class VetRequest(BaseModel):
     sql: str
     epsilon: float | None = None
     project_id: int | None = Field(default=None, description="to see the budget left after it")
+    bounds: FixedBounds | None = Field(
+        default=None, description="bounds to fix, as in a submission; the rest are chosen"
+    )
 
 
 class VetPreview(BaseModel):
@@ -33,7 +39,11 @@ class VetPreview(BaseModel):
     delta: float = Field(description="the δ the query would hold: the policy's per-query δ")
     accuracy: dict[str, float] = Field(
         default_factory=dict,
-        description="expected 95% half-width per aggregate (a mean's as `.sum` and `.count`)",
+        description="expected 95% half-width per aggregate (a mean's as `.sum` and `.count`); "
+        "empty while some bound is chosen with DP",
+    )
+    bounds_note: str | None = Field(
+        default=None, description="set when bounds are chosen per query with DP"
     )
     review_reasons: list[str]
     remaining_before: float | None = None
@@ -47,21 +57,23 @@ def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy
     from gateway.vet import vet_report
     from gateway.vet.render import render_issues, render_plan
 
-    report = vet_report(data.sql, policy, data.epsilon)
+    report = vet_report(data.sql, policy, data.epsilon, data.bounds)
     rendered = (
-        render_plan(report.plan)
+        render_plan(report.plan, policy)
         if report.plan is not None
         else render_issues(data.sql, report.violations)
     )
+    fixed = report.plan is not None and report.bounds is not None and not report.bounds.chosen
     result = VetPreview(
         allowed=report.allowed,
         report=report.model_dump(mode="json"),
         rendered=rendered,
         epsilon=report.epsilon,
         delta=job_delta(JobKind.SQL, policy),
-        accuracy={}
-        if report.plan is None
-        else predict_accuracy(report.plan, policy, report.epsilon),
+        accuracy=predict_accuracy(report.plan, policy, report.epsilon)
+        if fixed and report.plan is not None
+        else {},
+        bounds_note=report.bounds.note if report.bounds is not None else None,
         review_reasons=review_reasons(None, report.epsilon, policy),
     )
     if data.project_id is not None:

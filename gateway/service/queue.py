@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,7 @@ from gateway.service.jobs import set_status
 from gateway.service.models import Job, JobKind, Project, ReleaseRecord, utcnow
 from gateway.service.status import StatusCode
 from gateway.service.transaction import transaction
+from gateway.vet.bounds import FixedBounds
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,11 @@ class Part(BaseModel):
     name: str
     epsilon: float
     sql: str | None = None
+    table: str | None = Field(
+        default=None,
+        description="the extract table whose rows the query counts, to say in words what "
+        "bounding did ('at most 50 tips per member per theme')",
+    )
     release: Release
 
 
@@ -83,6 +89,7 @@ class ClaimedJob:
     epsilon: float
     extract: Path | None
     attempt: int
+    bounds: FixedBounds | None = None
 
     @classmethod
     def of(cls, job: Job, extract: Path | None) -> ClaimedJob:
@@ -95,6 +102,7 @@ class ClaimedJob:
             epsilon=job.epsilon,
             extract=extract,
             attempt=job.attempts,
+            bounds=None if job.bounds is None else FixedBounds.model_validate(job.bounds),
         )
 
 

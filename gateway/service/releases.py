@@ -3,13 +3,16 @@
 A release is read by its project's researcher and by reviewers (each read is
 audited). A reviewer publishes it with a title and text in Dutch and
 English; only then does it appear in the member insights portal, which shows
-the DP values with their confidence intervals and nothing else.
+the DP values with their confidence intervals, what those intervals cover
+and, for a column whose bounds cut too much (``biased``), that it is likely
+an underestimate. A release with a biased column is published only when the
+reviewer acknowledges it (``acknowledge_biased``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -38,6 +41,16 @@ class Publication(BaseModel):
     text_en: str = Field(min_length=10, max_length=5000)
 
 
+class PublishRequest(Publication):
+    """A publication, and the reviewer's word that they read what each biased column means."""
+
+    acknowledge_biased: bool = Field(
+        default=False,
+        description="required (true) when any column is flagged biased: its bounds cut more "
+        "than the policy's release.max_cut_share, so its number is likely an underestimate",
+    )
+
+
 class ReleasePublic(BaseModel):
     id: int
     job_id: int
@@ -50,6 +63,10 @@ class ReleasePublic(BaseModel):
     published: bool
     published_at: dt.datetime | None
     publication: Publication | None
+    biased: list[str] = Field(
+        default_factory=list,
+        description="columns flagged biased, as 'part.column'; publishing needs acknowledge_biased",
+    )
 
 
 class ReleasesPublic(BaseModel):
@@ -67,6 +84,10 @@ class Insight(BaseModel):
     project: str
     published_at: dt.datetime
     parts: list[Release]
+    tables: list[str | None] = Field(
+        default_factory=list,
+        description="per part, the table whose rows it counts (for the words on bounds)",
+    )
 
 
 class Insights(BaseModel):
@@ -81,6 +102,7 @@ def _public(row: ReleaseRecord) -> ReleasePublic:
         publication = Publication(
             title_nl=row.title_nl, title_en=row.title_en, text_nl=row.text_nl, text_en=row.text_en
         )
+    parts = [Part.model_validate(part) for part in row.parts]
     return ReleasePublic(
         id=row.id,
         job_id=row.job_id,
@@ -88,12 +110,23 @@ def _public(row: ReleaseRecord) -> ReleasePublic:
         created_at=row.created_at,
         epsilon_charged=row.epsilon_charged,
         delta_charged=row.delta_charged,
-        parts=[Part.model_validate(part) for part in row.parts],
+        parts=parts,
         output=row.output,
         published=row.published,
         published_at=row.published_at,
         publication=publication,
+        biased=biased_columns(parts),
     )
+
+
+def biased_columns(parts: list[Part]) -> list[str]:
+    """``part.column`` for each column whose bounds cut more than the policy tolerates."""
+    return [
+        f"{part.name}.{column}"
+        for part in parts
+        for column, bounds in part.release.bounds.items()
+        if bounds.biased
+    ]
 
 
 def read_release(settings: Settings, who: Principal, release_id: int) -> ReleasePublic:
@@ -123,9 +156,13 @@ def list_releases(
 
 
 def publish(
-    settings: Settings, who: Principal, release_id: int, publication: Publication
+    settings: Settings, who: Principal, release_id: int, publication: PublishRequest
 ) -> ReleasePublic:
-    """Show a release in the member insights portal, with its Dutch and English text."""
+    """Show a release in the member insights portal, with its Dutch and English text.
+
+    A release with a biased column is refused unless ``acknowledge_biased``:
+    members will read that its number is likely an underestimate.
+    """
     with transaction(settings) as s:
         row = s.get(ReleaseRecord, release_id, with_for_update=True)
         if row is None:
@@ -142,10 +179,23 @@ def publish(
                 "this release was computed on dummy data; it is not an insight",
                 hint="run the query on the project's real extract",
             )
+        biased = biased_columns([Part.model_validate(p) for p in row.parts])
+        if biased and not publication.acknowledge_biased:
+            raise ConflictError(
+                "biased_not_acknowledged",
+                f"{', '.join(biased)} {'is' if len(biased) == 1 else 'are'} flagged biased: "
+                "bounding cut more than the policy tolerates, so the number is likely an "
+                "underestimate",
+                hint="read each biased column's bounds and cut on the release page, then "
+                "publish with acknowledge_biased set (the page's checkbox)",
+            )
         row.published, row.published_at, row.published_by = True, utcnow(), who.id
         row.title_nl, row.title_en = publication.title_nl, publication.title_en
         row.text_nl, row.text_en = publication.text_nl, publication.text_en
-        audit.record(s, who.actor, "release.publish", "release", release_id, job=row.job_id)
+        detail: dict[str, Any] = {"job": row.job_id}
+        if biased:
+            detail["acknowledged_biased"] = biased
+        audit.record(s, who.actor, "release.publish", "release", release_id, **detail)
         return _public(row)
 
 
@@ -170,6 +220,7 @@ def insights(settings: Settings, lang: Language, *, release_id: int | None = Non
 
 def _insight(row: ReleaseRecord, project: Project, lang: Language) -> Insight:
     assert row.published_at is not None
+    parts = [Part.model_validate(p) for p in row.parts]
     return Insight(
         id=row.id,
         title=(row.title_nl if lang == "nl" else row.title_en) or "",
@@ -177,5 +228,6 @@ def _insight(row: ReleaseRecord, project: Project, lang: Language) -> Insight:
         themes=project.themes,
         project=project.title,
         published_at=row.published_at,
-        parts=[Part.model_validate(p).release for p in row.parts],
+        parts=[part.release for part in parts],
+        tables=[part.table for part in parts],
     )

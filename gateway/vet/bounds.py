@@ -20,7 +20,7 @@ predicted only when none is chosen.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,6 +63,25 @@ class FixedBounds(BaseModel):
     @property
     def empty(self) -> bool:
         return self.rows_per_group is None and self.groups is None and not self.clamps
+
+
+def parse_clamps(items: Iterable[str]) -> dict[str, Clamp]:
+    """``["helpful_votes=0:20", ...]`` as ``{"helpful_votes": (0.0, 20.0)}``.
+
+    Raises ``ValueError`` saying what is wrong with an item; whether a range
+    is one, and fits the policy, ``fix_bounds`` checks.
+    """
+    clamps: dict[str, Clamp] = {}
+    for item in items:
+        column, _, span = item.partition("=")
+        low, _, high = span.partition(":")
+        try:
+            clamps[column.strip()] = (float(low), float(high))
+        except ValueError:
+            raise ValueError(f"{item!r} is not COLUMN=LOW:HIGH, e.g. helpful_votes=0:20") from None
+        if not column.strip():
+            raise ValueError(f"{item!r} names no column; write COLUMN=LOW:HIGH")
+    return clamps
 
 
 class PlanBounds(BaseModel):

@@ -31,6 +31,14 @@ def release_charts(release: Release, lang: Lang = "nl") -> list[Markup]:
 
 
 def _is_key(release: Release, column: int) -> bool:
+    """A group key: not an aggregate (every aggregate has a share of the budget).
+
+    Releases that name no aggregates tell keys by their missing intervals.
+    A median has no interval either, but it is no key, so it gets no chart.
+    """
+    aggregates = set(release.budget_split) | set(release.bounds)
+    if aggregates:
+        return release.columns[column] not in aggregates
     return all(cis[column] is None for cis in release.ci)
 
 

@@ -62,6 +62,70 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "value": ("Waarde", "Value"),
     "group": ("Groep", "Group"),
+    # bounds: what bounding did to each column (gateway.web.bounds fills in the {names})
+    "biased": ("VERTEKEND", "BIASED"),
+    "bounds": ("Grenzen", "Bounds"),
+    "bounds_heading": ("Wat elk getal telt", "What each number counts"),
+    "bounds_counted": (
+        "hoogstens {rows} {noun} per lid per {cell} geteld",
+        "at most {rows} {noun} per member per {cell} counted",
+    ),
+    "bounds_counted_total": (
+        "hoogstens {rows} {noun} per lid geteld",
+        "at most {rows} {noun} per member counted",
+    ),
+    "bounds_groups": ("in hoogstens {groups} groepen ({cell})", "in at most {groups} {cells}"),
+    "bounds_clamp": (
+        "elke waarde begrensd tot [{low}, {high}]",
+        "each value clamped to [{low}, {high}]",
+    ),
+    "bounds_chosen": ("met DP gekozen voor deze vraag", "chosen for this query with DP"),
+    "bounds_fixed": ("vastgezet door de onderzoeker", "fixed by the researcher"),
+    "cut_rows": (
+        "ongeveer {share} van de {noun} viel weg",
+        "about {share} of {noun} were left out",
+    ),
+    "cut_value": (
+        "ongeveer {share} van het onbegrensde antwoord viel weg",
+        "about {share} of the unbounded answer was cut off",
+    ),
+    "cut_error": ("(± {error})", "(± {error})"),
+    "cut_unknown": (
+        "hoeveel de begrenzing wegliet is niet geschat",
+        "what bounding cut is not estimated",
+    ),
+    "biased_researcher": (
+        "er viel meer weg dan het beleid toestaat, dus dit getal is waarschijnlijk een "
+        "onderschatting",
+        "more was cut than the policy tolerates, so this number is likely an underestimate",
+    ),
+    "interval_bounded": (
+        "[laag – hoog] is het 95%-interval van het begrensde getal, niet van het onbegrensde",
+        "[low – high] is the 95% interval of the bounded number, not of the unbounded one",
+    ),
+    "bounds_epsilon": (
+        "ε = {part} van ε = {whole} ging naar het kiezen van de grenzen en het schatten "
+        "van wat ze afsneden",
+        "ε = {part} of ε = {whole} went to choosing the bounds and estimating what they cut",
+    ),
+    "member_covers": (
+        "Het interval geldt voor het getal zoals het geteld is: {counted}",
+        "The interval is for the number as it was counted: {counted}",
+    ),
+    "member_biased": (
+        "Dit getal is waarschijnlijk een onderschatting: er viel meer weg dan onze "
+        "regels toestaan.",
+        "This number is likely an underestimate: more was left out than our rules allow.",
+    ),
+    "no_interval": (
+        "een mediaan of kwantiel heeft geen interval; lees het als een ruwe waarde",
+        "a median or quantile has no interval; read it as a rough value",
+    ),
+    # the rows a query counts, by extract table: (one, many)
+    "noun_rows": ("rij|rijen", "row|rows"),
+    "noun_tips": ("tip|tips", "tip|tips"),
+    "noun_theme_follows": ("gevolgd thema|gevolgde thema's", "theme follow|theme follows"),
+    "noun_support_requests": ("hulpvraag|hulpvragen", "support request|support requests"),
     # login
     "token": ("API-token", "API token"),
     "login_help": (
@@ -108,6 +172,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "analysis_template": ("Of een analysesjabloon", "Or an analysis template"),
     "run_template": ("Sjabloon indienen", "Submit template"),
     "predicted_accuracy": ("Verwachte nauwkeurigheid", "Predicted accuracy"),
+    "fix_bounds": ("Grenzen zelf vastzetten", "Fix the bounds yourself"),
+    "fix_bounds_help": (
+        "Leeg gelaten kiest de gateway elke grens per vraag met DP, binnen het beleid. "
+        "Vastgezet: hoeveel rijen van één lid per groep tellen (rows_per_group), in hoeveel "
+        "groepen (groups), en per maat een bereik (clamps); de nauwkeurigheid is dan vooraf "
+        "te voorspellen.",
+        "Left empty, the gateway chooses each bound per query with DP, within the policy. "
+        "Fixed: how many rows of one member count per group (rows_per_group), in how many "
+        "groups (groups), and a range per measure (clamps); accuracy can then be predicted "
+        "beforehand.",
+    ),
+    "bounds_note": (
+        "De grenzen worden per vraag met DP gekozen; de nauwkeurigheid is pas na het "
+        "resultaat bekend.",
+        "Bounds are chosen per query with DP; accuracy is known after the release.",
+    ),
     "cost": ("Kosten", "Cost"),
     "allowed": ("Toegestaan", "Allowed"),
     "refused": ("Geweigerd", "Refused"),
@@ -121,6 +201,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "granted_epsilon": ("Toegekend budget (ε)", "Granted budget (ε)"),
     "granted_delta": ("Toegekend budget (δ)", "Granted budget (δ)"),
     "publish": ("Publiceren", "Publish"),
+    "acknowledge_biased": (
+        "Ik heb gelezen wat elke vertekende kolom betekent; leden lezen erbij dat het getal "
+        "waarschijnlijk een onderschatting is.",
+        "I have read what each biased column means; members will read beside it that the "
+        "number is likely an underestimate.",
+    ),
+    "biased_columns": ("Vertekende kolommen", "Biased columns"),
     "title_nl": ("Titel (Nederlands)", "Title (Dutch)"),
     "title_en": ("Titel (Engels)", "Title (English)"),
     "text_nl": ("Tekst (Nederlands)", "Text (Dutch)"),

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
+from gateway.web.bounds import release_notes
 from gateway.web.charts import release_charts
 from gateway.web.i18n import DEFAULT, LANGS, Lang, translate
 from gateway.web.numbers import number, scientific
@@ -20,6 +21,7 @@ LANG_COOKIE = "lang"
 
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["release_charts"] = release_charts
+templates.env.globals["release_notes"] = release_notes
 templates.env.filters["number"] = number
 templates.env.filters["scientific"] = scientific
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from gateway.config import Settings
-from gateway.dp.release import Release
+from gateway.dp.release import ColumnBounds, Release
 from gateway.errors import GatewayError
 from gateway.extract.manifest import Manifest, manifest_path
 from gateway.policy.model import Policy
@@ -22,6 +22,12 @@ from gateway.service.queue import ClaimedJob, Outcome, Part
 
 COUNT_BY_THEME = "SELECT theme, COUNT(*) AS n FROM tips GROUP BY theme"
 MEAN_VOTES = "SELECT theme, AVG(helpful_votes) AS votes FROM tips GROUP BY theme"
+COUNTED = ColumnBounds(
+    rows_per_group=50, groups=12, chosen=True, cut_share=0.03, cut_share_error=0.01
+)
+"""How bounding treated the count ``n``: within the policy's tolerance."""
+TOO_MUCH_CUT = COUNTED.model_copy(update={"cut_share": 0.2, "biased": True})
+"""The same bounds cutting more than the policy tolerates: ``n`` is flagged biased."""
 
 
 def user(settings: Settings, name: str, role: Role = Role.RESEARCHER) -> Principal:
@@ -83,9 +89,11 @@ def release(
     from_store: bool = False,
     created_at: dt.datetime | None = None,
     dummy: bool = False,
+    bounds: dict[str, ColumnBounds] | None = None,
 ) -> Release:
     """A release as the DP engine shapes it; the numbers are placeholders, never read as data."""
     return Release(
+        bounds=bounds or {},
         columns=["theme", "n"],
         rows=[["sleep", 120.0], ["stress", 80.0]],
         ci=[[None, (100.0, 140.0)], [None, (60.0, 100.0)]],
@@ -130,13 +138,15 @@ class StubExecutor:
     fail: BaseException | None = None
     releases: list[Release] = field(default_factory=list)
     calls: list[ClaimedJob] = field(default_factory=list)
+    table: str | None = "tips"
 
     def run(self, job: ClaimedJob) -> Outcome:
         self.calls.append(job)
         if self.fail is not None:
             raise self.fail
         made = self.releases.pop(0) if self.releases else release(job.epsilon)
-        return Outcome(parts=[Part(name="query", epsilon=job.epsilon, sql=job.text, release=made)])
+        part = Part(name="query", epsilon=job.epsilon, sql=job.text, table=self.table, release=made)
+        return Outcome(parts=[part])
 
 
 def refused(error: GatewayError) -> StubExecutor:

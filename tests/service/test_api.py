@@ -211,7 +211,16 @@ def test_live_vetting_shows_plan_cost_and_budget(api: Api) -> None:
     delta, most = api.policy.budget.delta, api.policy.budget.default_project_delta
     assert (allowed["delta"], allowed["remaining_delta_before"]) == (delta, most)
     assert allowed["remaining_delta_after"] == pytest.approx(most - delta, rel=1e-12)
-    assert allowed["accuracy"]["n"] > 0
+    assert allowed["accuracy"] == {}  # bounds chosen with DP: known after the release
+    assert "chosen per query with DP" in allowed["bounds_note"]
+    fixed = api.client.post(
+        "/api/vet",
+        json={"sql": COUNT_BY_THEME, "bounds": {"rows_per_group": 3, "groups": 2}},
+        headers=api.as_("ann"),
+    ).json()
+    assert fixed["report"]["plan"]["contributions"] == {"rows_per_group": 3, "groups": 2}
+    assert fixed["accuracy"]["n"] > 0
+    assert fixed["bounds_note"] is None
     refused = api.client.post(
         "/api/vet", json={"sql": "SELECT member_pid FROM tips"}, headers=api.as_("ann")
     ).json()

@@ -13,12 +13,22 @@ from gateway.extract.dummy import build_dummy
 from gateway.policy import Policy
 from gateway.service.audit import SYSTEM
 from gateway.service.execute import PipelineExecutor
-from gateway.service.jobs import AnalysisCreate, job_public, submit_analysis
+from gateway.service.jobs import (
+    AnalysisCreate,
+    QueryCreate,
+    ReviewDecision,
+    job_public,
+    review,
+    submit_analysis,
+    submit_query,
+)
 from gateway.service.projects import set_extract
-from gateway.service.releases import Publication, publish, read_release
+from gateway.service.releases import PublishRequest, publish, read_release
 from gateway.service.status import StatusCode
 from gateway.service.worker import run_worker
-from tests.service.factories import Cast, approved_project, queued
+from gateway.vet import vet
+from gateway.vet.bounds import FixedBounds, fix_bounds
+from tests.service.factories import MEAN_VOTES, Cast, approved_project, queued
 
 ANALYSES = Path(__file__).parents[2] / "analyses"
 
@@ -59,7 +69,7 @@ def test_a_query_is_released_through_the_sandbox(
             settings,
             cast.reviewer,
             done.release_id,
-            Publication(
+            PublishRequest(
                 title_nl="Proef",
                 title_en="Trial",
                 text_nl="Alleen proefdata.",
@@ -87,3 +97,30 @@ def test_a_template_analysis_runs_without_review(
     release = read_release(settings, cast.researcher, done.release_id)
     assert len(release.parts) >= 1
     assert sum(part.epsilon for part in release.parts) == pytest.approx(0.5)
+
+
+def test_a_query_runs_with_the_bounds_its_researcher_fixed(
+    on_extract: tuple[Settings, Cast], policy: Policy
+) -> None:
+    settings, cast = on_extract
+    bounds = FixedBounds(rows_per_group=2, groups=3, clamps={"helpful_votes": (0, 10)})
+    job = submit_query(
+        settings,
+        cast.researcher,
+        QueryCreate(project_id=cast.project_id, sql=MEAN_VOTES, epsilon=0.5, bounds=bounds),
+        policy,
+    )
+    review(settings, cast.reviewer, job.id, ReviewDecision(approve=True, note="fine"))
+    summary = run_worker(settings, PipelineExecutor(settings, policy), once=True)
+    assert [r.status for r in summary.ran] == [StatusCode.RELEASED]
+    done = job_public(settings, cast.researcher, job.id)
+    assert done.release_id is not None
+    (part,) = read_release(settings, cast.researcher, done.release_id).parts
+    fixed = fix_bounds(
+        vet(MEAN_VOTES, policy),
+        policy,
+        contributions=bounds.contributions,
+        clamps=bounds.clamps,
+    )
+    assert part.release.plan_hash == fixed.plan_hash()
+    assert part.table == "tips"

@@ -13,7 +13,14 @@ from gateway.service.worker import run_worker
 from gateway.web.charts import release_charts
 from gateway.web.i18n import MESSAGES
 from gateway.web.numbers import number, scientific
-from tests.service.factories import COUNT_BY_THEME, PROPOSAL, Api, StubExecutor, approved_over_http
+from tests.service.factories import (
+    COUNT_BY_THEME,
+    MEAN_VOTES,
+    PROPOSAL,
+    Api,
+    StubExecutor,
+    approved_over_http,
+)
 from tests.service.factories import release as make_release
 
 TEMPLATES = Path(__file__).parents[2] / "gateway" / "web" / "templates"
@@ -128,12 +135,50 @@ def test_live_vetting_marks_the_fragment_with_carets(api: Api) -> None:
     assert "<html" not in refused.text
     assert "identifier_in_output" in refused.text
     assert "^^^^^^^^^^" in refused.text
-    allowed = browser.post(
-        "/workspace/vet", data={"sql": COUNT_BY_THEME, "epsilon": 0.5, "project_id": project_id}
-    )
+    editor = {"sql": COUNT_BY_THEME, "epsilon": 0.5, "project_id": project_id}
+    empty = {"rows_per_group": "", "groups": "", "clamps": ""}  # as the form sends them
+    allowed = browser.post("/workspace/vet", data={**editor, **empty})
     assert "<html" in allowed.text
     assert "reads     tips" in allowed.text
-    assert re.search(r"<code>n</code> ± [\d.,]+", allowed.text)
+    assert MESSAGES["bounds_note"][0] in allowed.text  # chosen with DP: no prediction yet
+    assert not re.search(r"<code>n</code> ± [\d.,]+", allowed.text)
+    fixed = browser.post("/workspace/vet", data={**editor, "rows_per_group": 3, "groups": 2})
+    assert "at most 3 rows per member per cell (fixed)" in fixed.text
+    assert re.search(r"<code>n</code> ± [\d.,]+", fixed.text)
+
+
+def test_the_editor_submits_the_bounds_it_fixes(api: Api) -> None:
+    project_id = approved_over_http(api)
+    browser = signed_in(api, "ann")
+    submitted = browser.post(
+        "/workspace/queries",
+        data={
+            "project_id": project_id,
+            "sql": MEAN_VOTES,
+            "epsilon": 0.5,
+            "rows_per_group": "4",
+            "groups": "",
+            "clamps": "helpful_votes=0:20",
+        },
+        follow_redirects=False,
+    )
+    assert submitted.status_code == 303, submitted.text
+    job = browser.get(submitted.headers["location"] + ".json").json()["job"]
+    assert job["bounds"] == {
+        "rows_per_group": 4,
+        "groups": None,
+        "clamps": {"helpful_votes": [0, 20]},
+    }
+    assert job["vet_report"]["plan"]["contributions"]["rows_per_group"] == 4
+    page = browser.get(submitted.headers["location"] + "?lang=en").text
+    assert "rows_per_group = 4" in page
+    assert "groups = chosen for this query with DP" in page
+    bad = browser.post(
+        "/workspace/vet",
+        data={"project_id": project_id, "sql": MEAN_VOTES, "clamps": "helpful_votes"},
+    )
+    assert bad.status_code == 422
+    assert "invalid_bounds" in bad.text
 
 
 def test_from_editor_to_member_portal(api: Api) -> None:

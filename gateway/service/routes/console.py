@@ -15,7 +15,7 @@ from gateway.service.deps import CurrentReviewer, PolicyDep, SameOrigin, Setting
 from gateway.service.jobs import JobPublic, JobsPublic, ReviewDecision
 from gateway.service.models import ProjectStatus
 from gateway.service.projects import ProjectDecision, ProjectPublic, ProjectsPublic
-from gateway.service.releases import Publication, ReleasePublic, ReleasesPublic
+from gateway.service.releases import PublishRequest, ReleasePublic, ReleasesPublic
 from gateway.service.status import StatusCode
 from gateway.web import render
 
@@ -111,7 +111,7 @@ def publish(
     release_id: int,
     who: CurrentReviewer,
     settings: SettingsDep,
-    publication: Annotated[Publication, Form()],
+    publication: Annotated[PublishRequest, Form()],
 ) -> Response:
     releases.publish(settings, who, release_id, publication)
     return RedirectResponse(f"/insights/{release_id}", status_code=303)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from gateway.service import releases
 from gateway.service.deps import CurrentReviewer, CurrentUser, SettingsDep
-from gateway.service.releases import Publication, ReleasePublic, ReleasesPublic
+from gateway.service.releases import PublishRequest, ReleasePublic, ReleasesPublic
 
 router = APIRouter(prefix="/api/releases", tags=["releases"])
 
@@ -26,7 +26,10 @@ def get_release(release_id: int, who: CurrentUser, settings: SettingsDep) -> Rel
 
 @router.post("/{release_id}/publish")
 def publish(
-    release_id: int, publication: Publication, who: CurrentReviewer, settings: SettingsDep
+    release_id: int, publication: PublishRequest, who: CurrentReviewer, settings: SettingsDep
 ) -> ReleasePublic:
-    """Show the release to members, titled and explained in Dutch and English."""
+    """Show the release to members, titled and explained in Dutch and English.
+
+    A release with a column flagged biased needs ``acknowledge_biased: true``.
+    """
     return releases.publish(settings, who, release_id, publication)

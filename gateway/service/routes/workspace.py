@@ -8,12 +8,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
+from gateway.errors import ServiceError, VetError
 from gateway.service import jobs, projects, releases
 from gateway.service.deps import CurrentResearcher, PolicyDep, SameOrigin, SettingsDep
 from gateway.service.jobs import AnalysisCreate, JobPublic, JobsPublic, QueryCreate
 from gateway.service.preview import VetPreview, VetRequest, preview
 from gateway.service.projects import ProjectCreate, ProjectPublic, ProjectsPublic
 from gateway.service.releases import ReleasePublic
+from gateway.vet.bounds import FixedBounds, parse_clamps
+from gateway.vet.codes import Code
 from gateway.web import render
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
@@ -41,6 +44,34 @@ class JobPage(BaseModel):
 class VetPage(BaseModel):
     sql: str
     preview: VetPreview
+
+
+class EditorForm(BaseModel):
+    """The editor's fields, flat as a form sends them: a query, its ε, bounds it fixes.
+
+    Bounds left empty are chosen per query with DP; ``clamps`` is
+    ``measure=low:high`` items separated by commas.
+    """
+
+    project_id: int | None = None
+    sql: str
+    epsilon: float | None = None
+    rows_per_group: int | None = None
+    groups: int | None = None
+    clamps: str = ""
+
+    def bounds(self) -> FixedBounds | None:
+        items = [item for item in self.clamps.replace(";", ",").split(",") if item.strip()]
+        try:
+            clamps = parse_clamps(items)
+        except ValueError as err:
+            raise VetError(
+                Code.INVALID_BOUNDS,
+                f"clamps: {err}",
+                hint="write each as measure=low:high, separated by commas",
+            ) from None
+        fixed = FixedBounds(rows_per_group=self.rows_per_group, groups=self.groups, clamps=clamps)
+        return None if fixed.empty else fixed
 
 
 @router.get("")
@@ -91,8 +122,13 @@ def submit_query(
     who: CurrentResearcher,
     settings: SettingsDep,
     policy: PolicyDep,
-    data: Annotated[QueryCreate, Form()],
+    form: Annotated[EditorForm, Form()],
 ) -> Response:
+    if form.project_id is None:
+        raise ServiceError("project_required", "a query is submitted for a project", hint=None)
+    data = QueryCreate(
+        project_id=form.project_id, sql=form.sql, epsilon=form.epsilon, bounds=form.bounds()
+    )
     job = jobs.submit_query(settings, who, data, policy)
     return RedirectResponse(f"/workspace/jobs/{job.id}", status_code=303)
 
@@ -114,9 +150,12 @@ def vet(
     who: CurrentResearcher,
     settings: SettingsDep,
     policy: PolicyDep,
-    data: Annotated[VetRequest, Form()],
+    form: Annotated[EditorForm, Form()],
 ) -> Response:
     """The live verdict on the editor's query: a fragment for the page's script, else a page."""
+    data = VetRequest(
+        sql=form.sql, epsilon=form.epsilon, project_id=form.project_id, bounds=form.bounds()
+    )
     result = preview(settings, who, data, policy)
     sql = data.sql
     fragment = request.headers.get("x-fragment") == "1"

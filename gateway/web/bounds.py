@@ -1,0 +1,107 @@
+"""What bounding did to each released column, in words, in Dutch and English.
+
+A release states per aggregate column the bounds it was computed with (rows
+of one member per cell, cells per member, a measure's clamp range), whether
+they were chosen with DP or fixed, and the share of the unbounded answer
+they cut. Researchers and reviewers read all of it, and that the interval is
+the bounded number's; members read what the interval covers and, for a
+column flagged biased, that the number is likely an underestimate. A median
+or quantile says, for everyone, that it has no interval. A release without
+bounds (made before the engine stated them) gets no words about them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.dp.release import ColumnBounds, Release
+from gateway.dp.render import plural, without_interval
+from gateway.web.i18n import MESSAGES, Lang, translate
+from gateway.web.numbers import number
+
+
+@dataclass(frozen=True)
+class Note:
+    """One sentence under a release: about ``column`` (empty: about the whole release)."""
+
+    column: str
+    text: str
+    biased: bool = False
+
+
+def release_notes(
+    release: Release, lang: Lang, table: str | None = None, members: bool = False
+) -> list[Note]:
+    """The sentences under ``release`` for researchers and reviewers, or for ``members``."""
+    aggregates = set(release.budget_split) | set(release.bounds)
+    keys = [c for c in release.columns if c not in aggregates]
+    notes: list[Note] = []
+    if release.bounds and not members:
+        notes.append(Note("", translate("interval_bounded", lang)))
+    for column, bounds in release.bounds.items():
+        counted = _counted(bounds, keys, table, lang)
+        cut = _cut(bounds, table, lang)
+        if members:
+            covers = translate("member_covers", lang).format(counted=counted)
+            known = cut if bounds.cut_share is not None else ""
+            notes.append(Note(column, f"{covers}{'; ' + known if known else ''}."))
+            if bounds.biased:
+                notes.append(Note(column, translate("member_biased", lang), biased=True))
+            continue
+        how = translate("bounds_chosen" if bounds.chosen else "bounds_fixed", lang)
+        text = f"{counted} ({how}); {cut}"
+        if bounds.biased:
+            text += f"; {translate('biased_researcher', lang)}"
+        notes.append(Note(column, text, biased=bounds.biased))
+    notes += [Note(column, translate("no_interval", lang)) for column in without_interval(release)]
+    if release.bounds_epsilon > 0 and not members:
+        spent = translate("bounds_epsilon", lang).format(
+            part=number(release.bounds_epsilon, lang, 2), whole=number(release.epsilon, lang, 2)
+        )
+        notes.append(Note("", spent))
+    return notes
+
+
+def _nouns(table: str | None, lang: Lang) -> tuple[str, str]:
+    """(one, many) rows of ``table``: ("tip", "tips"); "rows" for members or unknown."""
+    key = f"noun_{table}"
+    one, many = translate(key if key in MESSAGES else "noun_rows", lang).split("|")
+    return one, many
+
+
+def _counted(bounds: ColumnBounds, keys: list[str], table: str | None, lang: Lang) -> str:
+    one, many = _nouns(table, lang)
+    noun = one if bounds.rows_per_group == 1 else many
+    rows = number(bounds.rows_per_group, lang)
+    cell = " × ".join(k.replace("_", " ") for k in keys)
+    if keys:
+        text = translate("bounds_counted", lang).format(rows=rows, noun=noun, cell=cell)
+    else:
+        text = translate("bounds_counted_total", lang).format(rows=rows, noun=noun)
+    if keys and bounds.groups > 1:
+        cells = plural(cell) if len(keys) == 1 else f"{cell} cells"
+        groups = number(bounds.groups, lang)
+        text += ", " + translate("bounds_groups", lang).format(
+            groups=groups, cell=cell, cells=cells
+        )
+    if bounds.clamp is not None:
+        low, high = (number(end, lang) for end in bounds.clamp)
+        text += ", " + translate("bounds_clamp", lang).format(low=low, high=high)
+    return text
+
+
+def _cut(bounds: ColumnBounds, table: str | None, lang: Lang) -> str:
+    if bounds.cut_share is None:
+        return translate("cut_unknown", lang)
+    share = _percent(bounds.cut_share, lang)
+    key = "cut_rows" if bounds.clamp is None else "cut_value"
+    text = translate(key, lang).format(share=share, noun=_nouns(table, lang)[1])
+    if bounds.cut_share_error is not None:
+        error = _percent(bounds.cut_share_error, lang)
+        text += " " + translate("cut_error", lang).format(error=error)
+    return text
+
+
+def _percent(share: float, lang: Lang) -> str:
+    percent = 100 * share
+    return f"{number(round(percent) if percent >= 10 else round(percent, 1), lang)} %"
