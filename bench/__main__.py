@@ -16,6 +16,7 @@ BENCHMARKS = (
     "source_generate",
     "extract_build",
     "dp_query",
+    "accuracy",
     "analyses",
     "service_queue",
 )
