@@ -166,15 +166,17 @@ def fixed_bounds(
     return None if bounds.empty else bounds
 
 
-def table_of(sql: str, policy: Policy) -> str | None:
-    """The extract table an accepted query counts rows of, for the words under a release."""
+def counted(sql: str, policy: Policy) -> dict[str, Any]:
+    """What an accepted query counts (its table, each column's function), for the words
+    ``render_release`` puts under a release."""
     from gateway.errors import VetError
     from gateway.vet import vet
 
     try:
-        return vet(sql, policy).table
+        plan = vet(sql, policy)
     except VetError:
-        return None
+        return {}
+    return {"table": plan.table, "aggregates": {a.alias: a.function for a in plan.aggregates}}
 
 
 # ---------------------------------------------------------------- source generate
@@ -460,7 +462,7 @@ def run_command(
     emit(
         release,
         as_json,
-        lambda: Console().print(render_release(release, table=table_of(text, loaded))),
+        lambda: Console().print(render_release(release, **counted(text, loaded))),
     )
 
 
@@ -503,7 +505,7 @@ def analysis_run(
             )
         for named in result.results:
             console.print(f"\n[bold]{escape(named.name)}[/bold] (share {named.share:g} of ε)")
-            console.print(render_release(named.release, table=table_of(named.sql, loaded)))
+            console.print(render_release(named.release, **counted(named.sql, loaded)))
         console.print(
             f"\n{escape(result.name)}: ε spent {result.epsilon_spent:g} "
             f"(planned {result.epsilon_planned:g} of {result.epsilon_given:g} given)"

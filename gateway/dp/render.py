@@ -9,26 +9,36 @@ interval. The interval covers the bounded statistic, and the caption says so.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.markup import escape
 from rich.table import Table
 
 from gateway.dp.release import Cell, ColumnBounds, Release
+from gateway.policy.model import Aggregation
 
 
-def render_release(release: Release, *, table: str | None = None) -> Table:
+def render_release(
+    release: Release,
+    *,
+    table: str | None = None,
+    aggregates: Mapping[str, Aggregation] | None = None,
+) -> Table:
     """Group keys as they are; DP values as ``value [low, high]``.
 
-    ``table`` is the extract table the query counted rows of (``tips``), for
-    the words under the table; without it they say "rows".
+    ``table`` is the extract table the query counted rows of (``tips``) and
+    ``aggregates`` each column's function, for the words under the table;
+    without them the words say "rows" and read every column as counting rows.
     """
-    shown = Table(title=_title(release), caption=_caption(release, table), title_justify="left")
-    aggregates = _aggregates(release)
+    caption = _caption(release, table, aggregates or {})
+    shown = Table(title=_title(release), caption=caption, title_justify="left")
+    released = _aggregates(release)
     for column in release.columns:
         header = escape(column)
         bounds = release.bounds.get(column)
         if bounds is not None and bounds.biased:
             header += " [bold red](BIASED)[/bold red]"
-        shown.add_column(header, justify="right" if column in aggregates else "left")
+        shown.add_column(header, justify="right" if column in released else "left")
     for row, intervals in zip(release.rows, release.ci, strict=True):
         shown.add_row(
             *(
@@ -72,7 +82,7 @@ def _title(release: Release) -> str:
     return escape(f"{loss}; {release.mechanism}; {origin}{dummy}")
 
 
-def _caption(release: Release, table: str | None) -> str:
+def _caption(release: Release, table: str | None, aggregates: Mapping[str, Aggregation]) -> str:
     withheld = release.suppressed_groups
     groups = f"{withheld} group{'s' if withheld != 1 else ''} withheld" if withheld else ""
     covers = " of the bounded statistic" if release.bounds else ""
@@ -86,7 +96,8 @@ def _caption(release: Release, table: str | None) -> str:
     lines = ["; ".join(part for part in (level, groups, shown) if part)]
     keys = _keys(release)
     for column, bounds in release.bounds.items():
-        lines.append(escape(describe_bounds(column, bounds, keys, table)))
+        function = aggregates.get(column)
+        lines.append(escape(describe_bounds(column, bounds, keys, table, function)))
     for column in without_interval(release):
         lines.append(
             escape(f"{column}: a DP median or quantile has no interval; read it as a rough value")
@@ -102,21 +113,36 @@ def _caption(release: Release, table: str | None) -> str:
 
 
 def describe_bounds(
-    column: str, bounds: ColumnBounds, keys: list[str], table: str | None = None
+    column: str,
+    bounds: ColumnBounds,
+    keys: list[str],
+    table: str | None = None,
+    function: Aggregation | None = None,
 ) -> str:
     """What bounding did to ``column``, in one English sentence.
 
     "n: at most 50 tips per member per theme counted, in at most 12 themes
-    (chosen with DP); about 3 % of tips were left out (± 1 %)"
+    (chosen with DP); about 3 % of tips were left out (± 1 %)". A count of
+    members (``function``) counts each member once per cell, so only the
+    cells bound it: "each member counted in at most 12 themes; about 2 % of
+    members were left out".
     """
     many = _noun(table)
     rows = many if bounds.rows_per_group != 1 else _singular(many)
     cell = " and ".join(k.replace("_", " ") for k in keys)
-    sentence = f"at most {bounds.rows_per_group:,} {rows} per member"
-    sentence += f" per {cell} counted" if keys else " counted"
-    if keys and bounds.groups > 1:
-        cells = plural(cell) if len(keys) == 1 else f"{' × '.join(keys)} cells"
-        sentence += f", in at most {bounds.groups:,} {cells}"
+    cells = plural(cell) if len(keys) == 1 else f"{' × '.join(keys)} cells"
+    if function is Aggregation.COUNT_DISTINCT_MEMBERS:
+        many = "members"
+        sentence = (
+            f"each member counted in at most {bounds.groups:,} {cells}"
+            if keys
+            else "each member counted once"
+        )
+    else:
+        sentence = f"at most {bounds.rows_per_group:,} {rows} per member"
+        sentence += f" per {cell} counted" if keys else " counted"
+        if keys and bounds.groups > 1:
+            sentence += f", in at most {bounds.groups:,} {cells}"
     if bounds.clamp is not None:
         low, high = bounds.clamp
         sentence += f", each value clamped to [{low:,}, {high:,}]"

@@ -64,34 +64,32 @@ class PipelineExecutor:
                 contributions=None if bounds is None else bounds.contributions,
                 clamps=None if bounds is None else bounds.clamps,
             )
-            part = Part(
-                name="query",
-                epsilon=job.epsilon,
-                sql=job.text,
-                table=self._table(job.text),
-                release=release,
-            )
-            return Outcome(parts=[part])
+            part = Part(name="query", epsilon=job.epsilon, sql=job.text, release=release)
+            return Outcome(parts=[self._counted(part)])
         result = run_analysis(
             job.text, job.extract, self.policy, job.epsilon, self.settings, sandbox=self.sandbox
         )
         return Outcome(
             parts=[
-                Part(
-                    name=named.name,
-                    epsilon=named.epsilon,
-                    sql=named.sql,
-                    table=self._table(named.sql),
-                    release=named.release,
+                self._counted(
+                    Part(
+                        name=named.name,
+                        epsilon=named.epsilon,
+                        sql=named.sql,
+                        release=named.release,
+                    )
                 )
                 for named in result.results
             ],
             output=result.output,
         )
 
-    def _table(self, sql: str) -> str | None:
-        """The table an answered query counts rows of, for the words on its pages."""
+    def _counted(self, part: Part) -> Part:
+        """``part`` with what its query counts (table, each column's aggregate), for the
+        words on its pages; the query was vetted before it ran, so this only reads it again."""
         try:
-            return vet(sql, self.policy).table
+            plan = vet(part.sql or "", self.policy)
         except VetError:
-            return None
+            return part
+        aggregates = {a.alias: a.function for a in plan.aggregates}
+        return part.model_copy(update={"table": plan.table, "aggregates": aggregates})

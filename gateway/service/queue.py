@@ -44,6 +44,7 @@ from gateway.errors import (
     SandboxError,
     VetError,
 )
+from gateway.policy.model import Aggregation
 from gateway.service import budget
 from gateway.service.audit import Actor
 from gateway.service.budget import PrivacyLoss
@@ -66,6 +67,9 @@ class Part(BaseModel):
         default=None,
         description="the extract table whose rows the query counts, to say in words what "
         "bounding did ('at most 50 tips per member per theme')",
+    )
+    aggregates: dict[str, Aggregation] = Field(
+        default_factory=dict, description="output column -> its aggregate, for the same words"
     )
     release: Release
 

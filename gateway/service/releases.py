@@ -21,6 +21,7 @@ from gateway.config import Settings
 from gateway.db import session
 from gateway.dp.release import Release
 from gateway.errors import ConflictError, NotFoundError
+from gateway.policy.model import Aggregation
 from gateway.service import audit
 from gateway.service.accounts import Principal
 from gateway.service.models import Project, ReleaseRecord, Role, utcnow
@@ -87,6 +88,9 @@ class Insight(BaseModel):
     tables: list[str | None] = Field(
         default_factory=list,
         description="per part, the table whose rows it counts (for the words on bounds)",
+    )
+    aggregates: list[dict[str, Aggregation]] = Field(
+        default_factory=list, description="per part, each output column's aggregate"
     )
 
 
@@ -230,4 +234,5 @@ def _insight(row: ReleaseRecord, project: Project, lang: Language) -> Insight:
         published_at=row.published_at,
         parts=[part.release for part in parts],
         tables=[part.table for part in parts],
+        aggregates=[part.aggregates for part in parts],
     )

@@ -12,10 +12,12 @@ bounds (made before the engine stated them) gets no words about them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.dp.release import ColumnBounds, Release
 from gateway.dp.render import plural, without_interval
+from gateway.policy.model import Aggregation
 from gateway.web.i18n import MESSAGES, Lang, translate
 from gateway.web.numbers import number
 
@@ -30,17 +32,27 @@ class Note:
 
 
 def release_notes(
-    release: Release, lang: Lang, table: str | None = None, members: bool = False
+    release: Release,
+    lang: Lang,
+    table: str | None = None,
+    members: bool = False,
+    aggregates: Mapping[str, Aggregation] | None = None,
 ) -> list[Note]:
-    """The sentences under ``release`` for researchers and reviewers, or for ``members``."""
-    aggregates = set(release.budget_split) | set(release.bounds)
-    keys = [c for c in release.columns if c not in aggregates]
+    """The sentences under ``release`` for researchers and reviewers, or for ``members``.
+
+    ``table`` (the rows the query counts) and ``aggregates`` (each column's
+    function) make the words exact; without them they say "rows".
+    """
+    functions = aggregates or {}
+    released = set(release.budget_split) | set(release.bounds)
+    keys = [c for c in release.columns if c not in released]
     notes: list[Note] = []
     if release.bounds and not members:
         notes.append(Note("", translate("interval_bounded", lang)))
     for column, bounds in release.bounds.items():
-        counted = _counted(bounds, keys, table, lang)
-        cut = _cut(bounds, table, lang)
+        distinct = functions.get(column) is Aggregation.COUNT_DISTINCT_MEMBERS
+        counted = _counted(bounds, keys, table, lang, distinct)
+        cut = _cut(bounds, table, lang, distinct)
         if members:
             covers = translate("member_covers", lang).format(counted=counted)
             known = cut if bounds.cut_share is not None else ""
@@ -69,18 +81,24 @@ def _nouns(table: str | None, lang: Lang) -> tuple[str, str]:
     return one, many
 
 
-def _counted(bounds: ColumnBounds, keys: list[str], table: str | None, lang: Lang) -> str:
+def _counted(
+    bounds: ColumnBounds, keys: list[str], table: str | None, lang: Lang, distinct: bool
+) -> str:
     one, many = _nouns(table, lang)
     noun = one if bounds.rows_per_group == 1 else many
     rows = number(bounds.rows_per_group, lang)
     cell = " × ".join(k.replace("_", " ") for k in keys)
+    cells = plural(cell) if len(keys) == 1 else f"{cell} cells"
+    groups = number(bounds.groups, lang)
+    if distinct:  # each member counts once per cell: only the cells bound it
+        if not keys:
+            return translate("bounds_members_total", lang)
+        return translate("bounds_members", lang).format(groups=groups, cell=cell, cells=cells)
     if keys:
         text = translate("bounds_counted", lang).format(rows=rows, noun=noun, cell=cell)
     else:
         text = translate("bounds_counted_total", lang).format(rows=rows, noun=noun)
     if keys and bounds.groups > 1:
-        cells = plural(cell) if len(keys) == 1 else f"{cell} cells"
-        groups = number(bounds.groups, lang)
         text += ", " + translate("bounds_groups", lang).format(
             groups=groups, cell=cell, cells=cells
         )
@@ -90,11 +108,11 @@ def _counted(bounds: ColumnBounds, keys: list[str], table: str | None, lang: Lan
     return text
 
 
-def _cut(bounds: ColumnBounds, table: str | None, lang: Lang) -> str:
+def _cut(bounds: ColumnBounds, table: str | None, lang: Lang, distinct: bool) -> str:
     if bounds.cut_share is None:
         return translate("cut_unknown", lang)
     share = _percent(bounds.cut_share, lang)
-    key = "cut_rows" if bounds.clamp is None else "cut_value"
+    key = "cut_members" if distinct else "cut_rows" if bounds.clamp is None else "cut_value"
     text = translate(key, lang).format(share=share, noun=_nouns(table, lang)[1])
     if bounds.cut_share_error is not None:
         error = _percent(bounds.cut_share_error, lang)

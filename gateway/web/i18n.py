@@ -74,6 +74,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "hoogstens {rows} {noun} per lid geteld",
         "at most {rows} {noun} per member counted",
     ),
+    "bounds_members": (
+        "elk lid in hoogstens {groups} groepen ({cell}) geteld",
+        "each member counted in at most {groups} {cells}",
+    ),
+    "bounds_members_total": ("elk lid één keer geteld", "each member counted once"),
+    "cut_members": (
+        "ongeveer {share} van de leden viel weg",
+        "about {share} of members were left out",
+    ),
     "bounds_groups": ("in hoogstens {groups} groepen ({cell})", "in at most {groups} {cells}"),
     "bounds_clamp": (
         "elke waarde begrensd tot [{low}, {high}]",

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from gateway.dp.release import ColumnBounds, Release
 from gateway.dp.render import describe_bounds, render_release
+from gateway.policy.model import Aggregation
 
 
 def _release(**changes: object) -> Release:
@@ -98,3 +99,24 @@ def test_the_words_fit_queries_without_groups_or_a_known_table() -> None:
     assert "in at most 12 theme × created_month cells" in by_two
     categories = describe_bounds("n", COUNTED, ["category"], "support_requests")
     assert "in at most 12 categories" in categories
+
+
+def test_a_count_of_members_is_bounded_by_its_cells_only() -> None:
+    members = describe_bounds("m", COUNTED, ["theme"], "tips", Aggregation.COUNT_DISTINCT_MEMBERS)
+    assert members == (
+        "m: each member counted in at most 12 themes (chosen with DP); "
+        "about 3 % of members were left out (± 1 %)"
+    )
+    text = _text(
+        _release(bounds={"n": COUNTED}, columns=["theme", "n", "votes", "median_words"]),
+    )
+    assert "n: at most 50 tips per member" in text
+    console = Console(record=True, width=400)
+    console.print(
+        render_release(
+            _release(bounds={"n": COUNTED}),
+            table="tips",
+            aggregates={"n": Aggregation.COUNT_DISTINCT_MEMBERS},
+        )
+    )
+    assert "n: each member counted in at most 12 themes" in " ".join(console.export_text().split())

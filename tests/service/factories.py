@@ -12,7 +12,7 @@ from gateway.config import Settings
 from gateway.dp.release import ColumnBounds, Release
 from gateway.errors import GatewayError
 from gateway.extract.manifest import Manifest, manifest_path
-from gateway.policy.model import Policy
+from gateway.policy.model import Aggregation, Policy
 from gateway.service.accounts import Principal, UserCreate, create_user
 from gateway.service.audit import SYSTEM
 from gateway.service.jobs import JobPublic, QueryCreate, submit_query
@@ -139,13 +139,21 @@ class StubExecutor:
     releases: list[Release] = field(default_factory=list)
     calls: list[ClaimedJob] = field(default_factory=list)
     table: str | None = "tips"
+    aggregates: dict[str, Aggregation] = field(default_factory=lambda: {"n": Aggregation.COUNT})
 
     def run(self, job: ClaimedJob) -> Outcome:
         self.calls.append(job)
         if self.fail is not None:
             raise self.fail
         made = self.releases.pop(0) if self.releases else release(job.epsilon)
-        part = Part(name="query", epsilon=job.epsilon, sql=job.text, table=self.table, release=made)
+        part = Part(
+            name="query",
+            epsilon=job.epsilon,
+            sql=job.text,
+            table=self.table,
+            aggregates=self.aggregates,
+            release=made,
+        )
         return Outcome(parts=[part])
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from gateway.db import session
 from gateway.dp.release import ColumnBounds
+from gateway.policy.model import Aggregation
 from gateway.service.models import AuditRecord
 from gateway.service.worker import run_worker
 from gateway.vet.bounds import FixedBounds
@@ -240,6 +241,27 @@ def test_members_read_what_the_interval_covers_and_that_biased_is_low(api: Api) 
     assert "This number is likely an underestimate" in listed
     insight = api.client.get(f"/insights/{biased}.json").json()
     assert insight["data"][0]["tables"] == ["tips"]
+
+
+def test_a_count_of_members_is_bounded_by_cells_only(api: Api) -> None:
+    made = release(0.5, bounds={"members": COUNTED}).model_copy(
+        update={"columns": ["theme", "members"]}
+    )
+    job = _submit(api, COUNT_BY_THEME).json()
+    api.client.post(
+        f"/api/reviews/{job['id']}", json={"approve": True, "note": "fine"}, headers=api.as_("rita")
+    )
+    stub = StubExecutor(releases=[made], aggregates={"members": Aggregation.COUNT_DISTINCT_MEMBERS})
+    run_worker(api.settings, stub, once=True)
+    page = _words(signed_in(api, "ann").get(f"/workspace/jobs/{job['id']}?lang=en").text)
+    assert (
+        "each member counted in at most 12 themes (chosen for this query with DP); "
+        "about 3 % of members were left out"
+    ) in page
+    assert "tips per member" not in page
+    dutch = _words(signed_in(api, "ann").get(f"/workspace/jobs/{job['id']}?lang=nl").text)
+    assert "elk lid in hoogstens 12 groepen (theme) geteld" in dutch
+    assert "ongeveer 3 % van de leden viel weg" in dutch
 
 
 def test_medians_say_they_have_no_interval_on_every_page(api: Api) -> None:

@@ -11,6 +11,7 @@ from gateway.config import Settings
 from gateway.errors import ConflictError
 from gateway.extract.dummy import build_dummy
 from gateway.policy import Policy
+from gateway.policy.model import Aggregation
 from gateway.service.audit import SYSTEM
 from gateway.service.execute import PipelineExecutor
 from gateway.service.jobs import (
@@ -123,4 +124,4 @@ def test_a_query_runs_with_the_bounds_its_researcher_fixed(
         clamps=bounds.clamps,
     )
     assert part.release.plan_hash == fixed.plan_hash()
-    assert part.table == "tips"
+    assert (part.table, part.aggregates) == ("tips", {"votes": Aggregation.MEAN})
