@@ -22,8 +22,15 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from gateway.dp.release import Cell, Release, Selection, engine_version, release_key
-from gateway.dp.shape import Output, Pipeline, Shape, shape_of
+from gateway.dp.release import (
+    Cell,
+    ColumnBounds,
+    Release,
+    Selection,
+    engine_version,
+    release_key,
+)
+from gateway.dp.shape import Output, Pipeline, Shape, StatKind, shape_of
 from gateway.dp.store import ReleaseStore
 from gateway.dp.tuning import Tuning
 from gateway.errors import BudgetError, ReleaseFailed
@@ -75,16 +82,29 @@ def execute(
             hint="ask at a smaller ε, or ask a reviewer for more budget",
         )
     # OpenDP and Polars load only now: a refusal or a stored answer does not wait for them.
+    from gateway.dp import bounding
     from gateway.dp.frame import load_frame
-    from gateway.dp.mechanism import calibrate, release
+    from gateway.dp.mechanism import calibrate, calibrate_bounded, release
 
-    calibration = calibrate(shape, policy.release.confidence, tuning)
+    confidence = policy.release.confidence
+    calibration = calibrate(shape, confidence, tuning)
+    bounded, final, cuts = plan, calibration, {}
     with _charged_from_here(), tempfile.TemporaryDirectory(prefix="gateway-dp-") as directory:
-        frame = load_frame(plan, policy, shape, connection, Path(directory))
-        noisy = release(calibration, frame.data)
-        table = _Table(shape, calibration, policy.release.min_group_members)
+        if shape.choice.any:
+            bounded = bounding.choose(
+                plan, policy, shape, connection, lambda s: _unit_noise(s, confidence, calibration)
+            )
+            final = calibrate_bounded(
+                bounding.bounded_shape(bounded, policy, shape), confidence, calibration.tuning
+            )
+        frame = load_frame(bounded, policy, final.shape, connection, Path(directory))
+        noisy = release(final, frame.data)
+        table = _Table(final.shape, final, policy.release.min_group_members)
         for record in noisy.iter_rows(named=True):
             table.add(frame.keys[record["cell"]] if shape.grouped else (), record)
+        if shape.choice.any:
+            cuts = bounding.cuts(bounded, policy, final.shape, connection, alpha=1 - confidence)
+        notes = _Notes(shape, final.shape, policy, table).columns(cuts)
         columns = [g.alias for g in shape.groups] + [o.alias for o in shape.outputs]
         rows, intervals = _order(plan, columns, table.rows, table.intervals)
     result = Release(
@@ -92,16 +112,18 @@ def execute(
         rows=rows,
         ci=intervals,
         epsilon=epsilon,
-        rho=calibration.rho,
-        delta=calibration.delta,
+        rho=final.rho,
+        delta=final.delta,
         epsilon_spent=epsilon,
-        rho_spent=calibration.rho,
-        delta_spent=calibration.delta,
+        rho_spent=final.rho,
+        delta_spent=final.delta,
         suppressed_groups=table.suppressed,
-        selection=_selection(shape, calibration),
-        confidence=policy.release.confidence,
-        mechanism=calibration.noise.value,
-        budget_split=budget_split(shape, calibration.shares),
+        selection=_selection(shape, final),
+        confidence=confidence,
+        mechanism=final.noise.value,
+        bounds=notes,
+        bounds_epsilon=shape.bounds_epsilon,
+        budget_split=budget_split(final.shape, final.shares, epsilon),
         plan_hash=plan.plan_hash(),
         extract_hash=extract_hash,
         policy_hash=policy_hash(policy),
@@ -181,21 +203,108 @@ def _selection(shape: Shape, calibration: Calibration) -> Selection | None:
     return Selection(threshold=calibration.threshold, size=size)
 
 
-def budget_split(shape: Shape, shares: Mapping[str, float]) -> dict[str, float]:
-    """Each aggregate's fraction of the privacy loss, from each statistic's ``shares``.
+def budget_split(shape: Shape, shares: Mapping[str, float], epsilon: float) -> dict[str, float]:
+    """Each aggregate's fraction of the privacy loss ``epsilon``, from each statistic's ``shares``.
 
     A statistic two aggregates share (a sum behind both SUM and AVG) is split
     between them. The counts no aggregate shows are named for what they do:
     ``partition_selection`` chooses which private groups are shown,
-    ``group_size`` withholds groups under the policy's ``min_group_members``.
+    ``group_size`` withholds groups under the policy's ``min_group_members``;
+    ``bounds`` is what choosing the bounds and estimating their cut cost.
     """
+    statistics = shape.epsilon / epsilon
     users = Counter(name for o in shape.outputs for name in o.statistics)
-    split = {o.alias: math.fsum(shares[n] / users[n] for n in o.statistics) for o in shape.outputs}
+    split = {
+        o.alias: statistics * math.fsum(shares[n] / users[n] for n in o.statistics)
+        for o in shape.outputs
+    }
     for stat in shape.statistics:
         if stat.name not in users:
             label = "partition_selection" if stat.name == shape.selection else "group_size"
-            split[label] = split.get(label, 0.0) + shares[stat.name]
+            split[label] = split.get(label, 0.0) + statistics * shares[stat.name]
+    if shape.bounds_epsilon:
+        split["bounds"] = shape.bounds_epsilon / epsilon
     return split
+
+
+def _unit_noise(shape: Shape, confidence: float, template: Calibration) -> float:
+    """About the standard deviation of a count with one row per member, under ``shape``.
+
+    Read from OpenDP's calibration with the query's own noise (its scale does
+    not depend on the bounds, so no search is needed).
+    """
+    from gateway.dp.mechanism import calibrate
+
+    return _width(calibrate(shape, confidence, template.tuning).accuracy, shape.members) / 2
+
+
+class _Notes:
+    """Per output: the bounds it was released with and, when chosen, what they cut.
+
+    A cut is a DP total (``bounding.cuts``) over the released total it was cut
+    from. Counts and sums of non-negative measures are only ever cut
+    downwards, so their intervals are widened upwards by the estimated cut
+    (plus its error): they then cover the unbounded answer when the estimate
+    holds, and say so. A column whose cut is above the policy's
+    ``max_cut_share`` is flagged ``biased``.
+    """
+
+    def __init__(self, template: Shape, shape: Shape, policy: Policy, table: _Table) -> None:
+        self.template, self.shape, self.table = template, shape, table
+        self.tolerance = policy.release.max_cut_share
+
+    def columns(self, cuts: Mapping[str, object]) -> dict[str, ColumnBounds]:
+        from gateway.dp.bounding import Cut
+
+        notes = {}
+        keys = len(self.shape.groups)
+        for j, output in enumerate(self.shape.outputs):
+            measure = None if output.measure is None else self.shape.measures[output.measure]
+            choice = self.template.choice
+            chosen = choice.rows or choice.groups or output.measure in choice.measures
+            share, error = None, None
+            cut = cuts.get(self._cut_name(output) or "")
+            if isinstance(cut, Cut):
+                total = self._released_total(keys + j, output)
+                if total is not None and total + cut.total > 0:
+                    share = min(max(cut.total / (total + cut.total), 0.0), 1.0)
+                    error = cut.error / (total + max(cut.total, 0.0))
+                    if output.function in _WIDENED and (measure is None or measure.lower >= 0):
+                        self.table.widen(keys + j, min(share + error, 0.9))
+            notes[output.alias] = ColumnBounds(
+                rows_per_group=self.shape.per_group,
+                groups=self.shape.num_groups,
+                clamp=None if measure is None else (measure.lower, measure.upper),
+                chosen=chosen,
+                cut_share=share,
+                cut_share_error=error,
+                biased=share is not None and share > self.tolerance,
+            )
+        return notes
+
+    @staticmethod
+    def _cut_name(output: Output) -> str | None:
+        match output.function:
+            case Aggregation.COUNT:
+                return "rows"
+            case Aggregation.COUNT_DISTINCT_MEMBERS:
+                return "cells"
+            case Aggregation.SUM:
+                return f"sum{output.measure}"
+            case Aggregation.MEAN:
+                return f"over{output.measure}"
+        return None
+
+    def _released_total(self, index: int, output: Output) -> float | None:
+        """The column's released total over every group shown (for a mean: of its sum)."""
+        if output.function is Aggregation.MEAN:
+            return self.table.mean_sum(index) or None
+        values = [row[index] for row in self.table.rows]
+        numbers = [v for v in values if isinstance(v, int | float)]
+        return float(sum(numbers)) if numbers else None
+
+
+_WIDENED = (Aggregation.COUNT, Aggregation.COUNT_DISTINCT_MEMBERS, Aggregation.SUM)
 
 
 class _Table:
@@ -213,6 +322,7 @@ class _Table:
         self.rows: list[list[Cell]] = []
         self.intervals: list[list[Interval]] = []
         self.suppressed = 0
+        self.sums: Counter[str] = Counter()  # per mean: the released sum over groups shown
 
     def add(self, keys: tuple[Cell, ...], record: Mapping[str, object]) -> None:
         if _int(record[self.shape.members]) < self.min_members:
@@ -226,6 +336,17 @@ class _Table:
             intervals.append(interval)
         self.rows.append(cells)
         self.intervals.append(intervals)
+
+    def mean_sum(self, index: int) -> float:
+        """The released sum behind the mean in column ``index``, over the groups shown."""
+        return float(self.sums[self.shape.outputs[index - len(self.shape.groups)].alias])
+
+    def widen(self, index: int, cut: float) -> None:
+        """Raise the upper ends in column ``index`` by what a cut of share ``cut`` removed."""
+        for row, intervals in zip(self.rows, self.intervals, strict=True):
+            value, interval = row[index], intervals[index]
+            if isinstance(value, int | float) and interval is not None:
+                intervals[index] = (interval[0], interval[1] + max(value, 0) * cut / (1 - cut))
 
     def _value(self, output: Output, record: Mapping[str, object]) -> tuple[Cell, Interval]:
         accuracy = self.calibration.accuracy
@@ -246,16 +367,19 @@ class _Table:
         bounds = (float(measure.lower), float(measure.upper))
         total_name, count_name = output.statistics
         total, count = _int(record[total_name]), _int(record[count_name])
+        centred = self.shape.statistic(total_name).kind is StatKind.CENTRED
+        offset = measure.middle if centred else 0
+        self.sums[output.alias] += offset * count + total
         width_total = _width(self.calibration.accuracy_half, total_name)
         width_count = _width(self.calibration.accuracy_half, count_name)
         if count <= 0:
             return None, bounds
-        value = min(max(total / count, bounds[0]), bounds[1])
+        value = min(max(offset + total / count, bounds[0]), bounds[1])
         low_count = count - width_count
         if low_count <= 0:
             return value, bounds
         corners = [
-            t / c
+            offset + t / c
             for t in (total - width_total, total + width_total)
             for c in (low_count, count + width_count)
         ]

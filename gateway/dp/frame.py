@@ -83,6 +83,7 @@ def schema(shape: Shape) -> pl.Schema:
         for i in range(len(shape.measures)):
             columns[f"c{i}"] = pl.Int64()
             columns[f"s{i}"] = pl.Int64()
+            columns[f"d{i}"] = pl.Int64()
     else:
         columns["f"] = pl.Int64()
         for i in range(len(shape.measures)):
@@ -131,6 +132,20 @@ def load_frame(
                 "cell_hash_collision", "two group keys share a cell id; regroup the query"
             )
     return Frame(data, keys)
+
+
+def per_member(
+    kind: str, plan: QueryPlan, policy: Policy, shape: Shape, connection: duckdb.DuckDBPyConnection
+) -> pl.LazyFrame:
+    """A per-member summary of the filtered extract: ``members`` or ``cuts`` of ``_Sql``.
+
+    One row per member, so it is held in memory (a few columns, a row a member).
+    """
+    sql = _Sql(plan, policy, shape)
+    query, params = sql.members() if kind == "members" else sql.cuts()
+    with _refusing_data_in_errors():
+        table = connection.execute(query, params).fetch_arrow_table()
+    return pl.from_arrow(table).lazy()  # type: ignore[union-attr]
 
 
 def _parts(connection: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -199,22 +214,25 @@ class _Sql:
         return f"SELECT *, CAST(r = 1 AS BIGINT) AS f FROM ({ranked} FROM ({rows}))"
 
     def _sums(self) -> list[str]:
-        """Per member and cell: rows, and each measure's non-null count and clamped sum.
+        """Per member and cell: rows, and each measure's non-null count and clamped sums.
 
         A member with more than ``per_group`` rows in a cell is scaled down to
         that many, keeping their mean; the counts are capped at the bound, the
         sums by OpenDP's clamp at ``per_group`` times the measure's bounds.
+        ``d`` sums the clamped values less the middle of their range, for means.
         """
         k = self.shape.per_group
         sums = [f"CAST(least(count(*), {k}) AS BIGINT) AS n"]
         for i, measure in enumerate(self.shape.measures):
             x = self.ref(measure.column)
-            clamped = f"sum(least(greatest({x}, {measure.lower}), {measure.upper}))"
+            clamped = f"least(greatest({x}, {measure.lower}), {measure.upper})"
             sums.append(f"CAST(least(count({x}), {k}) AS BIGINT) AS c{i}")
-            sums.append(
-                f"CAST(coalesce(CASE WHEN count({x}) <= {k} THEN {clamped} "
-                f"ELSE round({clamped} * {k} / count({x})) END, 0) AS BIGINT) AS s{i}"
-            )
+            for name, value in (("s", clamped), ("d", f"{clamped} - {measure.middle}")):
+                total = f"sum({value})"
+                sums.append(
+                    f"CAST(coalesce(CASE WHEN count({x}) <= {k} THEN {total} "
+                    f"ELSE round({total} * {k} / count({x})) END, 0) AS BIGINT) AS {name}{i}"
+                )
         return sums
 
     def _cells(self) -> str:
@@ -232,6 +250,63 @@ class _Sql:
             order = "hash(cell, CAST(? AS UBIGINT)), cell"
             rank = f"dense_rank() OVER (PARTITION BY pid ORDER BY {order})"
         return f"{rank} <= {self.shape.num_groups}"
+
+    def members(self) -> tuple[str, list[object]]:
+        """One row per member: their most rows in one cell ``k``, their cells ``g``, their
+        rows ``t``, and one of their values of each measure ``v<i>``, drawn at random.
+
+        What bounds to choose is read from this (``bounding``); each row is a
+        function of one member's records only.
+        """
+        body, params = self._body()
+        cell = f"hash({self.keys})" if self.shape.grouped else "0"
+        inner = [f"hash({self.unit}) AS pid", f"{cell} AS cell", "count(*) AS x"]
+        outer = [
+            "CAST(max(x) AS BIGINT) AS k",
+            "CAST(count(*) AS BIGINT) AS g",
+            "CAST(sum(x) AS BIGINT) AS t",
+        ]
+        for i, measure in enumerate(self.shape.measures):
+            x = self.ref(measure.column)
+            inner.append(f"arg_min({x}, random()) FILTER (WHERE {x} IS NOT NULL) AS v{i}")
+            outer.append(
+                f"CAST(arg_min(v{i}, random()) FILTER (WHERE v{i} IS NOT NULL) AS BIGINT) AS v{i}"
+            )
+        cells = f"SELECT {', '.join(inner)} {body} GROUP BY ALL"
+        return f"SELECT {', '.join(outer)} FROM ({cells}) GROUP BY pid", params
+
+    def cuts(self) -> tuple[str, list[object]]:
+        """One row per member: what the shape's bounds cut from them.
+
+        ``rows``: records not counted (a random ``num_groups`` of their cells
+        are kept, so cells beyond it are cut in expectation); ``cells``:
+        cells not counted; per measure, ``sum<i>``: how much less of their sum
+        is counted, and ``over<i>``: how far their values lie above the clamp.
+        """
+        k, groups = self.shape.per_group, self.shape.num_groups
+        body, params = self._body()
+        cell = f"hash({self.keys})" if self.shape.grouped else "0"
+        inner = [f"hash({self.unit}) AS pid", f"{cell} AS cell", "count(*) AS x"]
+        kept = f"least(1.0, {groups} / count(*))"
+        outer = [
+            f"CAST(round(sum(x) - sum(least(x, {k})) * {kept}) AS BIGINT) AS rows",
+            f"CAST(greatest(count(*) - {groups}, 0) AS BIGINT) AS cells",
+        ]
+        for i, measure in enumerate(self.shape.measures):
+            x = self.ref(measure.column)
+            clamped = f"sum(least(greatest({x}, {measure.lower}), {measure.upper}))"
+            inner += [
+                f"coalesce(sum({x}), 0) AS t{i}",
+                f"coalesce(CASE WHEN count({x}) <= {k} THEN {clamped} "
+                f"ELSE {clamped} * {k} / count({x}) END, 0) AS b{i}",
+                f"coalesce(sum(greatest({x} - {measure.upper}, 0)), 0) AS o{i}",
+            ]
+            outer += [
+                f"CAST(round(sum(t{i}) - sum(b{i}) * {kept}) AS BIGINT) AS sum{i}",
+                f"CAST(sum(o{i}) AS BIGINT) AS over{i}",
+            ]
+        cells = f"SELECT {', '.join(inner)} {body} GROUP BY ALL"
+        return f"SELECT {', '.join(outer)} FROM ({cells}) GROUP BY pid", params
 
     def cells(self) -> tuple[str, list[object]]:
         """Cell id -> key values, for naming the cells OpenDP decides to release."""

@@ -56,6 +56,7 @@ has to be a true bound.
 class Calibration:
     """A measurement ready to release a shape, and what OpenDP says about it."""
 
+    shape: Shape
     tuning: Tuning  # the noise ``measurement`` has, to rebuild it without a search
     measurement: Any  # an OpenDP Measurement; holds no data
     domain: Any
@@ -96,6 +97,28 @@ def calibrate(shape: Shape, confidence: float, tuning: Tuning | None = None) -> 
     return min((option for option in options if option is not None), key=_badness)
 
 
+def calibrate_bounded(shape: Shape, confidence: float, template: Tuning) -> Calibration:
+    """``shape`` once its bounds are chosen, given how its maxima were calibrated.
+
+    On cells OpenDP's global scale does not depend on the bounds (every
+    statistic's noise is the scale times its sensitivity), so the template's
+    scale is kept and only a private-key threshold is searched for again. On
+    records a quantile's scale grows with the rows per member, so the search
+    is made anew.
+    """
+    if shape.pipeline is Pipeline.ROWS:
+        return calibrate(shape, confidence)
+    try:
+        found = _calibrate(
+            shape, template.noise, confidence, template.model_copy(update={"threshold": None})
+        )
+    except OpenDPException as exc:
+        raise DpError(
+            "calibration_failed", f"OpenDP cannot build this query: {exc.variant}: {exc.message}"
+        ) from None
+    return found if found is not None else calibrate(shape, confidence)
+
+
 def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
     """Spend the calibrated loss on ``data``: one query in a fresh OpenDP context.
 
@@ -128,6 +151,29 @@ def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
     return frame.sample(fraction=1.0, shuffle=True)
 
 
+def release_per_member(
+    data: pl.LazyFrame, expressions: list[pl.Expr], epsilon: float, alpha: float | None = None
+) -> tuple[dict[str, Any], dict[str, float | None]]:
+    """Release ``expressions`` over ``data``, one row per member, at pure ``epsilon``.
+
+    For the engine's own small questions (``bounding``): the least global
+    scale OpenDP certifies within ε (the same short search as a query's), then
+    one release. Also the half-widths at ``alpha``, if given.
+    """
+    try:
+        schema = pl.LazyFrame(schema=data.collect_schema())
+        domain = with_margin(domain_of(schema, infer=True), Margin(max_length=U32_MAX))
+        context = _context(data, unit_of(contributions=1), domain, loss_of(epsilon=epsilon))
+        build = _builder(context.query().select(*expressions), context)
+        d_in, d_out = context.d_in, context.d_mids[0]
+        measurement = build(_smallest(lambda s: build(s, None).check(d_in, d_out)), None)
+        accuracy = _summary(measurement, alpha)[0] if alpha is not None else {}
+        released = context(measurement).collect()
+    except OpenDPException as exc:  # its message could describe the data: only its kind leaves
+        raise DpError("release_failed", f"OpenDP could not release ({exc.variant})") from None
+    return released.row(0, named=True), accuracy
+
+
 def _once(private: Any) -> pl.LazyFrame:
     """The plan of a once-only frame, with OpenDP's feature for that on for this call alone."""
     enable_features("honest-but-curious")
@@ -152,6 +198,8 @@ def _calibrate(
     build = _builder(_query(context, shape), context)
     if tuning is None:
         tuning = _search(build, context, noise)
+    elif tuning.threshold is None and _private_keys(shape):
+        tuning = tuning.model_copy(update={"threshold": _threshold(build, context, tuning.scale)})
     measurement = build(tuning.scale, tuning.threshold)
     if not _within(measurement.map(context.d_in), context.d_mids[0]):
         return None
@@ -166,6 +214,7 @@ def _calibrate(
     half, _ = _summary(measurement, (1 - confidence) / 2)
     streams = all(stat.kind is not StatKind.QUANTILE for stat in shape.statistics)
     return Calibration(
+        shape,
         tuning,
         measurement,
         domain,
@@ -233,8 +282,13 @@ def _search(build: Callable[[float, int | None], Any], context: Any, noise: Nois
     if not isinstance(d_out, tuple):
         return Tuning(noise=noise, scale=_smallest(lambda s: build(s, None).check(d_in, d_out)))
     scale = _smallest(lambda s: build(s, U32_MAX).map(d_in)[0] <= d_out[0])
-    threshold = binary_search(lambda t: build(scale, int(t)).map(d_in)[1] <= d_out[1], T=int)
-    return Tuning(noise=noise, scale=scale, threshold=int(threshold))
+    return Tuning(noise=noise, scale=scale, threshold=_threshold(build, context, scale))
+
+
+def _threshold(build: Callable[[float, int | None], Any], context: Any, scale: float) -> int:
+    """The least threshold for private groups OpenDP certifies within δ at ``scale``."""
+    d_in, d_out = context.d_in, context.d_mids[0]
+    return int(binary_search(lambda t: build(scale, int(t)).map(d_in)[1] <= d_out[1], T=int))
 
 
 def _within(loss: Any, budget: Any) -> bool:
@@ -360,6 +414,10 @@ def _expression(stat: Statistic, shape: Shape) -> pl.Expr:
         elif stat.kind is StatKind.SUM and cells:
             bounds = (min(0, k * measure.lower), max(0, k * measure.upper))
             expression = _noisy(pl.col(f"s{stat.measure}")).sum(bounds)
+        elif stat.kind is StatKind.CENTRED:
+            middle = measure.middle
+            bounds = (k * (measure.lower - middle), k * (measure.upper - middle))
+            expression = _noisy(pl.col(f"d{stat.measure}")).sum(bounds)
         elif stat.kind is StatKind.SUM:
             expression = _noisy(values).sum((measure.lower, measure.upper))
         else:

@@ -51,6 +51,7 @@ class StatKind(StrEnum):
     ROWS = "rows"  # records
     MEMBERS = "members"  # distinct members
     SUM = "sum"  # clamped sum of a measure
+    CENTRED = "centred"  # clamped sum of a measure less its range's middle, for a mean
     COUNT = "count"  # non-null values of a measure (the denominator of its mean)
     QUANTILE = "quantile"
 
@@ -60,6 +61,24 @@ class Measure:
     column: ColumnRef
     lower: int
     upper: int
+
+    @property
+    def middle(self) -> int:
+        """Values are summed less this for a mean: half the sensitivity of a plain sum."""
+        return (self.lower + self.upper) // 2
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Which bounds the engine chooses for a query with DP; the rest are fixed."""
+
+    rows: bool = False  # rows of one member per cell
+    groups: bool = False  # cells per member
+    measures: tuple[int, ...] = ()  # measures (indices) whose upper clamp bound is chosen
+
+    @property
+    def any(self) -> bool:
+        return self.rows or self.groups or bool(self.measures)
 
 
 @dataclass(frozen=True)
@@ -102,10 +121,12 @@ class Shape:
     per_group: int  # rows a member may contribute to one cell
     num_groups: int  # cells a member may contribute to
     public_keys: tuple[tuple[int, tuple[Cell, ...]], ...] | None  # (cell id, key values)
-    epsilon: float
+    epsilon: float  # what the statistics spend: the query's ε less ``bounds_epsilon``
     delta: float
     members: str  # the statistic counting each group's members, for ``min_group_members``
     selection: str | None  # the statistic OpenDP thresholds to choose private groups
+    choice: Choice = Choice()  # bounds still to choose; ``per_group`` etc. are their maxima
+    bounds_epsilon: float = 0.0  # ε spent choosing bounds and estimating what they cut
 
     @property
     def grouped(self) -> bool:
@@ -116,7 +137,15 @@ class Shape:
 
 
 def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
-    """The data-free mechanism for ``plan``; refuses anything it cannot bound."""
+    """The data-free mechanism for ``plan`` at total loss ``epsilon``; refuses what it cannot bound.
+
+    Bounds the plan fixes are used as they are (within the policy's maxima);
+    the others are the policy's maxima here, to be chosen with DP from the
+    data (``Shape.choice``), which then costs ``bounds_epsilon`` of ``epsilon``.
+    A member's cells need no bound when the group keys are ``members``
+    columns (one cell per member) or when there are no more public keys than
+    the policy's maximum.
+    """
     table = policy.tables.get(plan.table)
     if table is None:
         raise DpError("unknown_table", f"table {plan.table!r} is not in policy {policy.name!r}")
@@ -134,20 +163,53 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
     private = bool(groups) and public is None
     selection = builder.selection_size() if private else None
     members = builder.members()
+    choose = policy.bounding.choose
+    rows, choose_rows = _bound(
+        plan.contributions.rows_per_group, table.contributions.max_rows_per_group, "rows_per_group"
+    )
+    groups_fixed = plan.contributions.groups
+    if groups_fixed is None and not groups:
+        groups_fixed = 1
+    elif groups_fixed is None and all(g.column.table == policy.unit_table for g in groups):
+        groups_fixed = 1  # each member has one row there, so falls in one cell
+    elif groups_fixed is None and public is not None:
+        groups_fixed = min(len(public), table.contributions.max_groups)
+    cells, choose_cells = _bound(groups_fixed, table.contributions.max_groups, "groups")
+    choice = Choice(
+        rows=choose and choose_rows and rows > 1,
+        groups=choose and choose_cells and cells > 1,
+        measures=tuple(sorted(builder.chosen - builder.fixed)) if choose else (),
+    )
+    spent = epsilon * policy.bounding.selection_share if choice.any else 0.0
     return Shape(
         pipeline=builder.pipeline,
         groups=groups,
         measures=tuple(builder.measures),
         statistics=tuple(builder.statistics),
         outputs=tuple(builder.outputs),
-        per_group=table.contributions.max_rows_per_group,
-        num_groups=table.contributions.max_groups,
+        per_group=rows,
+        num_groups=cells,
         public_keys=public,
-        epsilon=epsilon,
+        epsilon=epsilon - spent,
         delta=policy.budget.delta,
         members=members,
         selection=selection,
+        choice=choice,
+        bounds_epsilon=spent,
     )
+
+
+def _bound(fixed: int | None, maximum: int, name: str) -> tuple[int, bool]:
+    """A contribution bound: as fixed (within the policy's maximum), or the maximum, to choose."""
+    if fixed is None:
+        return maximum, True
+    if fixed > maximum:
+        raise DpError(
+            "bounds_outside_policy",
+            f"{name} = {fixed} is above the policy's maximum of {maximum}",
+            hint=f"fix {name} at {maximum} or below, or leave it out to have it chosen",
+        )
+    return fixed, False
 
 
 def column_of(ref: ColumnRef, plan: QueryPlan, policy: Policy) -> Column:
@@ -234,6 +296,8 @@ class _Statistics:
         self.plan = plan
         self.policy = policy
         self.measures: list[Measure] = []
+        self.chosen: set[int] = set()  # measures whose clamp range the plan leaves open
+        self.fixed: set[int] = set()  # measures whose range must stay as it is
         self.statistics: list[Statistic] = []
         self.outputs: list[Output] = []
         quantiles = {Aggregation.MEDIAN, Aggregation.QUANTILE}
@@ -261,13 +325,15 @@ class _Statistics:
             self._output(aggregate, self._stat(StatKind.SUM, measure), measure=measure)
         elif function is Aggregation.MEAN:
             measure = self._measure(aggregate)
-            sum_, count = self._stat(StatKind.SUM, measure), self._stat(StatKind.COUNT, measure)
+            kind = StatKind.CENTRED if self.pipeline is Pipeline.CELLS else StatKind.SUM
+            sum_, count = self._stat(kind, measure), self._stat(StatKind.COUNT, measure)
             self._output(aggregate, sum_, count, measure=measure)
         else:
             measure = self._measure(aggregate)
             alpha = 0.5 if function is Aggregation.MEDIAN else aggregate.quantile
             if alpha is None:
                 raise DpError("quantile_missing", f"{aggregate.alias}: QUANTILE needs its fraction")
+            self.fixed.add(measure)  # a quantile's candidates span the policy's range
             candidates = _candidates(self.measures[measure])
             name = self._stat(StatKind.QUANTILE, measure, alpha=alpha, candidates=candidates)
             self._output(aggregate, name, measure=measure)
@@ -331,10 +397,20 @@ class _Statistics:
             raise DpError(
                 "bad_bounds", f"{aggregate.alias}: clamp bounds must be finite, low < high"
             )
+        if lower < column.lower or upper > column.upper:
+            raise DpError(
+                "bounds_outside_policy",
+                f"{aggregate.alias}: clamp [{lower:g}, {upper:g}] is outside the policy's "
+                f"[{column.lower:g}, {column.upper:g}] for {aggregate.column}",
+                hint="fix a clamp range within the policy's, or leave it out to have it chosen",
+            )
         measure = Measure(aggregate.column, math.floor(lower), math.ceil(upper))
         if measure not in self.measures:
             self.measures.append(measure)
-        return self.measures.index(measure)
+        index = self.measures.index(measure)
+        open_range = aggregate.lower is None and aggregate.upper is None
+        (self.chosen if open_range else self.fixed).add(index)
+        return index
 
 
 def _candidates(measure: Measure) -> tuple[int, ...]:

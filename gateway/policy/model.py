@@ -173,7 +173,7 @@ class Bounding(_Strict):
         description="choose bounds per query with DP; false: the policy's maxima are the bounds",
     )
     selection_share: Annotated[float, Field(gt=0, le=0.5)] = Field(
-        default=0.1,
+        default=0.2,
         description="share of a query's ε spent on choosing its bounds and estimating "
         "what they cut",
     )

@@ -16,6 +16,12 @@ def health_policy() -> Policy:
     return factories.policy()
 
 
+@pytest.fixture(scope="session")
+def fixed_policy(health_policy: Policy) -> Policy:
+    """The policy with bounds that do not depend on the data (``factories.fixed``)."""
+    return factories.fixed(health_policy)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "state")

@@ -20,7 +20,7 @@ import polars as pl
 from gateway.dp.frame import load_frame
 from gateway.dp.shape import shape_of
 from gateway.policy import Policy, load_policy
-from gateway.policy.model import Aggregation
+from gateway.policy.model import Aggregation, Bounding
 from gateway.vet.plan import Aggregate, ColumnRef, GroupKey, Predicate, QueryPlan
 
 POLICY_PATH = Path(__file__).parents[2] / "policies" / "health_thing.yaml"
@@ -28,6 +28,16 @@ POLICY_PATH = Path(__file__).parents[2] / "policies" / "health_thing.yaml"
 
 def policy() -> Policy:
     return load_policy(POLICY_PATH)
+
+
+def fixed(policy: Policy, rows: int = 20, groups: int = 24) -> Policy:
+    """``policy`` with its bounds fixed, as they were before the engine chose them per query.
+
+    Tests of the mechanism itself (sensitivity, noise, accuracy) need bounds
+    that do not depend on the data.
+    """
+    unchosen = policy.model_copy(update={"bounding": Bounding(choose=False)})
+    return with_contributions(unchosen, "tips", rows, groups)
 
 
 def pid(n: int) -> str:

@@ -12,7 +12,7 @@ from gateway.dp.mechanism import calibrate
 from gateway.dp.shape import shape_of
 from gateway.errors import BudgetError, DpError
 from gateway.policy import Policy
-from gateway.policy.model import Aggregation
+from gateway.policy.model import Aggregation, Bounding
 from gateway.vet.plan import Compare, OrderBy
 from tests.dp import factories as f
 
@@ -148,10 +148,14 @@ def test_a_release_over_private_keys_says_how_big_a_group_must_be_to_be_shown(
 ) -> None:
     months = [f.by("tips", "created_month", "month", bucket="month")]  # no public domain
     plan = f.plan("tips", statistic, group_by=months)  # type: ignore[arg-type]
-    release = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
-    threshold = calibrate(shape_of(plan, health_policy, epsilon=1.0), 0.95).threshold
+    fixed = health_policy.model_copy(update={"bounding": Bounding(choose=False)})
+    release = execute(plan, fixed, tips_extract, epsilon=1.0, extract_hash="e1")
+    threshold = calibrate(shape_of(plan, fixed, epsilon=1.0), 0.95).threshold
     assert release.selection is not None
     assert (release.selection.threshold, release.selection.size) == (threshold, size)
+    chosen = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
+    assert chosen.selection is not None  # from the chosen bounds: no larger than the maxima's
+    assert 0 < chosen.selection.threshold <= threshold * 1.5
     public = execute(
         COUNT_AND_MEAN_BY_THEME, health_policy, tips_extract, epsilon=1.0, extract_hash="e1"
     )
@@ -200,19 +204,19 @@ def test_dummy_releases_say_so(
 
 
 def test_predicted_accuracy_is_the_released_half_width(
-    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+    fixed_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
 ) -> None:
     plan = COUNT_AND_MEAN_BY_THEME
-    predicted = predict_accuracy(plan, health_policy, 1.0)
+    predicted = predict_accuracy(plan, fixed_policy, 1.0)
     assert set(predicted) == {"n", "votes.sum", "votes.count"}
-    release: Release = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
+    release: Release = execute(plan, fixed_policy, tips_extract, epsilon=1.0, extract_hash="e1")
     row = next(i for i, r in enumerate(release.rows) if r[0] == "sleep")
     interval = release.ci[row][1]
     assert interval is not None
     assert interval[1] - interval[0] == pytest.approx(2 * predicted["n"])
-    assert predict_accuracy(plan, health_policy, 0.5)["n"] > predicted["n"]
+    assert predict_accuracy(plan, fixed_policy, 0.5)["n"] > predicted["n"]
     median = f.plan("tips", f.measure(Aggregation.MEDIAN, *VOTES, "m"))
-    assert predict_accuracy(median, health_policy, 1.0) == {}
+    assert predict_accuracy(median, fixed_policy, 1.0) == {}
 
 
 def test_medians_share_a_query_with_counts_sums_and_averages(
@@ -257,7 +261,7 @@ def one_member_alone() -> tuple[Policy, duckdb.DuckDBPyConnection]:
     about 1.5 at ε = 2), so a lone member passes ``min_group_members = 10`` by
     noise about once in a thousand runs.
     """
-    policy = f.with_contributions(f.policy(), "tips", 5, 1)
+    policy = f.fixed(f.policy(), rows=5, groups=1)
     crowd = [f.tip(m, "sleep", n=i) for m in range(1, 201) for i in range(2)]
     alone = [f.tip(0, "diabetes", votes=40, n=i) for i in range(5)]
     return policy, f.extract(policy, {"tips": crowd + alone})

@@ -133,7 +133,7 @@ def test_medians_use_the_record_pipeline_and_every_integer_candidate(health_poli
 
 
 def test_budget_is_split_evenly_over_statistics_and_shared_ones_are_shared(
-    health_policy: Policy,
+    fixed_policy: Policy,
 ) -> None:
     plan = f.plan(
         "tips",
@@ -142,10 +142,8 @@ def test_budget_is_split_evenly_over_statistics_and_shared_ones_are_shared(
         f.measure(Aggregation.MEAN, *VOTES, "mean"),
         group_by=[f.by("tips", "created_month")],
     )
-    shape = shape_of(plan, health_policy, epsilon=1.0)
-    split = budget_split(shape, calibrate(shape, 0.95).shares)
-    # statistics: rows, sum(votes), count(votes), members (partition selection)
-    assert split == pytest.approx(
-        {"n": 0.25, "total": 0.125, "mean": 0.375, "partition_selection": 0.25}
-    )
+    shape = shape_of(plan, fixed_policy, epsilon=1.0)
+    split = budget_split(shape, calibrate(shape, 0.95).shares, 1.0)
+    # statistics: rows, sum(votes), centred sum(votes), count(votes), members (selection)
+    assert split == pytest.approx({"n": 0.2, "total": 0.2, "mean": 0.4, "partition_selection": 0.2})
     assert sum(split.values()) == pytest.approx(1.0)

@@ -107,7 +107,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_count_noise_has_the_mechanism_distribution_and_intervals_cover(
-    health_policy: Policy, case: str
+    fixed_policy: Policy, case: str
 ) -> None:
     """The errors of 100 releases (1400 or 1200 cells) against OpenDP's noise distribution.
 
@@ -118,15 +118,15 @@ def test_count_noise_has_the_mechanism_distribution_and_intervals_cover(
     is past a bound, so it says nothing about bounding.
     """
     case_ = CASES[case]
-    con = f.extract(health_policy)
+    con = f.extract(fixed_policy)
     case_.fill(con)
-    shape = shape_of(case_.plan, health_policy, epsilon=case_.epsilon)
+    shape = shape_of(case_.plan, fixed_policy, epsilon=case_.epsilon)
     calibration = calibrate(shape, 0.95)
     assert calibration.noise is case_.noise
     summary = dp.summarize_polars_measurement(calibration.measurement, 0.05).row(0, named=True)
     truth = case_.truth
     errors, covered = [], []
-    for release in _releases(case_.plan, health_policy, con, 100, case_.epsilon):
+    for release in _releases(case_.plan, fixed_policy, con, 100, case_.epsilon):
         for row, intervals in zip(release.rows, release.ci, strict=True):
             errors.append(row[1] - truth[row[0]])  # type: ignore[operator,index]
             interval = intervals[1]
@@ -142,7 +142,7 @@ def test_count_noise_has_the_mechanism_distribution_and_intervals_cover(
 
 
 def test_a_frame_in_many_chunks_gets_its_noise_once_per_cell(
-    health_policy: Policy, tmp_path: Path
+    fixed_policy: Policy, tmp_path: Path
 ) -> None:
     """The streaming engine aggregates a large frame chunk by chunk; noise comes after.
 
@@ -152,7 +152,7 @@ def test_a_frame_in_many_chunks_gets_its_noise_once_per_cell(
     simulated runs. False alarm 1e-3.
     """
     plan = f.plan("tips", f.count(), group_by=[f.by("tips", "theme")])
-    shape = shape_of(plan, health_policy, epsilon=1.0)
+    shape = shape_of(plan, fixed_policy, epsilon=1.0)
     assert shape.public_keys is not None
     calibration = calibrate(shape, 0.95)
     assert calibration.streams
@@ -173,13 +173,13 @@ def test_a_frame_in_many_chunks_gets_its_noise_once_per_cell(
     assert _chi_square_p(errors, summary["distribution"], summary["scale"]) > 1e-3
 
 
-def test_mean_intervals_cover_at_least_as_often_as_stated(health_policy: Policy) -> None:
+def test_mean_intervals_cover_at_least_as_often_as_stated(fixed_policy: Policy) -> None:
     """One-sided: intervals that cover less than 95% of 600 cells fail it (false alarm 1e-3).
 
     It guards the interval arithmetic of a mean (two noisy statistics at half
     the error rate each); noise smaller than stated only makes them cover more.
     """
-    con = f.extract(health_policy)
+    con = f.extract(fixed_policy)
     f.tips_per_theme(con, THEMES, per_member=20)
     truth = dict(con.execute("SELECT theme, avg(helpful_votes) FROM tips GROUP BY 1").fetchall())
     plan = f.plan(
@@ -189,14 +189,14 @@ def test_mean_intervals_cover_at_least_as_often_as_stated(health_policy: Policy)
     )
     covered = [
         interval[1][0] <= truth[row[0]] <= interval[1][1]  # type: ignore[index]
-        for release in _releases(plan, health_policy, con, 50, 0.2)
+        for release in _releases(plan, fixed_policy, con, 50, 0.2)
         for row, interval in zip(release.rows, release.ci, strict=True)
     ]
     assert stats.binomtest(sum(covered), len(covered), 0.95, alternative="less").pvalue > 1e-3
 
 
 def test_a_group_of_one_member_is_never_shown_and_big_groups_always(
-    health_policy: Policy,
+    fixed_policy: Policy,
 ) -> None:
     """In 100 releases: a correct engine shows the group of one with probability ≤ 100 δ = 1e-5.
 
@@ -205,10 +205,10 @@ def test_a_group_of_one_member_is_never_shown_and_big_groups_always(
     privacy audit's ``own_group`` checks the threshold with power 1 − 7e-9.
     """
     plan = f.plan("members", f.count(), group_by=[f.by("members", "country")])
-    calibration = calibrate(shape_of(plan, health_policy, epsilon=1.0), 0.95)
+    calibration = calibrate(shape_of(plan, fixed_policy, epsilon=1.0), 0.95)
     assert calibration.threshold is not None
     big = 5 * calibration.threshold
-    con = f.extract(health_policy)
+    con = f.extract(fixed_policy)
     f.members_per_value(con, "country", {"NL": big, "DE": big, "BE": 1})
-    shown = [{row[0] for row in r.rows} for r in _releases(plan, health_policy, con, 100, 1.0)]
+    shown = [{row[0] for row in r.rows} for r in _releases(plan, fixed_policy, con, 100, 1.0)]
     assert all(s == {"NL", "DE"} for s in shown)

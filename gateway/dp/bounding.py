@@ -1,0 +1,228 @@
+"""Contribution bounds chosen for each query with DP, and what they cut.
+
+The policy's bounds are maxima. How many rows of one member to count in a
+cell, in how many cells, and where to clamp a measure trade bias against
+noise, and the right trade depends on the data: fixed bounds made counts
+20-30 % too low and averages mostly noise. So each query spends a share of its
+ε (``Shape.bounds_epsilon``) on reading the bounds off the data, in OpenDP,
+over one row per member (``frame.per_member``; ``contributions=1``):
+
+1. a DP count of the members, n̂;
+2. DP quantiles of each member's most rows in one cell, of their number of
+   cells, and of one of their values per measure, at the rank
+   α = 1 − cells · σ₁ / n̂. σ₁ is the noise of a count with one row per
+   member, from OpenDP's calibration of the query itself; one more unit of
+   bound adds about that much noise to each of the ``cells`` released, so a
+   bound is worth raising while more members than that lie above it;
+3. after the query's own release, DP sums of what the chosen bounds cut per
+   member (each member's part capped at ``CUT_CAP`` times one cell's bound),
+   from which each output's ``cut_share`` is estimated.
+
+Each step is one OpenDP measurement over the per-member rows, its noise the
+least OpenDP's privacy map certifies within its part of the ε; the parts and
+the query's add up (sequential composition) to the ε asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import duckdb
+import polars as pl
+from opendp.extras.polars import dp_len
+
+from gateway.dp.frame import per_member
+from gateway.dp.mechanism import release_per_member
+from gateway.dp.shape import Measure, Pipeline, Shape, shape_of
+from gateway.policy.model import Aggregation, Policy
+from gateway.vet.plan import Contributions, QueryPlan
+
+ROWS_GRID = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256)
+"""Candidate row bounds, about a quarter apart; beyond 256 by doubling."""
+WEIGHTS = {"members": 0.1, "bounds": 0.4, "cuts": 0.5}
+"""How ``bounds_epsilon`` is split: the member count, the quantiles, the cut estimates."""
+CUT_CAP = 4
+"""A member's cut counts up to this many times their bounded contribution."""
+RANK = (0.5, 0.999)
+"""The quantile's rank stays within these, however few or many members there are."""
+ROWS_CAP = 64
+"""A member's rows count up to this many in the DP total of rows."""
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A DP total of what bounding removed, and its half-width at the release's confidence."""
+
+    total: float
+    error: float
+
+
+def choose(
+    plan: QueryPlan,
+    policy: Policy,
+    shape: Shape,
+    connection: duckdb.DuckDBPyConnection,
+    unit_noise: Callable[[Shape], float],
+) -> QueryPlan:
+    """``plan`` with the bounds ``shape.choice`` leaves open chosen from the data, with DP.
+
+    ``unit_noise(shape)`` is the noise (a standard deviation) of a count with
+    one row per member under ``shape``'s calibration. The plan returned fixes
+    every bound, so ``shape_of`` gives the shape to release it with.
+    """
+    choice = shape.choice
+    data = per_member("members", plan, policy, shape, connection)
+    part = shape.bounds_epsilon / sum(WEIGHTS.values())
+    step = part * WEIGHTS["bounds"] / 3  # cells, rows, clamp ranges: one after the other
+    counted = _release(
+        data,
+        part * WEIGHTS["members"],
+        [
+            dp_len(signed=True).alias("n"),
+            _noisy(pl.col("t").clip(0, ROWS_CAP)).sum((0, ROWS_CAP)).alias("t"),
+        ],
+    )
+    cells = len(shape.public_keys) if shape.public_keys is not None else shape.num_groups
+    on_cells = shape.pipeline is Pipeline.CELLS
+    additive = {Aggregation.COUNT, Aggregation.COUNT_DISTINCT_MEMBERS, Aggregation.SUM}
+
+    def rank(tail: float, of: str = "n") -> float:
+        """The quantile's rank when about ``tail`` of the members (``n``) or rows (``t``)
+        should lie above the bound."""
+        return min(max(1 - tail / max(counted[of], 1.0), RANK[0]), RANK[1])
+
+    def noise(groups: int) -> float:
+        return unit_noise(replace(shape, per_group=1, num_groups=groups)) if on_cells else 0.0
+
+    # 1. cells per member, then rows per cell: one more unit of bound adds about σ₁ of
+    #    noise to each cell released, and takes back the rows of every member above it
+    first: list[pl.Expr] = []
+    if choice.groups:
+        at = rank(cells * noise(shape.num_groups) / 2) if on_cells else 0.9
+        first.append(_quantile("g", at, range(1, shape.num_groups + 1)))
+    found = _release(data, step, first) if first else {}
+    groups = int(found.get("g", shape.num_groups))
+    unit = noise(groups)
+    second: list[pl.Expr] = []
+    if choice.rows:
+        # a mean or a quantile keeps its level when a member's rows are sampled, so it
+        # wants as few as most members have; counts and sums trade cut rows against noise
+        trade = on_cells and any(o.function in additive for o in shape.outputs)
+        at = rank(cells * unit / 2) if trade else RANK[0]
+        second.append(_quantile("k", at, _row_candidates(shape.per_group)))
+    found |= _release(data, step, second) if second else {}
+    rows = int(found.get("k", shape.per_group))
+    # 2. clamp ranges: one more unit adds k·σ₁/2 to a centred sum's noise in each cell, and
+    #    takes back one unit from every value above it, a share of all rows
+    third = [
+        _quantile(f"v{i}", rank(cells * rows * unit / 2, of="t"), _value_candidates(measure))
+        for i, measure in enumerate(shape.measures)
+        if i in choice.measures
+    ]
+    if third:
+        found |= _release(data, step, third)
+    return fix(
+        plan,
+        rows=rows,
+        groups=groups,
+        uppers={shape.measures[i].column.column: int(found[f"v{i}"]) for i in choice.measures},
+    )
+
+
+def fix(plan: QueryPlan, *, rows: int, groups: int, uppers: dict[str, int]) -> QueryPlan:
+    """``plan`` with these contribution bounds and upper clamp bounds, as if fixed by hand."""
+    aggregates = tuple(
+        a.model_copy(update={"upper": float(uppers[a.column.column])})
+        if a.column is not None
+        and a.column.column in uppers
+        and a.function in (Aggregation.SUM, Aggregation.MEAN)
+        else a
+        for a in plan.aggregates
+    )
+    contributions = Contributions(rows_per_group=rows, groups=groups)
+    return plan.model_copy(update={"contributions": contributions, "aggregates": aggregates})
+
+
+def bounded_shape(plan: QueryPlan, policy: Policy, shape: Shape) -> Shape:
+    """The shape of ``plan`` once its bounds are fixed, at what is left of ``shape``'s ε."""
+    fixed = shape_of(plan, policy, epsilon=shape.epsilon)
+    return replace(fixed, bounds_epsilon=shape.bounds_epsilon)
+
+
+def cuts(
+    plan: QueryPlan,
+    policy: Policy,
+    shape: Shape,
+    connection: duckdb.DuckDBPyConnection,
+    alpha: float,
+) -> dict[str, Cut]:
+    """DP totals of what ``shape``'s bounds cut: ``rows``, ``cells``, ``sum<i>``, ``over<i>``.
+
+    Each member's part is capped at ``CUT_CAP`` times what bounding lets them
+    contribute, so a few very heavy members are undercounted: the estimate
+    leans low, and its error counts only the noise.
+    """
+    data = per_member("cuts", plan, policy, shape, connection)
+    epsilon = shape.bounds_epsilon * WEIGHTS["cuts"] / sum(WEIGHTS.values())
+    caps: dict[str, int] = {}
+    for output in shape.outputs:
+        k, measure = shape.per_group, output.measure
+        largest = 1 if measure is None else max(abs(b) for b in _range(shape.measures[measure]))
+        match output.function:
+            case Aggregation.COUNT:
+                caps["rows"] = CUT_CAP * k
+            case Aggregation.COUNT_DISTINCT_MEMBERS:
+                caps["cells"] = CUT_CAP
+            case Aggregation.SUM:
+                caps[f"sum{measure}"] = CUT_CAP * k * largest
+            case Aggregation.MEAN:
+                caps[f"over{measure}"] = k * largest
+    if not caps:
+        return {}
+    low = {name: 0 if not name.startswith("sum") else -cap for name, cap in caps.items()}
+    sums = [
+        _noisy(pl.col(name).clip(low[name], cap)).sum((low[name], cap)).alias(name)
+        for name, cap in caps.items()
+    ]
+    released, errors = release_per_member(data, sums, epsilon, alpha)
+    return {name: Cut(float(released[name]), float(errors[name] or 0.0)) for name in caps}
+
+
+def _range(measure: Measure) -> tuple[int, int, int]:
+    return measure.lower, measure.upper, 1
+
+
+def _release(data: pl.LazyFrame, epsilon: float, expressions: list[pl.Expr]) -> dict[str, float]:
+    released, _ = release_per_member(data, expressions, epsilon)
+    return {name: float(value) for name, value in released.items()}
+
+
+def _quantile(column: str, alpha: float, candidates: Any) -> pl.Expr:
+    expression: Any = pl.col(column).drop_nulls()
+    quantile: pl.Expr = expression.dp.quantile(alpha, list(candidates)).alias(column)
+    return quantile
+
+
+def _noisy(expression: pl.Expr) -> Any:
+    untyped: Any = expression
+    return untyped.dp
+
+
+def _row_candidates(maximum: int) -> list[int]:
+    grid = [k for k in ROWS_GRID if k < maximum]
+    doubled = ROWS_GRID[-1] * 2
+    while doubled < maximum:
+        grid.append(doubled)
+        doubled *= 2
+    return [*grid, maximum]
+
+
+def _value_candidates(measure: Measure) -> list[int]:
+    span = measure.upper - measure.lower
+    if span <= 1024:
+        return list(range(measure.lower + 1, measure.upper + 1))
+    step = span / 1024
+    return sorted({measure.lower + max(1, math.ceil(i * step)) for i in range(1, 1025)})
