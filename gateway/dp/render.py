@@ -4,7 +4,9 @@ Under the table, each column says in words what bounding did to it (how
 much one member counts, the clamp range, whether the bounds were chosen with
 DP or fixed, and the share of the unbounded answer they cut), a biased
 column is marked in its header, and a median or quantile says that it has no
-interval. The interval covers the bounded statistic, and the caption says so.
+interval. Each column also says what its interval covers: the bounded
+statistic, or, for counts and sums the engine widened by their estimated cut,
+the unbounded answer when the estimate holds.
 """
 
 from __future__ import annotations
@@ -85,8 +87,7 @@ def _title(release: Release) -> str:
 def _caption(release: Release, table: str | None, aggregates: Mapping[str, Aggregation]) -> str:
     withheld = release.suppressed_groups
     groups = f"{withheld} group{'s' if withheld != 1 else ''} withheld" if withheld else ""
-    covers = " of the bounded statistic" if release.bounds else ""
-    level = escape(f"[low, high]: {release.confidence:.0%} confidence interval{covers}")
+    level = escape(f"[low, high]: {release.confidence:.0%} confidence interval")
     selection = release.selection
     shown = (
         f"groups of fewer than about {selection.threshold:,} {selection.size} are not shown"
@@ -158,6 +159,14 @@ def describe_bounds(
         sentence += f"; {cut}"
     else:
         sentence += "; what bounding cut is not estimated"
+    widened = interval_widened(bounds, function)
+    if widened:
+        sentence += (
+            "; its interval is widened upwards by that cut, so it covers the unbounded answer "
+            "when the estimate holds"
+        )
+    elif widened is False:
+        sentence += "; its interval is that of the bounded value"
     if bounds.biased:
         likely = "an underestimate" if bounds.clamp is None else "off by about that much"
         return (
@@ -165,6 +174,25 @@ def describe_bounds(
             f"{column} is likely {likely}"
         )
     return f"{column}: {sentence}"
+
+
+WIDENED = frozenset({Aggregation.COUNT, Aggregation.COUNT_DISTINCT_MEMBERS, Aggregation.SUM})
+"""Aggregates whose interval the engine widens upwards by their estimated cut (docs/dp.md)."""
+
+
+def interval_widened(bounds: ColumnBounds, function: Aggregation | None) -> bool | None:
+    """Whether the column's interval also covers what bounding cut; None if ``function`` is
+    unknown and a cut was estimated.
+
+    The engine widens the intervals of counts, and of sums of non-negative
+    measures, upwards by their estimated cut (plus its error); every other
+    interval is that of the bounded statistic.
+    """
+    if bounds.cut_share is None:
+        return False
+    if function is None:
+        return None
+    return function in WIDENED and (bounds.clamp is None or bounds.clamp[0] >= 0)
 
 
 def _noun(table: str | None) -> str:

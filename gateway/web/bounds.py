@@ -3,9 +3,11 @@
 A release states per aggregate column the bounds it was computed with (rows
 of one member per cell, cells per member, a measure's clamp range), whether
 they were chosen with DP or fixed, and the share of the unbounded answer
-they cut. Researchers and reviewers read all of it, and that the interval is
-the bounded number's; members read what the interval covers and, for a
-column flagged biased, that the number is likely an underestimate. A median
+they cut. Researchers and reviewers read all of it, and what each interval
+covers: the bounded number's, or (counts and sums the engine widened by
+their estimated cut) the unbounded one's when the estimate holds. Members
+read what the interval covers and, for a column flagged biased, that the
+number is likely an underestimate. A median
 or quantile says, for everyone, that it has no interval. A release without
 bounds (made before the engine stated them) gets no words about them.
 """
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.dp.release import ColumnBounds, Release
-from gateway.dp.render import plural, without_interval
+from gateway.dp.render import interval_widened, plural, without_interval
 from gateway.policy.model import Aggregation
 from gateway.web.i18n import MESSAGES, Lang, translate
 from gateway.web.numbers import number
@@ -47,21 +49,21 @@ def release_notes(
     released = set(release.budget_split) | set(release.bounds)
     keys = [c for c in release.columns if c not in released]
     notes: list[Note] = []
-    if release.bounds and not members:
-        notes.append(Note("", translate("interval_bounded", lang)))
     for column, bounds in release.bounds.items():
-        distinct = functions.get(column) is Aggregation.COUNT_DISTINCT_MEMBERS
+        function = functions.get(column)
+        distinct = function is Aggregation.COUNT_DISTINCT_MEMBERS
         counted = _counted(bounds, keys, table, lang, distinct)
         cut = _cut(bounds, table, lang, distinct)
+        widened = interval_widened(bounds, function)
         if members:
-            covers = translate("member_covers", lang).format(counted=counted)
-            known = cut if bounds.cut_share is not None else ""
-            notes.append(Note(column, f"{covers}{'; ' + known if known else ''}."))
+            notes.append(Note(column, _for_members(counted, cut, bounds, widened, lang)))
             if bounds.biased:
                 notes.append(Note(column, translate("member_biased", lang), biased=True))
             continue
         how = translate("bounds_chosen" if bounds.chosen else "bounds_fixed", lang)
         text = f"{counted} ({how}); {cut}"
+        if widened is not None:
+            text += f"; {translate('interval_widened' if widened else 'interval_bounded', lang)}"
         if bounds.biased:
             text += f"; {translate('biased_researcher', lang)}"
         notes.append(Note(column, text, biased=bounds.biased))
@@ -72,6 +74,18 @@ def release_notes(
         )
         notes.append(Note("", spent))
     return notes
+
+
+def _for_members(
+    counted: str, cut: str, bounds: ColumnBounds, widened: bool | None, lang: Lang
+) -> str:
+    """What a number counts and what its interval covers, without the jargon."""
+    known = f"; {cut}" if bounds.cut_share is not None else ""
+    if widened:
+        return translate("member_widened", lang).format(counted=counted, cut=cut)
+    if widened is None:
+        return translate("member_counted", lang).format(counted=counted) + f"{known}."
+    return translate("member_covers", lang).format(counted=counted) + f"{known}."
 
 
 def _nouns(table: str | None, lang: Lang) -> tuple[str, str]:

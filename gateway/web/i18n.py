@@ -109,8 +109,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "more was cut than the policy tolerates, so this number is likely an underestimate",
     ),
     "interval_bounded": (
-        "[laag – hoog] is het 95%-interval van het begrensde getal, niet van het onbegrensde",
-        "[low – high] is the 95% interval of the bounded number, not of the unbounded one",
+        "het interval is dat van het begrensde getal",
+        "its interval is that of the bounded value",
+    ),
+    "interval_widened": (
+        "het interval is met die schatting naar boven verruimd, zodat het het onbegrensde "
+        "antwoord omvat als de schatting klopt",
+        "its interval is widened upwards by that cut, so it covers the unbounded answer when "
+        "the estimate holds",
     ),
     "bounds_epsilon": (
         "ε = {part} van ε = {whole} ging naar het kiezen van de grenzen en het schatten "
@@ -120,6 +126,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "member_covers": (
         "Het interval geldt voor het getal zoals het geteld is: {counted}",
         "The interval is for the number as it was counted: {counted}",
+    ),
+    "member_counted": (
+        "Dit getal is zo geteld: {counted}",
+        "This number was counted so: {counted}",
+    ),
+    "member_widened": (
+        "Dit getal is zo geteld: {counted}; {cut}. Het interval is daarom naar boven "
+        "verruimd, zodat het ook het volledige getal zou moeten omvatten.",
+        "This number was counted so: {counted}; {cut}. The interval is widened upwards by "
+        "that, so it should hold the full number too.",
     ),
     "member_biased": (
         "Dit getal is waarschijnlijk een onderschatting: er viel meer weg dan onze "

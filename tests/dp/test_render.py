@@ -62,8 +62,27 @@ def test_each_column_says_what_bounding_did_in_words() -> None:
     ) in text
     assert "votes (BIASED): at most 1 tip per member per theme counted" in text
     assert "each value clamped to [0, 20] (fixed)" in text
-    assert "95% confidence interval of the bounded statistic" in text
     assert "ε = 0.2 of the ε = 1 was spent choosing bounds" in text
+
+
+def test_each_column_says_what_its_interval_covers() -> None:
+    """Counts and non-negative sums are widened by their estimated cut; the rest are not."""
+    console = Console(record=True, width=400)
+    functions = {"n": Aggregation.COUNT, "votes": Aggregation.MEAN}
+    release = _release(bounds={"n": COUNTED, "votes": CLAMPED})
+    console.print(render_release(release, table="tips", aggregates=functions))
+    text = " ".join(console.export_text().split())
+    assert (
+        "about 3 % of tips were left out (± 1 %); its interval is widened upwards by that cut, "
+        "so it covers the unbounded answer when the estimate holds"
+    ) in text
+    assert "cut off (± 2 %); its interval is that of the bounded value" in text
+    fixed = COUNTED.model_copy(update={"chosen": False, "cut_share": None})
+    assert describe_bounds("n", fixed, ["theme"], "tips", Aggregation.COUNT).endswith(
+        "what bounding cut is not estimated; its interval is that of the bounded value"
+    )
+    unknown = describe_bounds("n", COUNTED, ["theme"], "tips")  # no function: no claim
+    assert "its interval" not in unknown
 
 
 def test_a_biased_column_is_marked_in_its_header_and_its_words() -> None:
@@ -105,7 +124,8 @@ def test_a_count_of_members_is_bounded_by_its_cells_only() -> None:
     members = describe_bounds("m", COUNTED, ["theme"], "tips", Aggregation.COUNT_DISTINCT_MEMBERS)
     assert members == (
         "m: each member counted in at most 12 themes (chosen with DP); "
-        "about 3 % of members were left out (± 1 %)"
+        "about 3 % of members were left out (± 1 %); its interval is widened upwards by that "
+        "cut, so it covers the unbounded answer when the estimate holds"
     )
     text = _text(
         _release(bounds={"n": COUNTED}, columns=["theme", "n", "votes", "median_words"]),

@@ -201,7 +201,7 @@ def test_researchers_and_reviewers_read_the_bounds_in_words(api: Api) -> None:
             "at most 50 tips per member per theme counted, in at most 12 themes "
             "(chosen for this query with DP); about 3 % of tips were left out (± 1 %)"
         ) in english
-        assert "is the 95% interval of the bounded number" in english
+        assert "its interval is widened upwards by that cut" in english  # a count
         dutch = _words(browser.get(f"{path}?lang=nl").text)
         assert (
             "hoogstens 50 tips per lid per theme geteld, in hoogstens 12 groepen (theme) "
@@ -229,18 +229,47 @@ def test_members_read_what_the_interval_covers_and_that_biased_is_low(api: Api) 
     assert _publish(api, biased, acknowledge_biased=True).status_code == 200
     english = _words(api.client.get(f"/insights/{biased}?lang=en").text)
     assert (
-        "The interval is for the number as it was counted: at most 50 tips per member per "
-        "theme counted, in at most 12 themes; about 20 % of tips were left out"
+        "This number was counted so: at most 50 tips per member per theme counted, in at "
+        "most 12 themes; about 20 % of tips were left out (± 1 %). The interval is widened upwards "
+        "by that, so it should hold the full number too."
     ) in english
     assert "This number is likely an underestimate" in english
     assert "chosen for this query with DP" not in english  # members get no jargon
     dutch = _words(api.client.get(f"/insights/{biased}?lang=nl").text)
-    assert "Het interval geldt voor het getal zoals het geteld is" in dutch
+    assert "Het interval is daarom naar boven verruimd" in dutch
     assert "Dit getal is waarschijnlijk een onderschatting" in dutch
     listed = _words(api.client.get("/insights?lang=en").text)
     assert "This number is likely an underestimate" in listed
     insight = api.client.get(f"/insights/{biased}.json").json()
     assert insight["data"][0]["tables"] == ["tips"]
+
+
+def test_members_read_that_an_average_s_interval_is_of_the_bounded_number(api: Api) -> None:
+    clamped = ColumnBounds(rows_per_group=1, groups=12, clamp=(0, 20), chosen=True, cut_share=0.02)
+    made = release(0.5, bounds={"votes": clamped}).model_copy(
+        update={"columns": ["theme", "votes"]}
+    )
+    job = _submit(api, MEAN_VOTES).json()
+    api.client.post(
+        f"/api/reviews/{job['id']}", json={"approve": True, "note": "fine"}, headers=api.as_("rita")
+    )
+    stub = StubExecutor(releases=[made], aggregates={"votes": Aggregation.MEAN})
+    run_worker(api.settings, stub, once=True)
+    release_id = api.client.get(f"/api/jobs/{job['id']}", headers=api.as_("ann")).json()[
+        "release_id"
+    ]
+    assert _publish(api, release_id).status_code == 200
+    english = _words(api.client.get(f"/insights/{release_id}?lang=en").text)
+    assert (
+        "The interval is for the number as it was counted: at most 1 tip per member per theme "
+        "counted, in at most 12 themes, each value clamped to [0, 20]; about 2 % of the "
+        "unbounded answer was cut off."
+    ) in english
+    dutch = _words(api.client.get(f"/insights/{release_id}?lang=nl").text)
+    assert "Het interval geldt voor het getal zoals het geteld is" in dutch
+    assert "elke waarde begrensd tot [0, 20]" in dutch
+    researcher = _words(signed_in(api, "ann").get(f"/workspace/jobs/{job['id']}?lang=en").text)
+    assert "its interval is that of the bounded value" in researcher
 
 
 def test_a_count_of_members_is_bounded_by_cells_only(api: Api) -> None:
@@ -300,4 +329,4 @@ def test_a_release_without_bounds_shows_nothing_extra(api: Api) -> None:
         assert 'class="bounds' not in page
     english = _words(signed_in(api, "rita").get(f"/review/releases/{release_id}?lang=en").text)
     assert "per member" not in english
-    assert "bounded number" not in english
+    assert "its interval" not in english
