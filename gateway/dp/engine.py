@@ -266,9 +266,10 @@ class _Notes:
             cut = cuts.get(self._cut_name(output) or "")
             if isinstance(cut, Cut):
                 total = self._released_total(keys + j, output)
-                if total is not None and total + cut.total > 0:
-                    share = min(max(cut.total / (total + cut.total), 0.0), 1.0)
-                    error = cut.error / (total + max(cut.total, 0.0))
+                if total is not None and total > 0:
+                    whole = total + max(cut.total, 0.0)  # the noise may make a cut negative
+                    share = min(max(cut.total / whole, 0.0), 1.0)
+                    error = cut.error / whole
                     if output.function in _WIDENED and (measure is None or measure.lower >= 0):
                         self.table.widen(keys + j, min(share + error, 0.9))
             notes[output.alias] = ColumnBounds(

@@ -23,7 +23,11 @@ from gateway.sandbox import Sandbox, make_sandbox
 from gateway.source.generate import generate
 from gateway.source.geography import CITY_PROVINCE
 from gateway.vet import vet
+from gateway.vet.plan import Contributions
 from tests.analyses.factories import EXAMPLES, example_plan
+
+FIXED = Contributions(rows_per_group=20, groups=1)
+"""Bounds that take no ε to choose: the same noise for the same tuning, every time."""
 
 pytestmark = pytest.mark.slow
 
@@ -106,18 +110,28 @@ def test_public_key_sets_release_every_cell_or_count_it_withheld(
 def test_a_shape_is_calibrated_once_and_a_kept_tuning_used_only_if_it_holds(
     real_extract: Path, policy: Policy, state: Settings, sandbox: Sandbox
 ) -> None:
-    """Each query below is new (its filter differs), so each runs in the sandbox."""
+    """Each query below is new (its filter differs), so each runs in the sandbox.
+
+    Its bounds are fixed, so that only the tuning can change the noise.
+    """
     tips = "SELECT COUNT(*) AS n FROM tips WHERE helpful_votes >= {}"  # thousands: never near 0
 
     def width(votes: int) -> float:
         release: Release = run_query(
-            tips.format(votes), real_extract, policy, 0.9, state, sandbox=sandbox
+            tips.format(votes),
+            real_extract,
+            policy,
+            0.9,
+            state,
+            sandbox=sandbox,
+            contributions=FIXED,
         )
         assert release.from_store is False
         low, high = release.ci[0][0] or (0.0, 0.0)
         return high - low
 
-    shape = shape_of(vet(tips.format(0), policy), policy, epsilon=0.9)
+    fixed = vet(tips.format(0), policy).model_copy(update={"contributions": FIXED})
+    shape = shape_of(fixed, policy, epsilon=0.9)
     key, tunings = tuning_key(shape, policy.release.confidence), TuningStore(state)
     assert tunings.get(key) is None
     searched = width(0)

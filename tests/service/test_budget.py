@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -62,10 +63,9 @@ def _ledger(settings: Settings, project_id: int) -> list[tuple[LedgerKind, float
         return [(kind, epsilon) for kind, epsilon in rows]
 
 
-def test_concurrent_submissions_never_overspend(backend: Settings, policy: Policy) -> None:
-    """Sixteen submissions of ε = 0.5 race for a budget of 2: exactly four get it."""
-    cast = approved_project(backend, policy, epsilon=2.0)
-    start = threading.Barrier(16)
+def _race(backend: Settings, policy: Policy, cast: Any, submissions: int = 16) -> list[str]:
+    """``submissions`` threads submit a query of ε = 0.5 at once: each one's status or refusal."""
+    start = threading.Barrier(submissions)
     outcomes: list[str] = []
 
     def attempt() -> None:
@@ -75,11 +75,18 @@ def test_concurrent_submissions_never_overspend(backend: Settings, policy: Polic
         except JobRefused as refusal:
             outcomes.append(refusal.code)
 
-    threads = [threading.Thread(target=attempt) for _ in range(16)]
+    threads = [threading.Thread(target=attempt) for _ in range(submissions)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return outcomes
+
+
+def test_concurrent_submissions_never_overspend(backend: Settings, policy: Policy) -> None:
+    """Sixteen submissions of ε = 0.5 race for a budget of 2: exactly four get it."""
+    cast = approved_project(backend, policy, epsilon=2.0)
+    outcomes = _race(backend, policy, cast)
     assert sorted(outcomes) == ["awaiting_review"] * 4 + ["budget_exhausted"] * 12
     reserved = [e for kind, e in _ledger(backend, cast.project_id) if kind is LedgerKind.RESERVE]
     assert reserved == [0.5] * 4
@@ -161,21 +168,7 @@ def test_concurrent_submissions_never_overspend_delta(backend: Settings, policy:
     """Sixteen submissions race for a δ budget of four queries (ε to spare): four get it."""
     delta = policy.budget.delta
     cast = approved_project(backend, policy, epsilon=100.0, delta=4 * delta)
-    start = threading.Barrier(16)
-    outcomes: list[str] = []
-
-    def attempt() -> None:
-        start.wait()
-        try:
-            outcomes.append(submit(backend, policy, cast, 0.5).status.value)
-        except JobRefused as refusal:
-            outcomes.append(refusal.code)
-
-    threads = [threading.Thread(target=attempt) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = _race(backend, policy, cast)
     assert sorted(outcomes) == ["awaiting_review"] * 4 + ["delta_budget_exhausted"] * 12
     reserved = [d for kind, d in _deltas(backend, cast.project_id) if kind is LedgerKind.RESERVE]
     assert reserved == [delta] * 4
