@@ -262,7 +262,7 @@ class _Notes:
             measure = None if output.measure is None else self.shape.measures[output.measure]
             choice = self.template.choice
             chosen = choice.rows or choice.groups or output.measure in choice.measures
-            share, error = None, None
+            share, error, widened = None, None, False
             cut = cuts.get(self._cut_name(output) or "")
             if isinstance(cut, Cut):
                 total = self._released_total(keys + j, output)
@@ -270,7 +270,10 @@ class _Notes:
                     whole = total + max(cut.total, 0.0)  # the noise may make a cut negative
                     share = min(max(cut.total / whole, 0.0), 1.0)
                     error = cut.error / whole
-                    if output.function in _WIDENED and (measure is None or measure.lower >= 0):
+                    widened = output.function in _WIDENED and (
+                        measure is None or measure.lower >= 0
+                    )
+                    if widened:
                         self.table.widen(keys + j, min(share + error, 0.9))
             notes[output.alias] = ColumnBounds(
                 rows_per_group=self.shape.per_group,
@@ -280,6 +283,7 @@ class _Notes:
                 cut_share=share,
                 cut_share_error=error,
                 biased=share is not None and share > self.tolerance,
+                widened=widened,
             )
         return notes
 

@@ -83,6 +83,11 @@ class ColumnBounds(BaseModel):
     biased: bool = Field(
         default=False, description="cut_share is above the policy's release.max_cut_share"
     )
+    widened: bool = Field(
+        default=False,
+        description="the intervals were widened upwards by the estimated cut, so they cover "
+        "the unbounded answer when the estimate holds; otherwise they cover the bounded one",
+    )
 
 
 class Release(BaseModel):

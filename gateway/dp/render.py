@@ -159,13 +159,12 @@ def describe_bounds(
         sentence += f"; {cut}"
     else:
         sentence += "; what bounding cut is not estimated"
-    widened = interval_widened(bounds, function)
-    if widened:
+    if bounds.widened:
         sentence += (
             "; its interval is widened upwards by that cut, so it covers the unbounded answer "
             "when the estimate holds"
         )
-    elif widened is False:
+    else:
         sentence += "; its interval is that of the bounded value"
     if bounds.biased:
         likely = "an underestimate" if bounds.clamp is None else "off by about that much"
@@ -174,25 +173,6 @@ def describe_bounds(
             f"{column} is likely {likely}"
         )
     return f"{column}: {sentence}"
-
-
-WIDENED = frozenset({Aggregation.COUNT, Aggregation.COUNT_DISTINCT_MEMBERS, Aggregation.SUM})
-"""Aggregates whose interval the engine widens upwards by their estimated cut (docs/dp.md)."""
-
-
-def interval_widened(bounds: ColumnBounds, function: Aggregation | None) -> bool | None:
-    """Whether the column's interval also covers what bounding cut; None if ``function`` is
-    unknown and a cut was estimated.
-
-    The engine widens the intervals of counts, and of sums of non-negative
-    measures, upwards by their estimated cut (plus its error); every other
-    interval is that of the bounded statistic.
-    """
-    if bounds.cut_share is None:
-        return False
-    if function is None:
-        return None
-    return function in WIDENED and (bounds.clamp is None or bounds.clamp[0] >= 0)
 
 
 def _noun(table: str | None) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.dp.release import ColumnBounds, Release
-from gateway.dp.render import interval_widened, plural, without_interval
+from gateway.dp.render import plural, without_interval
 from gateway.policy.model import Aggregation
 from gateway.web.i18n import MESSAGES, Lang, translate
 from gateway.web.numbers import number
@@ -54,7 +54,7 @@ def release_notes(
         distinct = function is Aggregation.COUNT_DISTINCT_MEMBERS
         counted = _counted(bounds, keys, table, lang, distinct)
         cut = _cut(bounds, table, lang, distinct)
-        widened = interval_widened(bounds, function)
+        widened = bounds.widened
         if members:
             notes.append(Note(column, _for_members(counted, cut, bounds, widened, lang)))
             if bounds.biased:

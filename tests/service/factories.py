@@ -23,7 +23,7 @@ from gateway.service.queue import ClaimedJob, Outcome, Part
 COUNT_BY_THEME = "SELECT theme, COUNT(*) AS n FROM tips GROUP BY theme"
 MEAN_VOTES = "SELECT theme, AVG(helpful_votes) AS votes FROM tips GROUP BY theme"
 COUNTED = ColumnBounds(
-    rows_per_group=50, groups=12, chosen=True, cut_share=0.03, cut_share_error=0.01
+    rows_per_group=50, groups=12, chosen=True, cut_share=0.03, cut_share_error=0.01, widened=True
 )
 """How bounding treated the count ``n``: within the policy's tolerance."""
 TOO_MUCH_CUT = COUNTED.model_copy(update={"cut_share": 0.2, "biased": True})
