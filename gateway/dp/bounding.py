@@ -36,7 +36,7 @@ from opendp.extras.polars import dp_len
 
 from gateway.dp.frame import per_member
 from gateway.dp.mechanism import release_per_member
-from gateway.dp.shape import Measure, Pipeline, Shape, shape_of
+from gateway.dp.shape import Measure, Pipeline, Shape, additive, shape_of
 from gateway.policy.model import Aggregation, Policy
 from gateway.vet.plan import Contributions, QueryPlan
 
@@ -87,7 +87,7 @@ def choose(
     )
     cells = len(shape.public_keys) if shape.public_keys is not None else shape.num_groups
     on_cells = shape.pipeline is Pipeline.CELLS
-    additive = {Aggregation.COUNT, Aggregation.COUNT_DISTINCT_MEMBERS, Aggregation.SUM}
+    trade = on_cells and additive(plan)
 
     def rank(tail: float, of: str = "n") -> float:
         """The quantile's rank when about ``tail`` of the members (``n``) or rows (``t``)
@@ -97,20 +97,21 @@ def choose(
     def noise(groups: int) -> float:
         return unit_noise(replace(shape, per_group=1, num_groups=groups)) if on_cells else 0.0
 
-    # 1. cells per member, then rows per cell: one more unit of bound adds about σ₁ of
-    #    noise to each cell released, and takes back the rows of every member above it
+    # 1. cells per member, then rows per cell. A level (a mean, a quantile) keeps its value
+    #    when a member's rows are sampled, so it takes what most members have (the median).
+    #    For counts and sums one more row per cell adds about σ₁ of noise to each cell and
+    #    is worth it while more members than that lie above the bound; one more cell adds
+    #    only about σ/2G to each (noise grows with √G), and gives back a whole cell's rows.
     first: list[pl.Expr] = []
     if choice.groups:
-        at = rank(cells * noise(shape.num_groups) / 2) if on_cells else 0.9
-        first.append(_quantile("g", at, range(1, shape.num_groups + 1)))
+        most = shape.num_groups
+        at = rank(cells * noise(most) / (2 * most)) if trade else RANK[0]
+        first.append(_quantile("g", at, range(1, most + 1)))
     found = _release(data, step, first) if first else {}
     groups = int(found.get("g", shape.num_groups))
     unit = noise(groups)
     second: list[pl.Expr] = []
     if choice.rows:
-        # a mean or a quantile keeps its level when a member's rows are sampled, so it
-        # wants as few as most members have; counts and sums trade cut rows against noise
-        trade = on_cells and any(o.function in additive for o in shape.outputs)
         at = rank(cells * unit / 2) if trade else RANK[0]
         second.append(_quantile("k", at, _row_candidates(shape.per_group)))
     found |= _release(data, step, second) if second else {}

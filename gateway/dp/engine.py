@@ -95,7 +95,7 @@ def execute(
                 plan, policy, shape, connection, lambda s: _unit_noise(s, confidence, calibration)
             )
             final = calibrate_bounded(
-                bounding.bounded_shape(bounded, policy, shape), confidence, calibration.tuning
+                bounding.bounded_shape(bounded, policy, shape), confidence, calibration
             )
         frame = load_frame(bounded, policy, final.shape, connection, Path(directory))
         noisy = release(final, frame.data)

@@ -97,26 +97,44 @@ def calibrate(shape: Shape, confidence: float, tuning: Tuning | None = None) -> 
     return min((option for option in options if option is not None), key=_badness)
 
 
-def calibrate_bounded(shape: Shape, confidence: float, template: Tuning) -> Calibration:
-    """``shape`` once its bounds are chosen, given how its maxima were calibrated.
+def calibrate_bounded(shape: Shape, confidence: float, template: Calibration) -> Calibration:
+    """``shape`` once its bounds are chosen, given how its maxima were calibrated (``template``).
 
-    On cells OpenDP's global scale does not depend on the bounds (every
-    statistic's noise is the scale times its sensitivity), so the template's
-    scale is kept and only a private-key threshold is searched for again. On
-    records a quantile's scale grows with the rows per member, so the search
-    is made anew.
+    On cells with the template's number of cells, OpenDP's global scale does
+    not depend on the rows per cell (every statistic's sensitivity grows with
+    it), so each kind of noise keeps the template's scale for it, only a
+    private-key threshold is searched for again, and the more accurate kind is
+    used. Another number of cells (Laplace's scale follows it), or records (a
+    quantile's scale grows with the rows), are searched for anew.
     """
-    if shape.pipeline is Pipeline.ROWS:
+    if shape.pipeline is Pipeline.ROWS or shape.num_groups != template.shape.num_groups:
         return calibrate(shape, confidence)
+    options = []
     try:
-        found = _calibrate(
-            shape, template.noise, confidence, template.model_copy(update={"threshold": None})
-        )
+        for noise in Noise:
+            found = (
+                template.tuning
+                if template.noise is noise
+                else _tuning_for(template.shape, noise, confidence)
+            )
+            if found is None:
+                continue
+            unthresholded = found.model_copy(update={"threshold": None})
+            option = _calibrate(shape, noise, confidence, unthresholded)
+            if option is not None:
+                options.append(option)
     except OpenDPException as exc:
         raise DpError(
             "calibration_failed", f"OpenDP cannot build this query: {exc.variant}: {exc.message}"
         ) from None
-    return found if found is not None else calibrate(shape, confidence)
+    return min(options, key=_badness) if options else calibrate(shape, confidence)
+
+
+@lru_cache(maxsize=64)
+def _tuning_for(shape: Shape, noise: Noise, confidence: float) -> Tuning | None:
+    """The searched tuning of one kind of noise for ``shape``, once per process."""
+    calibration = _calibrate(shape, noise, confidence)
+    return None if calibration is None else calibration.tuning
 
 
 def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:

@@ -143,8 +143,8 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
     the others are the policy's maxima here, to be chosen with DP from the
     data (``Shape.choice``), which then costs ``bounds_epsilon`` of ``epsilon``.
     A member's cells need no bound when the group keys are ``members``
-    columns (one cell per member) or when there are no more public keys than
-    the policy's maximum.
+    columns (one cell per member), or, for counts and sums, when there are no
+    more public keys than the policy's maximum.
     """
     table = policy.tables.get(plan.table)
     if table is None:
@@ -172,7 +172,7 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
         groups_fixed = 1
     elif groups_fixed is None and all(g.column.table == policy.unit_table for g in groups):
         groups_fixed = 1  # each member has one row there, so falls in one cell
-    elif groups_fixed is None and public is not None:
+    elif groups_fixed is None and public is not None and additive(plan):
         groups_fixed = min(len(public), table.contributions.max_groups)
     cells, choose_cells = _bound(groups_fixed, table.contributions.max_groups, "groups")
     choice = Choice(
@@ -197,6 +197,19 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
         choice=choice,
         bounds_epsilon=spent,
     )
+
+
+ADDITIVE = frozenset({Aggregation.COUNT, Aggregation.COUNT_DISTINCT_MEMBERS, Aggregation.SUM})
+"""Aggregates a cut lowers: every row and cell left out is missing from them."""
+
+
+def additive(plan: QueryPlan) -> bool:
+    """Whether ``plan`` releases a count or sum, not only levels (means, quantiles).
+
+    A level keeps its value when a member's rows or cells are sampled, so it
+    wants few of them; counts and sums trade what is cut against noise.
+    """
+    return any(a.function in ADDITIVE for a in plan.aggregates)
 
 
 def _bound(fixed: int | None, maximum: int, name: str) -> tuple[int, bool]:

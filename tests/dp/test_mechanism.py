@@ -257,3 +257,23 @@ def test_opendp_trusts_the_caller_only_while_the_engine_takes_the_plan_out(
     assert released.height == len(shape.public_keys or ())  # every theme, from no data
     with pytest.raises(OpenDPException, match="honest-but-curious"):
         dp.assert_features("honest-but-curious")
+
+
+@pytest.mark.parametrize(("rows", "groups"), [(1, 12), (7, 12), (48, 12), (5, 3)])
+def test_a_chosen_shape_gets_the_noise_a_search_would_find(
+    health_policy: Policy, rows: int, groups: int
+) -> None:
+    """Reusing the maxima's scale for chosen bounds is exactly as noisy as searching anew."""
+    plan = f.plan(
+        "tips",
+        f.count(),
+        f.measure(Aggregation.MEAN, "tips", "helpful_votes", "v"),
+        group_by=[f.by("tips", "theme")],
+    )
+    template = shape_of(plan, health_policy, epsilon=1.0)
+    chosen = replace(template, per_group=rows, num_groups=groups)
+    bounded = mechanism.calibrate_bounded(chosen, 0.95, calibrate(template, 0.95))
+    searched = calibrate(chosen, 0.95)
+    assert bounded.noise is searched.noise
+    assert bounded.tuning.scale == pytest.approx(searched.tuning.scale, rel=1e-5)
+    assert bounded.accuracy == pytest.approx(searched.accuracy, rel=1e-5)
