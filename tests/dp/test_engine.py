@@ -109,7 +109,7 @@ def test_a_query_over_the_remaining_budget_is_refused_before_reading(
 
 
 def test_order_by_and_limit_apply_to_released_values(
-    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+    fixed_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
 ) -> None:
     plan = f.plan(
         "tips",
@@ -118,11 +118,11 @@ def test_order_by_and_limit_apply_to_released_values(
         order_by=(OrderBy(alias="n", descending=True),),
         limit=2,
     )
-    release = execute(plan, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+    release = execute(plan, fixed_policy, tips_extract, epsilon=2.0, extract_hash="e1")
     assert [row[0] for row in release.rows] == ["sleep", "movement"]
     bad = plan.model_copy(update={"order_by": (OrderBy(alias="nope"),)})
     with pytest.raises(DpError) as err:
-        execute(bad, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+        execute(bad, fixed_policy, tips_extract, epsilon=2.0, extract_hash="e1")
     assert err.value.code == "unknown_order_alias"
 
 
