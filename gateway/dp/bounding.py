@@ -45,7 +45,7 @@ ROWS_GRID = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 12
 WEIGHTS = {"members": 0.1, "bounds": 0.4, "cuts": 0.5}
 """How ``bounds_epsilon`` is split: the member count, the quantiles, the cut estimates."""
 CUT_CAP = 4
-"""A member's cut counts up to this many times their bounded contribution."""
+"""A member's cut counts up to this many times their bound in one cell (rows: times √G too)."""
 RANK = (0.5, 0.999)
 """The quantile's rank stays within these, however few or many members there are."""
 ROWS_CAP = 64
@@ -105,7 +105,7 @@ def choose(
     first: list[pl.Expr] = []
     if choice.groups:
         most = shape.num_groups
-        at = rank(cells * noise(most) / (2 * most)) if trade else RANK[0]
+        at = rank(cells * noise(most) / (2 * most)) if trade else RANK[0] if on_cells else 0.9
         first.append(_quantile("g", at, range(1, most + 1)))
     found = _release(data, step, first) if first else {}
     groups = int(found.get("g", shape.num_groups))
@@ -118,8 +118,9 @@ def choose(
     rows = int(found.get("k", shape.per_group))
     # 2. clamp ranges: one more unit adds k·σ₁/2 to a centred sum's noise in each cell, and
     #    takes back one unit from every value above it, a share of all rows
+    counted["kept"] = min(counted["t"], counted["n"] * rows * groups)  # rows the bounds keep
     third = [
-        _quantile(f"v{i}", rank(cells * rows * unit / 2, of="t"), _value_candidates(measure))
+        _quantile(f"v{i}", rank(cells * rows * unit / 2, of="kept"), _value_candidates(measure))
         for i, measure in enumerate(shape.measures)
         if i in choice.measures
     ]
@@ -174,7 +175,8 @@ def cuts(
         largest = 1 if measure is None else max(abs(b) for b in _range(shape.measures[measure]))
         match output.function:
             case Aggregation.COUNT:
-                caps["rows"] = CUT_CAP * k
+                # a member may lose rows in every cell, and whole cells beyond G
+                caps["rows"] = CUT_CAP * k * math.ceil(math.sqrt(shape.num_groups))
             case Aggregation.COUNT_DISTINCT_MEMBERS:
                 caps["cells"] = CUT_CAP
             case Aggregation.SUM:

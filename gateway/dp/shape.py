@@ -143,8 +143,8 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
     the others are the policy's maxima here, to be chosen with DP from the
     data (``Shape.choice``), which then costs ``bounds_epsilon`` of ``epsilon``.
     A member's cells need no bound when the group keys are ``members``
-    columns (one cell per member), or, for counts and sums, when there are no
-    more public keys than the policy's maximum.
+    columns (one cell per member), or, unless the query only averages, when
+    there are no more public keys than the policy's maximum.
     """
     table = policy.tables.get(plan.table)
     if table is None:
@@ -172,11 +172,13 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
         groups_fixed = 1
     elif groups_fixed is None and all(g.column.table == policy.unit_table for g in groups):
         groups_fixed = 1  # each member has one row there, so falls in one cell
-    elif groups_fixed is None and public is not None and additive(plan):
+    elif groups_fixed is None and public is not None and not builder.level_only:
         groups_fixed = min(len(public), table.contributions.max_groups)
     cells, choose_cells = _bound(groups_fixed, table.contributions.max_groups, "groups")
+    # a count of members is bounded by its cells alone: rows per cell do not change it
+    counts_rows = any(a.function is not Aggregation.COUNT_DISTINCT_MEMBERS for a in plan.aggregates)
     choice = Choice(
-        rows=choose and choose_rows and rows > 1,
+        rows=choose and choose_rows and rows > 1 and counts_rows,
         groups=choose and choose_cells and cells > 1,
         measures=tuple(sorted(builder.chosen - builder.fixed)) if choose else (),
     )
@@ -316,6 +318,8 @@ class _Statistics:
         quantiles = {Aggregation.MEDIAN, Aggregation.QUANTILE}
         rows = any(a.function in quantiles for a in plan.aggregates)
         self.pipeline = Pipeline.ROWS if rows else Pipeline.CELLS
+        # only means, on cells: a member's cells may be sampled without moving the level
+        self.level_only = not rows and not additive(plan)
 
     def add(self, aggregate: Aggregate) -> None:
         function = aggregate.function
