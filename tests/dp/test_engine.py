@@ -257,11 +257,11 @@ def test_medians_share_a_query_with_counts_sums_and_averages(
 def one_member_alone() -> tuple[Policy, duckdb.DuckDBPyConnection]:
     """200 members in sleep, and one member alone in diabetes (five tips of 40 votes).
 
-    One cell per member keeps the member count's noise small (Laplace scale
-    about 1.5 at ε = 2), so a lone member passes ``min_group_members = 10`` by
-    noise about once in a thousand runs.
+    One row in one cell per member keeps the member count's noise small
+    (Laplace scale about 1.5 at ε = 2, on records too), so a lone member
+    passes ``min_group_members = 10`` by noise about once in a thousand runs.
     """
-    policy = f.fixed(f.policy(), rows=5, groups=1)
+    policy = f.fixed(f.policy(), rows=1, groups=1)
     crowd = [f.tip(m, "sleep", n=i) for m in range(1, 201) for i in range(2)]
     alone = [f.tip(0, "diabetes", votes=40, n=i) for i in range(5)]
     return policy, f.extract(policy, {"tips": crowd + alone})
