@@ -41,7 +41,8 @@ from gateway.policy.model import Aggregation, Policy
 from gateway.vet.plan import Contributions, QueryPlan
 
 ROWS_GRID = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256)
-"""Candidate row bounds, about a quarter apart; beyond 256 by doubling."""
+"""Candidate row and cell bounds, about a quarter apart; beyond 256 by doubling. Few
+candidates make the same shapes recur, so their calibrations are reused."""
 WEIGHTS = {"members": 0.1, "bounds": 0.4, "cuts": 0.5}
 """How ``bounds_epsilon`` is split: the member count, the quantiles, the cut estimates."""
 CUT_CAP = 4
@@ -106,7 +107,7 @@ def choose(
     if choice.groups:
         most = shape.num_groups
         at = rank(cells * noise(most) / (2 * most)) if trade else RANK[0] if on_cells else 0.9
-        first.append(_quantile("g", at, range(1, most + 1)))
+        first.append(_quantile("g", at, _row_candidates(most)))  # a grid: shapes recur
     found = _release(data, step, first) if first else {}
     groups = int(found.get("g", shape.num_groups))
     unit = noise(groups)
