@@ -36,7 +36,7 @@ from opendp.extras.polars import dp_len
 
 from gateway.dp.frame import per_member
 from gateway.dp.mechanism import release_per_member
-from gateway.dp.shape import Measure, Pipeline, Shape, additive, shape_of
+from gateway.dp.shape import Measure, Output, Pipeline, Shape, additive, shape_of
 from gateway.policy.model import Aggregation, Policy
 from gateway.vet.plan import Contributions, QueryPlan
 
@@ -155,6 +155,29 @@ def bounded_shape(plan: QueryPlan, policy: Policy, shape: Shape) -> Shape:
     return replace(fixed, bounds_epsilon=shape.bounds_epsilon)
 
 
+def cut_of(output: Output, shape: Shape) -> tuple[str, int] | None:
+    """The cut column of ``output`` in the members' cuts (``frame``), and a member's cap there.
+
+    None for medians and quantiles, whose cut is not estimated.
+    """
+    k, measure = shape.per_group, output.measure
+    largest = 1
+    if measure is not None:
+        bounds = shape.measures[measure]
+        largest = max(abs(bounds.lower), abs(bounds.upper), 1)
+    match output.function:
+        case Aggregation.COUNT:
+            # a member may lose rows in every cell, and whole cells beyond G
+            return "rows", CUT_CAP * k * math.ceil(math.sqrt(shape.num_groups))
+        case Aggregation.COUNT_DISTINCT_MEMBERS:
+            return "cells", CUT_CAP
+        case Aggregation.SUM:
+            return f"sum{measure}", CUT_CAP * k * largest
+        case Aggregation.MEAN:
+            return f"over{measure}", k * largest
+    return None
+
+
 def cuts(
     plan: QueryPlan,
     policy: Policy,
@@ -170,20 +193,7 @@ def cuts(
     """
     data = per_member("cuts", plan, policy, shape, connection)
     epsilon = shape.bounds_epsilon * WEIGHTS["cuts"] / sum(WEIGHTS.values())
-    caps: dict[str, int] = {}
-    for output in shape.outputs:
-        k, measure = shape.per_group, output.measure
-        largest = 1 if measure is None else max(abs(b) for b in _range(shape.measures[measure]))
-        match output.function:
-            case Aggregation.COUNT:
-                # a member may lose rows in every cell, and whole cells beyond G
-                caps["rows"] = CUT_CAP * k * math.ceil(math.sqrt(shape.num_groups))
-            case Aggregation.COUNT_DISTINCT_MEMBERS:
-                caps["cells"] = CUT_CAP
-            case Aggregation.SUM:
-                caps[f"sum{measure}"] = CUT_CAP * k * largest
-            case Aggregation.MEAN:
-                caps[f"over{measure}"] = k * largest
+    caps = dict(filter(None, (cut_of(output, shape) for output in shape.outputs)))
     if not caps:
         return {}
     low = {name: 0 if not name.startswith("sum") else -cap for name, cap in caps.items()}
@@ -193,10 +203,6 @@ def cuts(
     ]
     released, errors = release_per_member(data, sums, epsilon, alpha)
     return {name: Cut(float(released[name]), float(errors[name] or 0.0)) for name in caps}
-
-
-def _range(measure: Measure) -> tuple[int, int, int]:
-    return measure.lower, measure.upper, 1
 
 
 def _release(data: pl.LazyFrame, epsilon: float, expressions: list[pl.Expr]) -> dict[str, float]:

@@ -30,7 +30,7 @@ from gateway.dp.release import (
     engine_version,
     release_key,
 )
-from gateway.dp.shape import Output, Pipeline, Shape, StatKind, shape_of
+from gateway.dp.shape import ADDITIVE, Output, Pipeline, Shape, StatKind, shape_of
 from gateway.dp.store import ReleaseStore
 from gateway.dp.tuning import Tuning
 from gateway.errors import BudgetError, ReleaseFailed
@@ -230,8 +230,10 @@ def budget_split(shape: Shape, shares: Mapping[str, float], epsilon: float) -> d
 def _unit_noise(shape: Shape, confidence: float, template: Calibration) -> float:
     """About the standard deviation of a count with one row per member, under ``shape``.
 
-    Read from OpenDP's calibration with the query's own noise (its scale does
-    not depend on the bounds, so no search is needed).
+    Read from OpenDP's calibration with the template's noise, without a search:
+    exact when ``shape`` has the template's cells (the scale does not depend on
+    the rows per cell); with fewer cells Laplace's scale would be smaller, so
+    this then overstates the noise and the bounds come out a little low.
     """
     from gateway.dp.mechanism import calibrate
 
@@ -254,7 +256,7 @@ class _Notes:
         self.tolerance = policy.release.max_cut_share
 
     def columns(self, cuts: Mapping[str, object]) -> dict[str, ColumnBounds]:
-        from gateway.dp.bounding import Cut
+        from gateway.dp.bounding import Cut, cut_of
 
         notes = {}
         keys = len(self.shape.groups)
@@ -263,14 +265,15 @@ class _Notes:
             choice = self.template.choice
             chosen = choice.rows or choice.groups or output.measure in choice.measures
             share, error, widened = None, None, False
-            cut = cuts.get(self._cut_name(output) or "")
+            named = cut_of(output, self.shape)
+            cut = cuts.get(named[0]) if named is not None else None
             if isinstance(cut, Cut):
                 total = self._released_total(keys + j, output)
                 if total is not None and total > 0:
                     whole = total + max(cut.total, 0.0)  # the noise may make a cut negative
                     share = min(max(cut.total / whole, 0.0), 1.0)
                     error = cut.error / whole
-                    widened = output.function in _WIDENED and (
+                    widened = output.function in ADDITIVE and (
                         measure is None or measure.lower >= 0
                     )
                     if widened:
@@ -287,19 +290,6 @@ class _Notes:
             )
         return notes
 
-    @staticmethod
-    def _cut_name(output: Output) -> str | None:
-        match output.function:
-            case Aggregation.COUNT:
-                return "rows"
-            case Aggregation.COUNT_DISTINCT_MEMBERS:
-                return "cells"
-            case Aggregation.SUM:
-                return f"sum{output.measure}"
-            case Aggregation.MEAN:
-                return f"over{output.measure}"
-        return None
-
     def _released_total(self, index: int, output: Output) -> float | None:
         """The column's released total over every group shown (for a mean: of its sum)."""
         if output.function is Aggregation.MEAN:
@@ -307,9 +297,6 @@ class _Notes:
         values = [row[index] for row in self.table.rows]
         numbers = [v for v in values if isinstance(v, int | float)]
         return float(sum(numbers)) if numbers else None
-
-
-_WIDENED = (Aggregation.COUNT, Aggregation.COUNT_DISTINCT_MEMBERS, Aggregation.SUM)
 
 
 class _Table:
