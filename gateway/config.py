@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(
         default=3, ge=1, description="Claims of one job before it is given up (ε stays charged)."
     )
+    privacy_contact: str | None = Field(
+        default=None,
+        description="Where members reach the data protection officer (an e-mail address or "
+        "URL), shown on the privacy page.",
+    )
     max_request_bytes: int = Field(
         default=512 * 1024, ge=1024, description="Largest request body the service accepts."
     )

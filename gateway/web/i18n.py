@@ -18,6 +18,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login": ("Inloggen", "Sign in"),
     "logout": ("Uitloggen", "Sign out"),
     "signed_in_as": ("Ingelogd als", "Signed in as"),
+    "skip_to_content": ("Naar de inhoud", "Skip to content"),
     "json_twin": ("Deze pagina als JSON", "This page as JSON"),
     "back": ("Terug", "Back"),
     # home
@@ -151,6 +152,54 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "noun_tips": ("tip|tips", "tip|tips"),
     "noun_theme_follows": ("gevolgd thema|gevolgde thema's", "theme follow|theme follows"),
     "noun_support_requests": ("hulpvraag|hulpvragen", "support request|support requests"),
+    # how your data is protected (the rest of its text is in gateway.web.protection)
+    "privacy": ("Uw gegevens", "Your data"),
+    "privacy_title": ("Hoe uw gegevens beschermd zijn", "How your data is protected"),
+    "privacy_intro": (
+        "Wat Health-Thing u in de privacyverklaring belooft, hoe deze gateway dat waarmaakt, "
+        "en hoe u uw rechten gebruikt.",
+        "What Health-Thing promises you in its privacy statement, how this gateway keeps it, "
+        "and how to use your rights.",
+    ),
+    "promises_heading": ("Wat we beloven", "What we promise"),
+    "kept_by": ("Zo houden we ons eraan", "How we keep it"),
+    "safeguards_heading": ("De waarborgen van de gateway", "The gateway's safeguards"),
+    "safeguard": ("Waarborg", "Safeguard"),
+    "protects_against": ("Beschermt tegen", "Protects against"),
+    "rights_heading": ("Uw rechten en hoe u ze gebruikt", "Your rights and how to use them"),
+    "how_to_use": ("Hoe", "How"),
+    "what_happens": ("Wat er dan gebeurt", "What happens then"),
+    "within_month": (
+        "Binnen {days} dagen gebruikt geen enkel onderzoek nog gegevens die u hebt "
+        "ingetrokken, beperkt of laten wissen: onderzoeksgegevens verlopen na hoogstens "
+        "{days} dagen, en een wijziging van uw keuzes maakt ze meteen verouderd, zodat ze "
+        "opnieuw worden gebouwd voordat er nog een vraag over gaat.",
+        "Within {days} days no research uses data you withdrew, restricted or had erased: "
+        "research data expires after at most {days} days, and a change of your choices makes "
+        "it stale at once, so that it is rebuilt before another question runs over it.",
+    ),
+    "published_stays": (
+        "Inzichten die al gepubliceerd zijn, blijven staan. Ze zijn met ruis beschermd en "
+        "zouden vrijwel hetzelfde zijn zonder u; er valt niets uit te halen over u.",
+        "Insights already published stay. They are protected with noise and would be almost "
+        "the same without you; nothing about you can be taken from them.",
+    ),
+    "questions_heading": ("Vragen of een klacht", "Questions or a complaint"),
+    "contact_dpo": (
+        "Schrijf de functionaris voor gegevensbescherming van Health-Thing:",
+        "Write to Health-Thing's data protection officer:",
+    ),
+    "contact_platform": (
+        "Neem contact op met de functionaris voor gegevensbescherming van Health-Thing via "
+        "Privacy in uw account.",
+        "Contact Health-Thing's data protection officer under Privacy in your account.",
+    ),
+    "complaint": (
+        "Bent u niet tevreden met ons antwoord, dan kunt u een klacht indienen bij de "
+        "Autoriteit Persoonsgegevens.",
+        "If you are not satisfied with our answer, you can complain to the Dutch Data "
+        "Protection Authority (Autoriteit Persoonsgegevens).",
+    ),
     # login
     "token": ("API-token", "API token"),
     "login_help": (

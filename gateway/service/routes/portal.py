@@ -1,4 +1,4 @@
-"""Pages anyone may read: the front page, the project register, the member insights portal."""
+"""Pages anyone may read: the front page, the register, the insights, how data is protected."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from gateway.service import projects, releases
-from gateway.service.deps import SettingsDep, Viewer
+from gateway.service.deps import PolicyDep, SettingsDep, Viewer
 from gateway.web import language, render
+from gateway.web.protection import protection
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,3 +48,11 @@ def insights(request: Request, settings: SettingsDep, viewer: Viewer) -> Respons
 def insight(release_id: int, request: Request, settings: SettingsDep, viewer: Viewer) -> Response:
     data = releases.insights(settings, language(request), release_id=release_id)
     return render(request, "insight.html", data)
+
+
+@router.get("/privacy")
+@router.get("/privacy.json")
+def privacy(request: Request, settings: SettingsDep, policy: PolicyDep, viewer: Viewer) -> Response:
+    """How members' data is protected: promises, safeguards, rights and how to use them."""
+    data = protection(policy, language(request), settings.privacy_contact)
+    return render(request, "privacy.html", data)
