@@ -53,7 +53,21 @@ class Settings(BaseSettings):
         default=Path("analyses"),
         description="Vetted analysis templates a researcher may submit by name.",
     )
-    token_days: int = Field(default=90, ge=1, le=366, description="Lifetime of a new API token.")
+    token_days: int = Field(
+        default=90, ge=1, le=366, description="Lifetime of a new API token unless asked otherwise."
+    )
+    token_max_days: int = Field(
+        default=366, ge=1, le=366, description="Longest lifetime an API token may be issued with."
+    )
+    session_hours: int = Field(
+        default=8,
+        ge=1,
+        le=24,
+        description="A signed-in browser's session ends this long after sign-in.",
+    )
+    session_idle_minutes: int = Field(
+        default=30, ge=5, le=24 * 60, description="A session unused for this long ends too."
+    )
     job_lease_seconds: int = Field(
         default=60,
         ge=5,
@@ -77,6 +91,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "GATEWAY_INSECURE_NO_SANDBOX is not allowed when GATEWAY_ENVIRONMENT=production"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _token_days_within_cap(self) -> Settings:
+        if self.token_days > self.token_max_days:
+            raise ValueError("GATEWAY_TOKEN_DAYS may not exceed GATEWAY_TOKEN_MAX_DAYS")
         return self
 
     @cached_property

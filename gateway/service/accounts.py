@@ -3,7 +3,8 @@
 A token is 256 random bits (``gw_`` + URL-safe base64), shown once when it is
 issued; only its SHA-256 is stored, so a copy of the database gives no way
 in. Tokens expire, can be revoked, and stop working when their user is
-disabled. Every refused token is written to the audit log.
+disabled (and so do the browser sessions opened with them). Every refused
+token is written to the audit log.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from gateway.config import Settings
@@ -22,7 +23,7 @@ from gateway.db import session
 from gateway.errors import AuthError, ConflictError, NotFoundError
 from gateway.service import audit
 from gateway.service.audit import Actor
-from gateway.service.models import ApiToken, Role, User, utcnow
+from gateway.service.models import ApiToken, Role, User, WebSession, utcnow
 from gateway.service.transaction import transaction
 
 TOKEN_PREFIX = "gw_"  # noqa: S105 (a marker, not a secret)
@@ -36,6 +37,8 @@ class Principal:
     id: int
     name: str
     role: Role
+    token_id: int | None = None
+    """The API token the request came with; None for a page's session."""
 
     @property
     def actor(self) -> Actor:
@@ -137,7 +140,8 @@ def disable_user(settings: Settings, actor: Actor, user_id: int) -> UserPublic:
             .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        audit.record(s, actor, "user.disable", "user", user_id)
+        ended = revoke_sessions(s, WebSession.user_id == user_id)
+        audit.record(s, actor, "user.disable", "user", user_id, sessions_revoked=ended)
         return user_public(user)
 
 
@@ -196,7 +200,18 @@ def revoke_token(settings: Settings, actor: Actor, token_id: int) -> None:
         if row is None:
             raise NotFoundError("token_not_found", f"no token {token_id}", hint="list tokens first")
         row.revoked_at = row.revoked_at or utcnow()
-        audit.record(s, actor, "token.revoke", "token", token_id, prefix=row.prefix)
+        ended = revoke_sessions(s, WebSession.token_id == token_id)
+        audit.record(
+            s, actor, "token.revoke", "token", token_id, prefix=row.prefix, sessions_revoked=ended
+        )
+
+
+def revoke_sessions(s: Session, which: ColumnElement[bool]) -> int:
+    """End the open browser sessions ``which`` selects, in the caller's transaction."""
+    ended = s.execute(
+        update(WebSession).where(which, WebSession.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return int(ended.rowcount)  # type: ignore[attr-defined]
 
 
 def authenticate(settings: Settings, token: str | None) -> Principal:
@@ -211,8 +226,8 @@ def authenticate(settings: Settings, token: str | None) -> Principal:
     refusal = _refusal(found)
     if refusal is None:
         assert found is not None
-        user = found[1]
-        return Principal(id=user.id, name=user.name, role=user.role)
+        row, user = found
+        return Principal(id=user.id, name=user.name, role=user.role, token_id=row.id)
     with transaction(settings) as s:
         audit.record(
             s,
@@ -224,14 +239,6 @@ def authenticate(settings: Settings, token: str | None) -> Principal:
             reason=refusal.code,
         )
     raise refusal
-
-
-def peek(settings: Settings, token: str | None) -> Principal | None:
-    """Who a valid token belongs to, else None; for pages anyone may see (not audited)."""
-    found = _lookup(settings, token) if token else None
-    if found is None or _refusal(found) is not None:
-        return None
-    return Principal(id=found[1].id, name=found[1].name, role=found[1].role)
 
 
 def _lookup(settings: Settings, token: str) -> tuple[ApiToken, User] | None:

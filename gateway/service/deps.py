@@ -1,7 +1,10 @@
 """Dependencies every route shares: settings, policy, and who is asking.
 
-A token comes as ``Authorization: Bearer <token>`` (API clients) or in the
-HttpOnly ``gateway_token`` cookie the login page sets (browsers). The role
+The API (``/api/``) takes ``Authorization: Bearer <token>`` only and reads no
+cookie. Pages take the same header, or the session cookie the login page sets
+(see ``sessions``); a request that changes anything on the strength of that
+cookie must carry an ``Origin`` of this very site, and one without ``Origin``
+is refused, so no other site can act through a signed-in browser. The role
 aliases refuse everyone else with 403 and say which role the route needs.
 """
 
@@ -17,10 +20,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.config import Settings
 from gateway.errors import ForbiddenError
 from gateway.policy.model import Policy
-from gateway.service.accounts import Principal, authenticate, peek
+from gateway.service import sessions
+from gateway.service.accounts import Principal, authenticate
 from gateway.service.models import Role
 
-TOKEN_COOKIE = "gateway_token"  # noqa: S105 (a cookie name, not a secret)
+SESSION_COOKIE = "gateway_session"
+API_PREFIX = "/api/"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _bearer = HTTPBearer(auto_error=False, description="An API token issued by an administrator.")
 
@@ -44,27 +50,31 @@ def current_user(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    token = credentials.credentials if credentials else request.cookies.get(TOKEN_COOKIE)
-    user = authenticate(settings, token)
+    if credentials is not None or request.url.path.startswith(API_PREFIX):
+        user = authenticate(settings, credentials.credentials if credentials else None)
+    else:
+        user = sessions.resume(settings, request.cookies.get(SESSION_COOKIE))
+        if request.method not in SAFE_METHODS:
+            same_origin(request)
     request.state.user = user
     return user
 
 
 def optional_user(request: Request, settings: SettingsDep) -> Principal | None:
     """The signed-in user of a public page, if any; never refuses."""
-    user = peek(settings, request.cookies.get(TOKEN_COOKIE))
+    user = sessions.peek(settings, request.cookies.get(SESSION_COOKIE))
     request.state.user = user
     return user
 
 
 def same_origin(request: Request) -> None:
-    """Refuse a form posted from another site (the cookie is SameSite=Strict too)."""
+    """Refuse a form from another site, or one whose browser does not say where it is from."""
     origin = request.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != request.url.netloc:
+    if origin is None or urlsplit(origin).netloc != request.url.netloc:
         raise ForbiddenError(
             "cross_site_request",
-            f"a form from {origin} may not act here",
-            hint="use the gateway's own pages",
+            f"a form from {origin or 'an unnamed origin'} may not act here",
+            hint="use the gateway's own pages, or the API with a bearer token",
         )
 
 

@@ -112,6 +112,28 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
+class WebSession(Base):
+    """A signed-in browser. Only the SHA-256 of its cookie is kept; the cookie is no API token.
+
+    A session is short: it ends at ``expires_at``, after ``settings.session_idle_minutes``
+    unused, at sign-out, or when its user is disabled or the token it was opened with
+    is revoked.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("api_tokens.id"), index=True, doc="the token shown at sign-in"
+    )
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, doc="last use, to the minute")
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
 class Project(Base):
     __tablename__ = "projects"
 

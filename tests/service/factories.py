@@ -217,6 +217,19 @@ def make_api(settings: Settings, policy: Policy) -> Api:
     return Api(client, settings, policy, people, tokens)
 
 
+SITE = "http://testserver"
+"""The test client's own origin: what a browser on the gateway's pages sends as ``Origin``."""
+
+
+def signed_in(api: Api, name: str) -> TestClient:
+    """A browser that signed in with ``name``'s token on the login page, as a browser does:
+    its forms carry the site's ``Origin`` and its session cookie."""
+    browser = TestClient(api.client.app, headers={"Origin": SITE})
+    response = browser.post("/login", data={"token": api.tokens[name]}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return browser
+
+
 PROPOSAL = {
     "title": "Sleep tips over the year",
     "summary": "Which sleep tips members find helpful, by season and age band.",

@@ -1,4 +1,8 @@
-"""Browser sign-in: a token pasted once, kept in an HttpOnly, SameSite=Strict cookie."""
+"""Browser sign-in: a token pasted once opens a short session; sign-out ends it.
+
+The cookie holds the session's own secret, never the token, and is HttpOnly,
+SameSite=Strict and (in production) Secure.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from gateway.config import Environment
-from gateway.service.accounts import authenticate
-from gateway.service.deps import TOKEN_COOKIE, SameOrigin, SettingsDep, Viewer
+from gateway.service import sessions
+from gateway.service.deps import SESSION_COOKIE, SameOrigin, SettingsDep, Viewer
 from gateway.service.models import Role
 from gateway.web import render
 
@@ -36,25 +40,28 @@ def login_form(request: Request, viewer: Viewer, next: str | None = None) -> Res
 
 @router.post("/login", dependencies=[SameOrigin])
 def login(
+    request: Request,
     settings: SettingsDep,
     token: Annotated[str, Form()],
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    user = authenticate(settings, token.strip())
+    client = request.client.host if request.client else None
+    user, secret = sessions.sign_in(settings, token.strip(), client=client)
     response = RedirectResponse(_local(next) or LANDING[user.role], status_code=303)
     response.set_cookie(
-        TOKEN_COOKIE,
-        token.strip(),
+        SESSION_COOKIE,
+        secret,
         httponly=True,
         samesite="strict",
         secure=settings.environment is Environment.PRODUCTION,
-        max_age=12 * 3600,
+        max_age=settings.session_hours * 3600,
     )
     return response
 
 
 @router.post("/logout", dependencies=[SameOrigin])
-def logout() -> Response:
+def logout(request: Request, settings: SettingsDep) -> Response:
+    sessions.sign_out(settings, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE)
+    response.delete_cookie(SESSION_COOKIE)
     return response
