@@ -129,13 +129,28 @@ class Purpose(_Strict):
 
 class Budget(_Strict):
     per_query_epsilon_cap: Annotated[float, Field(gt=0)] = 1.0
-    default_project_epsilon: Annotated[float, Field(gt=0)] = 10.0
+    default_project_epsilon: Annotated[float, Field(gt=0)] = Field(
+        default=10.0, description="the ε a reviewer's grant starts from (never more than asked)"
+    )
+    max_project_epsilon: Annotated[float, Field(gt=0)] = Field(
+        default=50.0,
+        description="the most ε a project may be granted in all, at approval plus top-ups",
+    )
     delta: Annotated[float, Field(gt=0, lt=1e-3, description="δ each query may spend")] = 1e-7
     default_query_epsilon: Annotated[float, Field(gt=0)] = 0.5
     default_project_delta: Annotated[
         float,
         Field(gt=0, lt=1e-3, description="δ a project is granted, at most; 100 queries' δ"),
     ] = 1e-5
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> Budget:
+        if self.max_project_epsilon < self.default_project_epsilon:
+            raise ValueError(
+                f"max_project_epsilon {self.max_project_epsilon:g} is less than "
+                f"default_project_epsilon {self.default_project_epsilon:g}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _room_for_one_query(self) -> Budget:

@@ -21,6 +21,7 @@ release store answered it from before the job); the rest is refunded.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from pydantic import BaseModel
@@ -30,7 +31,16 @@ from sqlalchemy.orm import Session
 from gateway.analyses.plan import MAX_QUERIES
 from gateway.errors import BudgetError
 from gateway.policy.model import Policy
-from gateway.service.models import BudgetEntry, Job, JobKind, LedgerKind, Project, utcnow
+from gateway.service.models import (
+    BudgetEntry,
+    BudgetGrant,
+    Job,
+    JobKind,
+    LedgerKind,
+    Project,
+    User,
+    utcnow,
+)
 
 TOLERANCE = 1e-9
 """Float sums such as 0.1 + 0.2 must not refuse a reservation that fits exactly: ε within
@@ -56,6 +66,29 @@ class BudgetState(BaseModel):
     held_delta: float
     spent_delta: float
     remaining_delta: float
+
+
+class TopUpPublic(BaseModel):
+    """ε a reviewer added to an approved project, and why."""
+
+    epsilon: float
+    note: str
+    granted_by: str
+    at: dt.datetime
+
+
+def top_ups(s: Session, project: Project) -> list[TopUpPublic]:
+    """The project's top-ups, oldest first; the ε granted at approval is the rest of ``granted``."""
+    rows = s.execute(
+        select(BudgetGrant, User.name)
+        .join(User, User.id == BudgetGrant.granted_by)
+        .where(BudgetGrant.project_id == project.id)
+        .order_by(BudgetGrant.id)
+    ).all()
+    return [
+        TopUpPublic(epsilon=grant.epsilon, note=grant.note, granted_by=name, at=grant.at)
+        for grant, name in rows
+    ]
 
 
 def job_delta(kind: JobKind, policy: Policy) -> float:

@@ -143,7 +143,9 @@ class Project(Base):
     themes: Mapped[list[str]] = mapped_column(JSON)
     purpose: Mapped[str] = mapped_column(String(64))
     requested_epsilon: Mapped[float] = mapped_column(Float)
-    granted_epsilon: Mapped[float | None] = mapped_column(Float)
+    granted_epsilon: Mapped[float | None] = mapped_column(
+        Float, doc="ε granted in all: at approval, plus each top-up (``budget_grants``)"
+    )
     granted_delta: Mapped[float | None] = mapped_column(
         Float, doc="δ granted at approval; the policy's default_project_delta unless less"
     )
@@ -210,6 +212,19 @@ class BudgetEntry(Base):
     rho: Mapped[float | None] = mapped_column(
         Float, doc="zCDP ρ of the charged releases that state one; None otherwise"
     )
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class BudgetGrant(Base):
+    """One append-only line per top-up: ε a reviewer added to an approved project, and why."""
+
+    __tablename__ = "budget_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    epsilon: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 

@@ -36,8 +36,8 @@ from gateway.policy.model import Policy
 from gateway.service import audit
 from gateway.service.accounts import Principal
 from gateway.service.audit import Actor
-from gateway.service.budget import BudgetState, budget_state
-from gateway.service.models import Project, ProjectStatus, Role, User, utcnow
+from gateway.service.budget import TOLERANCE, BudgetState, TopUpPublic, budget_state, top_ups
+from gateway.service.models import BudgetGrant, Project, ProjectStatus, Role, User, utcnow
 from gateway.service.transaction import transaction
 
 
@@ -53,13 +53,29 @@ class ProjectDecision(BaseModel):
     approve: bool
     note: str = Field(min_length=3, max_length=5000, description="why; shown to the researcher")
     granted_epsilon: float | None = Field(
-        default=None, gt=0, description="budget granted; default: what was asked, never more"
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="ε granted; default: the policy's default_project_epsilon, or what was "
+        "asked if that is less; never more than asked",
     )
     granted_delta: float | None = Field(
         default=None,
         gt=0,
+        allow_inf_nan=False,
         description="δ granted; default and most: the policy's default_project_delta",
     )
+
+
+class BudgetTopUp(BaseModel):
+    """More ε for an approved project, with the reviewer's reason (kept and audited)."""
+
+    add_epsilon: float = Field(
+        gt=0,
+        allow_inf_nan=False,
+        description="ε to add; the project's total may not pass the policy's max_project_epsilon",
+    )
+    note: str = Field(min_length=3, max_length=5000, description="why; shown with the budget")
 
 
 class ProjectPublic(BaseModel):
@@ -77,6 +93,9 @@ class ProjectPublic(BaseModel):
     created_at: dt.datetime
     has_extract: bool
     budget: BudgetState
+    top_ups: list[TopUpPublic] = Field(
+        default_factory=list, description="ε reviewers added after approval, oldest first"
+    )
 
 
 class ProjectsPublic(BaseModel):
@@ -131,6 +150,7 @@ def _public(s: Session, project: Project) -> ProjectPublic:
         created_at=project.created_at,
         has_extract=project.extract is not None,
         budget=budget_state(s, project),
+        top_ups=top_ups(s, project),
     )
 
 
@@ -210,19 +230,9 @@ def decide(
                 f"project {project_id} was already {project.status.value}",
                 hint="a decided project is not decided again; the researcher can propose anew",
             )
-        if project.owner_id == who.id:
-            raise ForbiddenError(
-                "own_project", "a reviewer does not decide on their own project", hint=None
-            )
-        granted = decision.granted_epsilon or project.requested_epsilon
-        if granted > project.requested_epsilon:
-            raise ServiceError(
-                "grant_over_request",
-                f"granting ε = {granted:g} is more than the {project.requested_epsilon:g} asked",
-                hint="grant at most what the project asked for",
-            )
+        _not_own(who, project)
         project.status = ProjectStatus.APPROVED if decision.approve else ProjectStatus.REJECTED
-        project.granted_epsilon = granted if decision.approve else None
+        project.granted_epsilon = _granted(decision, project, policy) if decision.approve else None
         project.granted_delta = _granted_delta(decision, policy) if decision.approve else None
         project.reviewer_id = who.id
         project.decision_note = decision.note
@@ -237,6 +247,89 @@ def decide(
             granted_delta=project.granted_delta,
         )
         return _public(s, project)
+
+
+def default_grant(project: Project | ProjectPublic, policy: Policy) -> float:
+    """The ε a grant starts from: the policy's default, or what was asked if that is less."""
+    return min(policy.budget.default_project_epsilon, project.requested_epsilon)
+
+
+def top_up(
+    settings: Settings, who: Principal, project_id: int, data: BudgetTopUp, policy: Policy
+) -> ProjectPublic:
+    """Add ε to an approved project's grant: one append-only line, audited.
+
+    The project's row is locked, as a reservation locks it, so a top-up and
+    concurrent submissions see one total.
+    """
+    with transaction(settings) as s:
+        project = s.get(Project, project_id, with_for_update=True)
+        if project is None:
+            raise NotFoundError("project_not_found", f"no project {project_id}", hint=None)
+        if project.status is not ProjectStatus.APPROVED or project.granted_epsilon is None:
+            raise ForbiddenError(
+                "project_not_approved",
+                f"project {project_id} is {project.status.value}; only an approved project's "
+                "budget is topped up",
+                hint="decide on the proposal first; the grant is part of approving it",
+            )
+        _not_own(who, project)
+        total = project.granted_epsilon + data.add_epsilon
+        _within_policy(total, policy)
+        project.granted_epsilon = total
+        s.add(
+            BudgetGrant(
+                project_id=project.id,
+                epsilon=data.add_epsilon,
+                note=data.note,
+                granted_by=who.id,
+                at=utcnow(),
+            )
+        )
+        s.flush()
+        audit.record(
+            s,
+            who.actor,
+            "project.budget",
+            "project",
+            project.id,
+            add_epsilon=data.add_epsilon,
+            granted_epsilon=total,
+            note=data.note,
+        )
+        return _public(s, project)
+
+
+def _granted(decision: ProjectDecision, project: Project, policy: Policy) -> float:
+    """The ε an approval grants: the default unless given; never more than asked or allowed."""
+    granted = decision.granted_epsilon or default_grant(project, policy)
+    if granted > project.requested_epsilon:
+        raise ServiceError(
+            "grant_over_request",
+            f"granting ε = {granted:g} is more than the {project.requested_epsilon:g} asked",
+            hint="grant at most what the project asked for",
+        )
+    _within_policy(granted, policy)
+    return granted
+
+
+def _not_own(who: Principal, project: Project) -> None:
+    if project.owner_id == who.id:
+        raise ForbiddenError(
+            "own_project", "a reviewer does not decide on their own project's budget", hint=None
+        )
+
+
+def _within_policy(granted: float, policy: Policy) -> None:
+    """Refuse a project total above the policy's ``max_project_epsilon``."""
+    most = policy.budget.max_project_epsilon
+    if granted > most + TOLERANCE:
+        raise ServiceError(
+            "grant_over_policy",
+            f"a project granted ε = {granted:g} in all is more than the policy allows "
+            f"({most:g}, budget.max_project_epsilon)",
+            hint=f"grant at most {most:g} in all; a project needing more is a new proposal",
+        )
 
 
 def _granted_delta(decision: ProjectDecision, policy: Policy) -> float:

@@ -274,6 +274,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reject": ("Afwijzen", "Reject"),
     "granted_epsilon": ("Toegekend budget (ε)", "Granted budget (ε)"),
     "granted_delta": ("Toegekend budget (δ)", "Granted budget (δ)"),
+    "granted": ("Toegekend", "Granted"),
+    "budget_adds_up": (
+        "Toegekend = gereserveerd (door lopende vragen) + besteed + resterend.",
+        "Granted = held (by running queries) + spent + remaining.",
+    ),
+    "top_up": ("Budget aanvullen", "Top up the budget"),
+    "top_ups": ("Aanvullingen na goedkeuring", "Top-ups after approval"),
+    "add_epsilon": ("ε erbij", "ε to add"),
+    "policy_default_epsilon": ("Standaard per project (beleid)", "Default per project (policy)"),
+    "policy_max_epsilon": (
+        "Hoogstens per project in totaal (beleid)",
+        "Most per project in all (policy)",
+    ),
+    "researcher": ("Onderzoeker", "Researcher"),
+    "reviewer": ("Beoordelaar", "Reviewer"),
+    "date": ("Datum", "Date"),
     "publish": ("Publiceren", "Publish"),
     "acknowledge_biased": (
         "Ik heb gelezen wat elke vertekende kolom betekent; leden lezen erbij dat het getal "

@@ -59,7 +59,9 @@ def approved_project(
         settings,
         reviewer,
         project.id,
-        ProjectDecision(approve=True, note="fits the mission", granted_delta=delta),
+        ProjectDecision(
+            approve=True, note="fits the mission", granted_epsilon=epsilon, granted_delta=delta
+        ),
         policy,
     )
     return Cast(researcher, reviewer, project.id)

@@ -167,7 +167,7 @@ def test_a_reviewer_does_not_review_their_own_job(settings: Settings, policy: Po
 def test_concurrent_submissions_never_overspend_delta(backend: Settings, policy: Policy) -> None:
     """Sixteen submissions race for a δ budget of four queries (ε to spare): four get it."""
     delta = policy.budget.delta
-    cast = approved_project(backend, policy, epsilon=100.0, delta=4 * delta)
+    cast = approved_project(backend, policy, epsilon=30.0, delta=4 * delta)
     outcomes = _race(backend, policy, cast)
     assert sorted(outcomes) == ["awaiting_review"] * 4 + ["delta_budget_exhausted"] * 12
     reserved = [d for kind, d in _deltas(backend, cast.project_id) if kind is LedgerKind.RESERVE]
@@ -175,7 +175,7 @@ def test_concurrent_submissions_never_overspend_delta(backend: Settings, policy:
     granted, remaining, held, spent = _delta_state(backend, cast.project_id)
     assert (granted, remaining, spent) == (4 * delta, 0.0, 0.0)
     assert held == pytest.approx(4 * delta, rel=1e-9)
-    assert _state(backend, cast.project_id) == (98.0, 2.0, 0.0)  # ε held only by those four
+    assert _state(backend, cast.project_id) == (28.0, 2.0, 0.0)  # ε held only by those four
 
 
 def test_a_project_gets_the_policys_delta_and_a_hundred_releases_fit(

@@ -6,15 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gateway.db import session
+from gateway.policy.model import Policy
 from gateway.service import audit, jobs, projects, releases
 from gateway.service.audit import AuditEntry, Verdict
 from gateway.service.deps import CurrentReviewer, PolicyDep, SameOrigin, SettingsDep
 from gateway.service.jobs import JobPublic, JobsPublic, ReviewDecision
 from gateway.service.models import ProjectStatus
-from gateway.service.projects import ProjectDecision, ProjectPublic, ProjectsPublic
+from gateway.service.projects import BudgetTopUp, ProjectDecision, ProjectPublic, ProjectsPublic
 from gateway.service.releases import PublishRequest, ReleasePublic, ReleasesPublic
 from gateway.service.status import StatusCode
 from gateway.web import render
@@ -22,13 +23,38 @@ from gateway.web import render
 router = APIRouter(prefix="/review", include_in_schema=False)
 
 
+class GrantLimits(BaseModel):
+    """The policy's limits a reviewer grants ε within."""
+
+    default_epsilon: float = Field(description="budget.default_project_epsilon")
+    max_epsilon: float = Field(description="budget.max_project_epsilon: a project's total")
+
+    @classmethod
+    def of(cls, policy: Policy) -> GrantLimits:
+        budget = policy.budget
+        return cls(
+            default_epsilon=budget.default_project_epsilon, max_epsilon=budget.max_project_epsilon
+        )
+
+
 class ConsolePage(BaseModel):
     proposed: ProjectsPublic
+    default_grants: dict[int, float] = Field(
+        description="per proposed project, the ε its grant field starts at"
+    )
     approved: ProjectsPublic
     queue: JobsPublic
     unpublished: ReleasesPublic
+    limits: GrantLimits
     query_delta: float
     project_delta: float
+
+
+class ProjectPage(BaseModel):
+    project: ProjectPublic
+    jobs: JobsPublic
+    limits: GrantLimits
+    room: float = Field(description="the most ε a top-up may add now")
 
 
 class ReviewJobPage(BaseModel):
@@ -52,11 +78,14 @@ class AuditPage(BaseModel):
 def console(
     request: Request, who: CurrentReviewer, settings: SettingsDep, policy: PolicyDep
 ) -> Response:
+    proposed = projects.list_projects(settings, who, ProjectStatus.PROPOSED)
     data = ConsolePage(
-        proposed=projects.list_projects(settings, who, ProjectStatus.PROPOSED),
+        proposed=proposed,
+        default_grants={p.id: projects.default_grant(p, policy) for p in proposed.data},
         approved=projects.list_projects(settings, who, ProjectStatus.APPROVED),
         queue=jobs.list_jobs(settings, who, status=StatusCode.AWAITING_REVIEW),
         unpublished=releases.list_releases(settings, who, published=False),
+        limits=GrantLimits.of(policy),
         query_delta=policy.budget.delta,
         project_delta=policy.budget.default_project_delta,
     )
@@ -73,6 +102,37 @@ def decide(
 ) -> Response:
     projects.decide(settings, who, project_id, decision, policy)
     return RedirectResponse("/review", status_code=303)
+
+
+@router.get("/projects/{project_id:int}.json")
+@router.get("/projects/{project_id:int}")
+def project_page(
+    project_id: int,
+    request: Request,
+    who: CurrentReviewer,
+    settings: SettingsDep,
+    policy: PolicyDep,
+) -> Response:
+    project = projects.project_public(settings, who, project_id)
+    data = ProjectPage(
+        project=project,
+        jobs=jobs.list_jobs(settings, who, project_id=project_id),
+        limits=GrantLimits.of(policy),
+        room=max(policy.budget.max_project_epsilon - project.budget.granted, 0.0),
+    )
+    return render(request, "review_project.html", data)
+
+
+@router.post("/projects/{project_id:int}/budget", dependencies=[SameOrigin])
+def top_up(
+    project_id: int,
+    who: CurrentReviewer,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    data: Annotated[BudgetTopUp, Form()],
+) -> Response:
+    projects.top_up(settings, who, project_id, data, policy)
+    return RedirectResponse(f"/review/projects/{project_id}", status_code=303)
 
 
 @router.get("/jobs/{job_id:int}.json")

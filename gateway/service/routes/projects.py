@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from gateway.service import projects
 from gateway.service.deps import (
     CurrentAdmin,
+    CurrentOverseer,
     CurrentResearcher,
     CurrentReviewer,
     CurrentUser,
@@ -17,7 +18,13 @@ from gateway.service.deps import (
     SettingsDep,
 )
 from gateway.service.models import ProjectStatus
-from gateway.service.projects import ProjectCreate, ProjectDecision, ProjectPublic, ProjectsPublic
+from gateway.service.projects import (
+    BudgetTopUp,
+    ProjectCreate,
+    ProjectDecision,
+    ProjectPublic,
+    ProjectsPublic,
+)
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
@@ -58,6 +65,21 @@ def decide(
 ) -> ProjectPublic:
     """Approve (granting an ε and a δ budget) or reject a proposed project, with a note."""
     return projects.decide(settings, who, project_id, decision, policy)
+
+
+@router.post("/{project_id}/budget")
+def top_up(
+    project_id: int,
+    data: BudgetTopUp,
+    who: CurrentOverseer,
+    settings: SettingsDep,
+    policy: PolicyDep,
+) -> ProjectPublic:
+    """Add ε to an approved project (reviewers and admins), with a note; kept and audited.
+
+    The project's total may not pass the policy's ``budget.max_project_epsilon``.
+    """
+    return projects.top_up(settings, who, project_id, data, policy)
 
 
 @router.put("/{project_id}/extract", status_code=204)
