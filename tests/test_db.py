@@ -37,7 +37,10 @@ def test_sqlite_migrations_create_every_model_table(tmp_path: Path) -> None:
 def test_postgres_migrations_match_models(postgres_schema: str, tmp_path: Path) -> None:
     url = postgres_url(postgres_schema)
     settings = Settings(data_dir=tmp_path, database_url=url)
-    assert _pending_changes(url, settings) == []
+    try:
+        assert _pending_changes(url, settings) == []
+    finally:
+        engine_for(settings.metadata_url).dispose()
 
 
 def test_the_delta_budget_migration_keeps_old_projects_running(backend: Settings) -> None:
