@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from gateway.config import Settings
 from gateway.db import migrate
@@ -11,8 +12,17 @@ from gateway.policy import load_policy
 from gateway.policy.model import Policy
 from gateway.service import problems
 from gateway.service.execute import require_isolation
+from gateway.service.headers import SecurityHeaders
 from gateway.service.routes import ROUTERS
+from gateway.service.routes.apidocs import SWAGGER_DIR, SWAGGER_URL
 from gateway.web import STATIC_DIR
+
+
+class Gateway(FastAPI):
+    """FastAPI with security headers outside everything, server errors included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), self.state.settings)
 
 
 def create_app(settings: Settings | None = None, policy: Policy | None = None) -> FastAPI:
@@ -22,16 +32,20 @@ def create_app(settings: Settings | None = None, policy: Policy | None = None) -
     require_isolation(settings)
     policy = policy or load_policy(settings.policy_file)
     migrate(settings)
-    app = FastAPI(
+    app = Gateway(
         title="Health-Thing research gateway",
         summary="Differentially private insights from member data, never the data itself.",
         version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.policy = policy
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount(SWAGGER_URL, StaticFiles(directory=SWAGGER_DIR), name="api-docs")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(problems.BodyLimit, limit=settings.max_request_bytes)
+
     return app

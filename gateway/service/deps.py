@@ -68,9 +68,18 @@ def optional_user(request: Request, settings: SettingsDep) -> Principal | None:
 
 
 def same_origin(request: Request) -> None:
-    """Refuse a form from another site, or one whose browser does not say where it is from."""
+    """Refuse a form from another site, or one whose browser does not say where it is from.
+
+    ``Origin`` must name this site. Under ``Referrer-Policy: no-referrer`` browsers send
+    ``Origin: null`` even for the site's own forms; that is taken only with
+    ``Sec-Fetch-Site: same-origin``, a header no page can forge.
+    """
     origin = request.headers.get("origin")
-    if origin is None or urlsplit(origin).netloc != request.url.netloc:
+    if origin == "null":
+        trusted = request.headers.get("sec-fetch-site") == "same-origin"
+    else:
+        trusted = origin is not None and urlsplit(origin).netloc == request.url.netloc
+    if not trusted:
         raise ForbiddenError(
             "cross_site_request",
             f"a form from {origin or 'an unnamed origin'} may not act here",

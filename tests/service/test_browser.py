@@ -73,4 +73,42 @@ def test_live_vetting_and_the_member_portal(served: tuple[Api, str]) -> None:
         page.click(".langs a[href='?lang=en']")
         expect(page.locator("h1")).to_have_text("Insights")
         expect(page.locator("svg.chart line.whisker")).to_have_count(6)
+
+        page.click("form[action='/logout'] button")
+        page.goto(f"{base}/workspace")
+        expect(page).to_have_url(f"{base}/login?next=/workspace")
+        browser.close()
+
+
+def test_the_api_reference_and_pages_load_nothing_from_elsewhere(served: tuple[Api, str]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base = served[1]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless"]
+        )
+        page = browser.new_page()
+        requested: list[str] = []
+        refused: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
+        page.goto(f"{base}/docs")
+        expect(page.locator(".opblock").first).to_be_visible(timeout=30_000)
+        expect(page.locator(".opblock-summary-path", has_text="/api/me")).to_have_count(1)
+        page.goto(f"{base}/insights?lang=en")
+        expect(page.locator("h1")).to_have_text("Insights")
+        assert requested
+        assert all(url.startswith(base) for url in requested), requested
+        assert refused == []
+
+        page.set_content(f'<iframe src="{base}/insights?lang=en"></iframe>', wait_until="load")
+        framed = page.frames[-1]
+        assert framed.url.startswith("chrome-error://"), "the browser showed the page in a frame"
+        assert "Insights" not in framed.content()
         browser.close()

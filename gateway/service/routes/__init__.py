@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from gateway.service.routes import (
+    apidocs,
     audit,
     console,
     meta,
@@ -19,6 +20,7 @@ from gateway.service.routes import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     meta.router,
+    apidocs.router,
     users.router,
     projects.router,
     queries.router,
