@@ -9,6 +9,8 @@ budget left after it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field
 
 from gateway.config import Settings
@@ -16,10 +18,13 @@ from gateway.db import session
 from gateway.policy.model import Policy
 from gateway.service.accounts import Principal
 from gateway.service.budget import budget_state, job_delta
-from gateway.service.jobs import review_reasons
+from gateway.service.jobs import JobPublic, review_reasons
 from gateway.service.models import JobKind
 from gateway.service.projects import visible_project
 from gateway.vet.bounds import FixedBounds
+
+if TYPE_CHECKING:
+    from gateway.vet.report import VetReport
 
 
 class VetRequest(BaseModel):
@@ -31,12 +36,9 @@ class VetRequest(BaseModel):
     )
 
 
-class VetPreview(BaseModel):
-    allowed: bool
-    report: dict[str, object] = Field(description="as `gateway vet --json` prints it")
-    rendered: str = Field(description="the plan, or each issue under its line with carets")
-    epsilon: float
-    delta: float = Field(description="the δ the query would hold: the policy's per-query δ")
+class Accuracy(BaseModel):
+    """What a plan's numbers will be worth, as far as is known before it runs."""
+
     accuracy: dict[str, float] = Field(
         default_factory=dict,
         description="expected 95% half-width per aggregate (a mean's as `.sum` and `.count`); "
@@ -45,6 +47,14 @@ class VetPreview(BaseModel):
     bounds_note: str | None = Field(
         default=None, description="set when bounds are chosen per query with DP"
     )
+
+
+class VetPreview(Accuracy):
+    allowed: bool
+    report: dict[str, object] = Field(description="as `gateway vet --json` prints it")
+    rendered: str = Field(description="the plan, or each issue under its line with carets")
+    epsilon: float
+    delta: float = Field(description="the δ the query would hold: the policy's per-query δ")
     review_reasons: list[str]
     remaining_before: float | None = None
     remaining_after: float | None = None
@@ -52,8 +62,56 @@ class VetPreview(BaseModel):
     remaining_delta_after: float | None = None
 
 
-def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy) -> VetPreview:
+class PlanStep(BaseModel):
+    """One line of a vetted plan: what (``reads``, ``where``, ``releases`` ...) and how."""
+
+    step: str
+    detail: str
+
+
+class PlanView(Accuracy):
+    """A vetted plan as a reviewer reads it: each step, its ε, and the accuracy to expect."""
+
+    steps: list[PlanStep]
+    epsilon: float
+
+
+def plan_view(report: VetReport, policy: Policy) -> PlanView | None:
+    """The plan of an allowed report, with its predicted accuracy; None for a refused one."""
+    from gateway.vet.render import plan_rows
+
+    if report.plan is None:
+        return None
+    return PlanView(
+        steps=[
+            PlanStep(step=step, detail=detail) for step, detail in plan_rows(report.plan, policy)
+        ],
+        epsilon=report.epsilon,
+        accuracy=predicted_accuracy(report, policy),
+        bounds_note=report.bounds.note if report.bounds is not None else None,
+    )
+
+
+def job_plan(job: JobPublic, policy: Policy) -> PlanView | None:
+    """A SQL job's vetted plan; None for an analysis (vetted when it runs) or a refusal."""
+    from gateway.vet.report import VetReport
+
+    if job.vet_report is None:
+        return None
+    return plan_view(VetReport.model_validate(job.vet_report), policy)
+
+
+def predicted_accuracy(report: VetReport, policy: Policy) -> dict[str, float]:
+    """Expected half-widths when every bound is fixed; empty when some are chosen with DP."""
     from gateway.dp import predict_accuracy
+
+    fixed = report.bounds is not None and not report.bounds.chosen
+    if report.plan is None or not fixed:
+        return {}
+    return predict_accuracy(report.plan, policy, report.epsilon)
+
+
+def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy) -> VetPreview:
     from gateway.vet import vet_report
     from gateway.vet.render import render_issues, render_plan
 
@@ -63,16 +121,13 @@ def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy
         if report.plan is not None
         else render_issues(data.sql, report.violations)
     )
-    fixed = report.plan is not None and report.bounds is not None and not report.bounds.chosen
     result = VetPreview(
         allowed=report.allowed,
         report=report.model_dump(mode="json"),
         rendered=rendered,
         epsilon=report.epsilon,
         delta=job_delta(JobKind.SQL, policy),
-        accuracy=predict_accuracy(report.plan, policy, report.epsilon)
-        if fixed and report.plan is not None
-        else {},
+        accuracy=predicted_accuracy(report, policy),
         bounds_note=report.bounds.note if report.bounds is not None else None,
         review_reasons=review_reasons(None, report.epsilon, policy),
     )

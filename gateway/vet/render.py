@@ -66,6 +66,11 @@ def _printable(text: str) -> str:
 
 def render_plan(plan: QueryPlan, policy: Policy | None = None) -> str:
     """The plan in lines; bounds it leaves out are chosen with DP (``policy`` may say not)."""
+    return "\n".join(f"  {name:<9} {value}" for name, value in plan_rows(plan, policy))
+
+
+def plan_rows(plan: QueryPlan, policy: Policy | None = None) -> list[tuple[str, str]]:
+    """The plan as ``(what, how)`` rows: reads, bounds, where, groups, releases, order, limit."""
     chooses = policy is None or policy.bounding.choose
     source = plan.table + (" joined with members" if plan.join_members else "")
     rows = [("reads", source), ("bounds", _contributions(plan, chooses))]
@@ -84,7 +89,7 @@ def render_plan(plan: QueryPlan, policy: Policy | None = None) -> str:
         )
     if plan.limit is not None:
         rows.append(("limit", str(plan.limit)))
-    return "\n".join(f"  {name:<9} {value}" for name, value in rows)
+    return rows
 
 
 def _aggregate(aggregate: Aggregate, chooses: bool) -> str:

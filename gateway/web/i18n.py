@@ -275,6 +275,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "granted_epsilon": ("Toegekend budget (ε)", "Granted budget (ε)"),
     "granted_delta": ("Toegekend budget (δ)", "Granted budget (δ)"),
     "granted": ("Toegekend", "Granted"),
+    "vetted_plan": ("Gecontroleerd plan", "Vetted plan"),
+    "plan_reads": ("Tabellen", "Tables"),
+    "plan_bounds": ("Grenzen per lid", "Bounds per member"),
+    "plan_where": ("Filters", "Filters"),
+    "plan_groups": ("Groepen", "Groups"),
+    "plan_releases": ("Aggregaat", "Aggregate"),
+    "plan_order": ("Volgorde", "Order"),
+    "plan_limit": ("Limiet", "Limit"),
+    "analysis_plan_later": (
+        "Een analyse bouwt haar plan pas als ze draait; dat plan wordt dan gecontroleerd en "
+        "elk deel staat bij het resultaat.",
+        "An analysis builds its plan only when it runs; the plan is vetted then, and each part "
+        "is shown with the result.",
+    ),
     "budget_adds_up": (
         "Toegekend = gereserveerd (door lopende vragen) + besteed + resterend.",
         "Granted = held (by running queries) + spent + remaining.",

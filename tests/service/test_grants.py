@@ -20,8 +20,8 @@ from tests.service.factories import (
     StubExecutor,
     approved_over_http,
     make_api,
+    signed_in,
 )
-from tests.service.test_web import signed_in
 
 TOP_UP = {"add_epsilon": 2.0, "note": "a second wave of questions on sleep"}
 

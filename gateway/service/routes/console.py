@@ -15,6 +15,7 @@ from gateway.service.audit import AuditEntry, Verdict
 from gateway.service.deps import CurrentReviewer, PolicyDep, SameOrigin, SettingsDep
 from gateway.service.jobs import JobPublic, JobsPublic, ReviewDecision
 from gateway.service.models import ProjectStatus
+from gateway.service.preview import PlanView, job_plan
 from gateway.service.projects import BudgetTopUp, ProjectDecision, ProjectPublic, ProjectsPublic
 from gateway.service.releases import PublishRequest, ReleasePublic, ReleasesPublic
 from gateway.service.status import StatusCode
@@ -60,6 +61,9 @@ class ProjectPage(BaseModel):
 class ReviewJobPage(BaseModel):
     job: JobPublic
     project: ProjectPublic
+    plan: PlanView | None = Field(
+        description="the vetted plan; None for an analysis, whose plan is vetted when it runs"
+    )
 
 
 class PublishPage(BaseModel):
@@ -138,11 +142,12 @@ def top_up(
 @router.get("/jobs/{job_id:int}.json")
 @router.get("/jobs/{job_id:int}")
 def review_job(
-    job_id: int, request: Request, who: CurrentReviewer, settings: SettingsDep
+    job_id: int, request: Request, who: CurrentReviewer, settings: SettingsDep, policy: PolicyDep
 ) -> Response:
     job = jobs.job_public(settings, who, job_id)
     project = projects.project_public(settings, who, job.project_id)
-    return render(request, "review_job.html", ReviewJobPage(job=job, project=project))
+    data = ReviewJobPage(job=job, project=project, plan=job_plan(job, policy))
+    return render(request, "review_job.html", data)
 
 
 @router.post("/jobs/{job_id:int}", dependencies=[SameOrigin])
