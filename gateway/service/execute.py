@@ -92,4 +92,9 @@ class PipelineExecutor:
         except VetError:
             return part
         aggregates = {a.alias: a.function for a in plan.aggregates}
-        return part.model_copy(update={"table": plan.table, "aggregates": aggregates})
+        sources = {k.alias: k.column.column for k in plan.group_by} | {
+            a.alias: a.column.column for a in plan.aggregates if a.column is not None
+        }
+        return part.model_copy(
+            update={"table": plan.table, "aggregates": aggregates, "sources": sources}
+        )

@@ -140,6 +140,9 @@ class Project(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text)
+    organisation: Mapped[str | None] = mapped_column(
+        String(200), doc="who does the research; null for projects proposed before it was asked"
+    )
     themes: Mapped[list[str]] = mapped_column(JSON)
     purpose: Mapped[str] = mapped_column(String(64))
     requested_epsilon: Mapped[float] = mapped_column(Float)

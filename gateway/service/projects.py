@@ -37,13 +37,25 @@ from gateway.service import audit
 from gateway.service.accounts import Principal
 from gateway.service.audit import Actor
 from gateway.service.budget import TOLERANCE, BudgetState, TopUpPublic, budget_state, top_ups
-from gateway.service.models import BudgetGrant, Project, ProjectStatus, Role, User, utcnow
+from gateway.service.models import (
+    BudgetGrant,
+    Project,
+    ProjectStatus,
+    ReleaseRecord,
+    Role,
+    User,
+    utcnow,
+)
 from gateway.service.transaction import transaction
+from gateway.web.i18n import Lang
 
 
 class ProjectCreate(BaseModel):
     title: str = Field(min_length=3, max_length=200)
     summary: str = Field(min_length=20, max_length=5000, description="what and why, for the public")
+    organisation: str = Field(
+        min_length=2, max_length=200, description="who does the research, for the public register"
+    )
     themes: list[str] = Field(min_length=1, description="learning themes the project serves")
     purpose: str = Field(default="mission", description="a purpose the policy lists")
     requested_epsilon: float = Field(gt=0, le=1000, description="total ε the project asks for")
@@ -82,6 +94,7 @@ class ProjectPublic(BaseModel):
     id: int
     title: str
     summary: str
+    organisation: str | None
     themes: list[str]
     purpose: str
     requested_epsilon: float
@@ -103,21 +116,33 @@ class ProjectsPublic(BaseModel):
     count: int
 
 
+class PublishedInsight(BaseModel):
+    """A link from the register to one of the project's published insights."""
+
+    id: int
+    title: str
+    published_at: dt.datetime
+
+
 class RegisterEntry(BaseModel):
-    """What the public register shows of an approved project."""
+    """What the public register shows of an approved project: who, why, and what it took."""
 
     id: int
     title: str
     summary: str
+    organisation: str | None
     themes: list[str]
     purpose: str
     approved_at: dt.datetime | None
     granted_epsilon: float | None
+    spent_epsilon: float = Field(description="ε its results have cost so far (held ε excluded)")
+    insights: list[PublishedInsight] = Field(description="its published insights, newest first")
 
 
 class Register(BaseModel):
     data: list[RegisterEntry]
     count: int
+    lang: Lang
 
 
 def learning_themes(policy: Policy) -> tuple[str, ...]:
@@ -139,6 +164,7 @@ def _public(s: Session, project: Project) -> ProjectPublic:
         id=project.id,
         title=project.title,
         summary=project.summary,
+        organisation=project.organisation,
         themes=project.themes,
         purpose=project.purpose,
         requested_epsilon=project.requested_epsilon,
@@ -199,6 +225,7 @@ def propose(
         project = Project(
             title=data.title,
             summary=data.summary,
+            organisation=data.organisation,
             themes=list(dict.fromkeys(data.themes)),
             purpose=data.purpose,
             requested_epsilon=data.requested_epsilon,
@@ -398,8 +425,8 @@ def project_public(settings: Settings, who: Principal, project_id: int) -> Proje
         return _public(s, visible_project(s, who, project_id))
 
 
-def register(settings: Settings) -> Register:
-    """The public register: approved projects, newest decision first."""
+def register(settings: Settings, lang: Lang = "nl") -> Register:
+    """The public register: approved projects, newest decision first, with their insights."""
     with session(settings) as s:
         rows = s.execute(
             select(Project)
@@ -411,11 +438,30 @@ def register(settings: Settings) -> Register:
                 id=p.id,
                 title=p.title,
                 summary=p.summary,
+                organisation=p.organisation,
                 themes=p.themes,
                 purpose=p.purpose,
                 approved_at=p.decided_at,
                 granted_epsilon=p.granted_epsilon,
+                spent_epsilon=budget_state(s, p).spent,
+                insights=_published(s, p.id, lang),
             )
             for p in rows
         ]
-        return Register(data=data, count=len(data))
+        return Register(data=data, count=len(data), lang=lang)
+
+
+def _published(s: Session, project_id: int, lang: Lang) -> list[PublishedInsight]:
+    rows = s.execute(
+        select(ReleaseRecord)
+        .where(ReleaseRecord.project_id == project_id, ReleaseRecord.published.is_(True))
+        .order_by(ReleaseRecord.published_at.desc())
+    ).scalars()
+    return [
+        PublishedInsight(
+            id=row.id,
+            title=(row.title_nl if lang == "nl" else row.title_en) or "",
+            published_at=row.published_at or row.created_at,
+        )
+        for row in rows
+    ]

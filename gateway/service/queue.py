@@ -71,6 +71,11 @@ class Part(BaseModel):
     aggregates: dict[str, Aggregation] = Field(
         default_factory=dict, description="output column -> its aggregate, for the same words"
     )
+    sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="output column -> the policy column it reads (a group key, or an "
+        "aggregate's measure), so that members read it under its own name in their language",
+    )
     release: Release
 
 

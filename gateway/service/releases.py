@@ -28,6 +28,7 @@ from gateway.service.models import Project, ReleaseRecord, Role, utcnow
 from gateway.service.projects import get_project, may_see
 from gateway.service.queue import Part
 from gateway.service.transaction import transaction
+from gateway.web.vocabulary import Labels, labels
 
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
@@ -91,6 +92,12 @@ class Insight(BaseModel):
     )
     aggregates: list[dict[str, Aggregation]] = Field(
         default_factory=list, description="per part, each output column's aggregate"
+    )
+    sources: list[dict[str, str]] = Field(
+        default_factory=list, description="per part, the policy column each output column reads"
+    )
+    labels: list[Labels] = Field(
+        default_factory=list, description="per part, its columns and group keys in `lang`"
     )
 
 
@@ -235,4 +242,8 @@ def _insight(row: ReleaseRecord, project: Project, lang: Language) -> Insight:
         parts=[part.release for part in parts],
         tables=[part.table for part in parts],
         aggregates=[part.aggregates for part in parts],
+        sources=[part.sources for part in parts],
+        labels=[
+            labels(part.release, lang, part.table, part.aggregates, part.sources) for part in parts
+        ],
     )

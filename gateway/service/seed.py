@@ -88,6 +88,7 @@ def seed_demo(
             title="Which themes members share tips on",
             summary="How members' tips spread over the learning themes, to plan "
             "which themes the platform should support first.",
+            organisation="Health-Thing",
             themes=list(projects.learning_themes(policy)[:3]),
             requested_epsilon=5.0,
         ),

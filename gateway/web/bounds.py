@@ -22,6 +22,7 @@ from gateway.dp.render import plural, without_interval
 from gateway.policy.model import Aggregation
 from gateway.web.i18n import MESSAGES, Lang, translate
 from gateway.web.numbers import number
+from gateway.web.vocabulary import column_word
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,18 @@ def release_notes(
     table: str | None = None,
     members: bool = False,
     aggregates: Mapping[str, Aggregation] | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> list[Note]:
     """The sentences under ``release`` for researchers and reviewers, or for ``members``.
 
     ``table`` (the rows the query counts) and ``aggregates`` (each column's
-    function) make the words exact; without them they say "rows".
+    function) make the words exact; without them they say "rows". ``sources``
+    (the policy column each group key reads) names the groups in ``lang``.
     """
     functions = aggregates or {}
     released = set(release.budget_split) | set(release.bounds)
-    keys = [c for c in release.columns if c not in released]
+    named = sources or {}
+    keys = [column_word(named.get(c, c), lang) for c in release.columns if c not in released]
     notes: list[Note] = []
     for column, bounds in release.bounds.items():
         function = functions.get(column)
@@ -101,7 +105,7 @@ def _counted(
     one, many = _nouns(table, lang)
     noun = one if bounds.rows_per_group == 1 else many
     rows = number(bounds.rows_per_group, lang)
-    cell = " × ".join(k.replace("_", " ") for k in keys)
+    cell = " × ".join(keys)
     cells = plural(cell) if len(keys) == 1 else f"{cell} cells"
     groups = number(bounds.groups, lang)
     if distinct:  # each member counts once per cell: only the cells bound it

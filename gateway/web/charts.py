@@ -2,32 +2,47 @@
 
 One chart per released measure: a bar per group at its DP value, with a
 whisker over its confidence interval. Only what the release holds is drawn.
+Each chart has a visible title, a name for its groups and for its value axis
+(with the axis's end values), and an accessible name and description for
+screen readers; given ``Labels``, every word is in the page's language.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from markupsafe import Markup, escape
 
 from gateway.dp.release import Release
 from gateway.web.i18n import Lang, translate
 from gateway.web.numbers import number
+from gateway.web.vocabulary import Labels
 
 WIDTH = 640
 ROW = 26
 LABEL = 190
 RIGHT = 90
-TOP = 8
+TOP = 48
+"""Room above the bars for the title and the name of the groups."""
+BOTTOM = 44
+"""Room below the bars for the value axis, its end values and its name."""
 
 
-def release_charts(release: Release, lang: Lang = "nl") -> list[Markup]:
+def release_charts(
+    release: Release, lang: Lang = "nl", names: Labels | None = None
+) -> list[Markup]:
     """An SVG per measure column (a column with intervals) of ``release``."""
     keys = [j for j in range(len(release.columns)) if _is_key(release, j)]
     measures = [j for j in range(len(release.columns)) if j not in keys]
+    columns = names.columns if names else release.columns
     labels = [
-        " · ".join(str(row[j]) for j in keys) if keys else release.columns[0]
-        for row in release.rows
+        " · ".join(str((names.keys[i][j] if names else None) or row[j]) for j in keys)
+        if keys
+        else columns[0]
+        for i, row in enumerate(release.rows)
     ]
-    return [_chart(release, j, labels, lang) for j in measures]
+    groups = " × ".join(columns[j] for j in keys)
+    return [_chart(release, j, labels, columns[j], groups, lang) for j in measures]
 
 
 def _is_key(release: Release, column: int) -> bool:
@@ -42,7 +57,9 @@ def _is_key(release: Release, column: int) -> bool:
     return all(cis[column] is None for cis in release.ci)
 
 
-def _chart(release: Release, column: int, labels: list[str], lang: Lang) -> Markup:
+def _chart(
+    release: Release, column: int, labels: list[str], name: str, groups: str, lang: Lang
+) -> Markup:
     bars = []
     for label, row, cis in zip(labels, release.rows, release.ci, strict=True):
         value, interval = row[column], cis[column]
@@ -58,12 +75,32 @@ def _chart(release: Release, column: int, labels: list[str], lang: Lang) -> Mark
     def x(value: float) -> float:
         return LABEL + (value - low) / span * plot
 
-    name = release.columns[column]
-    height = TOP * 2 + ROW * len(bars)
+    title = f"{name} {translate('per', lang)} {groups.lower()}" if groups else name
+    describe = translate("chart_description", lang).format(
+        bars=len(bars), groups=(groups or name).lower()
+    )
+    ident = (
+        "chart-" + hashlib.sha256(f"{release.model_dump_json()}{column}".encode()).hexdigest()[:12]
+    )
+    bottom = TOP + ROW * len(bars)
+    height = bottom + BOTTOM
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-label="{escape(name)}" xmlns="http://www.w3.org/2000/svg">',
-        f'<line class="axis" x1="{x(0):.1f}" y1="0" x2="{x(0):.1f}" y2="{height}"/>',
+        f'aria-labelledby="{ident}-title {ident}-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(describe)}</desc>',
+        f'<text class="title" x="0" y="16">{escape(title)}</text>',
+        f'<text class="axis-name" x="{LABEL - 8}" y="{TOP - 8}" text-anchor="end">'
+        f"{escape(groups)}</text>",
+        f'<line class="axis" x1="{x(0):.1f}" y1="{TOP}" x2="{x(0):.1f}" y2="{bottom}"/>',
+        f'<line class="axis" x1="{LABEL}" y1="{bottom}" x2="{LABEL + plot}" y2="{bottom}"/>',
+        *(
+            f'<text class="tick" x="{x(end):.1f}" y="{bottom + 16}" text-anchor="{anchor}">'
+            f"{escape(number(end, lang))}</text>"
+            for end, anchor in ((low, "start"), (high, "end"))
+        ),
+        f'<text class="axis-name" x="{LABEL + plot / 2:.1f}" y="{bottom + 36}" '
+        f'text-anchor="middle">{escape(name)}</text>',
     ]
     for i, (label, value, (lo, hi)) in enumerate(bars):
         y = TOP + i * ROW

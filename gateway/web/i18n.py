@@ -35,8 +35,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "themes": ("Thema's", "Themes"),
     "purpose": ("Doel", "Purpose"),
+    "organisation": ("Organisatie", "Organisation"),
     "approved_on": ("Goedgekeurd op", "Approved on"),
     "budget": ("Privacybudget", "Privacy budget"),
+    "budget_used": ("Privacybudget gebruikt", "Privacy budget used"),
+    "of": ("van", "of"),
+    "not_stated": ("niet opgegeven", "not stated"),
+    "no_insights_yet": ("nog geen gepubliceerd", "none published yet"),
     "no_projects": ("Nog geen projecten.", "No projects yet."),
     # insights
     "insights_intro": (
@@ -62,6 +67,45 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "groups of fewer than about %s records are not shown",
     ),
     "value": ("Waarde", "Value"),
+    "privacy_loss": ("Privacyverlies", "Privacy loss"),
+    "mechanism_laplace": ("Laplace-ruis", "Laplace noise"),
+    "mechanism_gaussian": ("normaal verdeelde ruis", "normally distributed noise"),
+    "explain_heading": ("Hoe leest u deze getallen?", "How to read these numbers"),
+    "explain_noise": (
+        "Ruis: bij elk getal is met opzet een klein willekeurig getal opgeteld. Daardoor "
+        "verandert een uitkomst bijna niet als één lid wel of niet meedoet, en is uit geen "
+        "enkel getal af te leiden wat u deed. Kleine verschillen tussen groepen kunnen dus "
+        "toeval zijn.",
+        "Noise: a small random amount has been added to every number on purpose. A result "
+        "then hardly changes whether or not any one member takes part, and no number "
+        "reveals what you did. Small differences between groups may therefore be chance.",
+    ),
+    "explain_interval": (
+        "Interval: de streep over elke staaf (en de getallen tussen haken in de tabel) geeft "
+        "aan waar het echte getal met 95% zekerheid ligt. Overlappen twee strepen, dan is "
+        "niet zeker welke groep groter is.",
+        "Interval: the line across each bar (and the numbers in brackets in the table) shows "
+        "where the true number lies with 95% certainty. If two lines overlap, it is not "
+        "certain which group is larger.",
+    ),
+    "explain_epsilon": (
+        "Privacyverlies (ε): hoeveel een uitkomst hoogstens over één lid kan verraden. Hoe "
+        "kleiner, hoe beter beschermd en hoe meer ruis. Elk project heeft een vast budget "
+        "en elke uitkomst gaat ervan af; is het op, dan krijgt het project geen uitkomsten "
+        "meer.",
+        "Privacy loss (ε): the most a result can give away about any one member. The "
+        "smaller, the better protected and the noisier. Every project has a fixed budget "
+        "and every result is taken from it; once it is spent, the project gets no more "
+        "results.",
+    ),
+    "no_value": ("geen waarde", "no value"),
+    "per": ("per", "by"),
+    "chart_description": (
+        "Staafdiagram met {bars} staven, één per {groups}; de lijn over elke staaf is het "
+        "95%-betrouwbaarheidsinterval. De getallen staan ook in de tabel eronder.",
+        "Bar chart with {bars} bars, one per {groups}; the line across each bar is its 95% "
+        "confidence interval. The numbers are also in the table below.",
+    ),
     "group": ("Groep", "Group"),
     # bounds: what bounding did to each column (gateway.web.bounds fills in the {names})
     "biased": ("VERTEKEND", "BIASED"),

@@ -14,6 +14,7 @@ from gateway.web.bounds import release_notes
 from gateway.web.charts import release_charts
 from gateway.web.i18n import DEFAULT, LANGS, Lang, translate
 from gateway.web.numbers import number, scientific
+from gateway.web.vocabulary import term
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -24,6 +25,7 @@ templates.env.globals["release_charts"] = release_charts
 templates.env.globals["release_notes"] = release_notes
 templates.env.filters["number"] = number
 templates.env.filters["scientific"] = scientific
+templates.env.filters["term"] = term
 
 
 def language(request: Request) -> Lang:

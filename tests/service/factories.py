@@ -71,6 +71,7 @@ def project_create(epsilon: float = 2.0, themes: tuple[str, ...] = ("sleep",)) -
     return ProjectCreate(
         title="Sleep tips over the year",
         summary="Which sleep tips members find helpful, by season and age band.",
+        organisation="Radboud University",
         themes=list(themes),
         requested_epsilon=epsilon,
     )
@@ -142,6 +143,7 @@ class StubExecutor:
     calls: list[ClaimedJob] = field(default_factory=list)
     table: str | None = "tips"
     aggregates: dict[str, Aggregation] = field(default_factory=lambda: {"n": Aggregation.COUNT})
+    sources: dict[str, str] = field(default_factory=lambda: {"theme": "theme"})
 
     def run(self, job: ClaimedJob) -> Outcome:
         self.calls.append(job)
@@ -154,6 +156,7 @@ class StubExecutor:
             sql=job.text,
             table=self.table,
             aggregates=self.aggregates,
+            sources=self.sources,
             release=made,
         )
         return Outcome(parts=[part])
@@ -235,6 +238,7 @@ def signed_in(api: Api, name: str) -> TestClient:
 PROPOSAL = {
     "title": "Sleep tips over the year",
     "summary": "Which sleep tips members find helpful, by season and age band.",
+    "organisation": "Radboud University",
     "themes": ["sleep", "stress"],
     "purpose": "mission",
     "requested_epsilon": 3.0,

@@ -204,7 +204,7 @@ def test_researchers_and_reviewers_read_the_bounds_in_words(api: Api) -> None:
         assert "its interval is widened upwards by that cut" in english  # a count
         dutch = _words(browser.get(f"{path}?lang=nl").text)
         assert (
-            "hoogstens 50 tips per lid per theme geteld, in hoogstens 12 groepen (theme) "
+            "hoogstens 50 tips per lid per thema geteld, in hoogstens 12 groepen (thema) "
             "(met DP gekozen voor deze vraag); ongeveer 3 % van de tips viel weg (± 1 %)"
         ) in dutch
         assert "BIASED" not in english
@@ -289,7 +289,7 @@ def test_a_count_of_members_is_bounded_by_cells_only(api: Api) -> None:
     ) in page
     assert "tips per member" not in page
     dutch = _words(signed_in(api, "ann").get(f"/workspace/jobs/{job['id']}?lang=nl").text)
-    assert "elk lid in hoogstens 12 groepen (theme) geteld" in dutch
+    assert "elk lid in hoogstens 12 groepen (thema) geteld" in dutch
     assert "ongeveer 3 % van de leden viel weg" in dutch
 
 

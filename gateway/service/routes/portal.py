@@ -33,7 +33,7 @@ def home(request: Request, settings: SettingsDep, viewer: Viewer) -> Response:
 @router.get("/register.json")
 def register(request: Request, settings: SettingsDep, viewer: Viewer) -> Response:
     """The public register of approved projects."""
-    return render(request, "register.html", projects.register(settings))
+    return render(request, "register.html", projects.register(settings, language(request)))
 
 
 @router.get("/insights")

@@ -13,8 +13,8 @@ router = APIRouter(prefix="/api/public", tags=["public"])
 
 
 @router.get("/register")
-def register(settings: SettingsDep) -> Register:
-    return projects.register(settings)
+def register(settings: SettingsDep, lang: Language = "nl") -> Register:
+    return projects.register(settings, lang)
 
 
 @router.get("/insights")
