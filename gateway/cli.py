@@ -523,18 +523,37 @@ RoleArgument = Annotated[str, typer.Option("--role", help="researcher, reviewer 
 DaysOption = Annotated[int | None, typer.Option("--days", help="Token lifetime.")]
 
 
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=0,
+        help="Job workers run inside the server; 0 when separate `gateway worker` "
+        "processes run the jobs.",
+    ),
+]
+
+
 @app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workers: WorkersOption = 1,
+    as_json: JsonOption = False,
 ) -> None:
-    """Serve the API and the web portals (researcher, reviewer, members, public register)."""
-    import uvicorn
-
+    """Serve the API and the web portals (researcher, reviewer, members, public register),
+    and run submitted jobs with embedded workers unless --workers 0."""
     from gateway.service.app import create_app
 
-    with refusals(False):
-        application = create_app(settings_for())
+    with refusals(as_json):
+        application = create_app(settings_for(), workers=workers)
+    _serve(application, host, port)
+
+
+def _serve(application: Any, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM; embedded workers finish the job in hand first."""
+    import uvicorn
+
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
@@ -642,6 +661,7 @@ def demo_command(
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve the portals when ready.")
     ] = True,
+    workers: WorkersOption = 1,
     as_json: JsonOption = False,
 ) -> None:
     """Everything on an embedded default: a synthetic platform, an extract, a seeded service.
@@ -649,7 +669,8 @@ def demo_command(
     Generates the platform in GATEWAY_DATA_DIR/demo, builds a project's
     encrypted extract (rebuilt when no longer fresh), seeds users, an approved
     project and a published insight, prints the tokens once, then serves the
-    API and the portals. Run it again to serve the same demo.
+    API and the portals and runs submitted jobs. Run it again to serve the
+    same demo.
     """
     from gateway.errors import ConflictError
     from gateway.extract.build import build_extract
@@ -717,11 +738,9 @@ def demo_command(
 
     emit(payload, as_json, human)
     if serve:
-        import uvicorn
-
         from gateway.service.app import create_app
 
-        uvicorn.run(create_app(settings, policy), host=host, port=port, log_level="info")
+        _serve(create_app(settings, policy, workers=workers), host, port)
 
 
 # ---------------------------------------------------------------- audit verify

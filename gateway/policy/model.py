@@ -195,10 +195,32 @@ class Bounding(_Strict):
 
 
 class AutoApproval(_Strict):
-    """Queries a reviewer need not see: within these bounds, from these templates."""
+    """Analyses a reviewer need not see under ``review.analyses: templates``: these
+    templates, at most this ε each."""
 
     max_epsilon: Annotated[float, Field(ge=0)] = 0.5
     templates: tuple[str, ...] = ()
+
+
+class Review(_Strict):
+    """Which submissions wait for a reviewer before they run.
+
+    DP protects the members whatever a vetted query asks, within the per-query
+    ε cap and the project's budget; reviewers judge projects and publications,
+    and see every job afterwards. ``always`` sends every submission of that
+    kind to a reviewer first.
+    """
+
+    sql: Literal["auto", "always"] = Field(
+        default="auto",
+        description="auto: a vetted query in an approved project runs at once; "
+        "always: a reviewer approves each query first",
+    )
+    analyses: Literal["auto", "templates", "always"] = Field(
+        default="templates",
+        description="auto: a vetted analysis runs at once; templates: only the "
+        "auto_approval templates within its ε run at once, the rest wait; always: each waits",
+    )
 
 
 class Extract(_Strict):
@@ -219,6 +241,7 @@ class Policy(_Strict):
     limits: Limits = Limits()
     release: Release = Release()
     bounding: Bounding = Bounding()
+    review: Review = Review()
     auto_approval: AutoApproval = AutoApproval()
     extract: Extract = Extract()
     tables: dict[str, Table]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -11,10 +14,11 @@ from gateway.db import migrate
 from gateway.policy import load_policy
 from gateway.policy.model import Policy
 from gateway.service import problems
-from gateway.service.execute import require_isolation
+from gateway.service.execute import PipelineExecutor, require_isolation
 from gateway.service.headers import SecurityHeaders
 from gateway.service.routes import ROUTERS
 from gateway.service.routes.apidocs import SWAGGER_DIR, SWAGGER_URL
+from gateway.service.worker import embedded_workers
 from gateway.web import STATIC_DIR
 
 
@@ -25,14 +29,21 @@ class Gateway(FastAPI):
         return SecurityHeaders(super().build_middleware_stack(), self.state.settings)
 
 
-def create_app(settings: Settings | None = None, policy: Policy | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, policy: Policy | None = None, *, workers: int = 0
+) -> FastAPI:
     """The service over ``settings`` (default: from the environment) and ``policy``
-    (default: ``settings.policy_file``); the metadata database is migrated first."""
+    (default: ``settings.policy_file``); the metadata database is migrated first.
+
+    With ``workers`` > 0 the app runs that many job workers on its own threads
+    while it serves (started and stopped with its lifespan).
+    """
     settings = settings or Settings()
     require_isolation(settings)
     policy = policy or load_policy(settings.policy_file)
     migrate(settings)
     app = Gateway(
+        lifespan=_running_jobs(settings, policy, workers),
         title="Health-Thing research gateway",
         summary="Differentially private insights from member data, never the data itself.",
         version="0.1.0",
@@ -49,3 +60,18 @@ def create_app(settings: Settings | None = None, policy: Policy | None = None) -
     app.add_middleware(problems.BodyLimit, limit=settings.max_request_bytes)
 
     return app
+
+
+def _running_jobs(
+    settings: Settings, policy: Policy, workers: int
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: ``workers`` embedded job workers while it serves."""
+    if workers < 0:
+        raise ValueError(f"workers must be 0 or more, not {workers}")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        with embedded_workers(settings, lambda: PipelineExecutor(settings, policy), workers):
+            yield
+
+    return lifespan

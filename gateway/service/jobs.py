@@ -2,7 +2,7 @@
 
 Submission vets the query (SQL at once; an analysis's plan when it runs),
 holds its ε and δ in the project's budget and either queues it or, when the
-policy does not auto-approve it, waits for a reviewer. A refused submission is
+policy's ``review`` setting says so, waits for a reviewer. A refused submission is
 kept too, with its final status, so the researcher and the audit trail see why.
 Every change of status goes through ``set_status``.
 """
@@ -148,8 +148,18 @@ def set_status(s: Session, job: Job, code: StatusCode, message: str, actor: Acto
     )
 
 
-def review_reasons(template: str | None, epsilon: float, policy: Policy) -> list[str]:
-    """Why a reviewer must see this job first; empty when the policy auto-approves it."""
+def review_reasons(
+    kind: JobKind, template: str | None, epsilon: float, policy: Policy
+) -> list[str]:
+    """Why a reviewer must see this job first; empty when the policy's ``review`` lets it run."""
+    if kind is JobKind.SQL:
+        if policy.review.sql == "always":
+            return ["the policy has a reviewer approve every SQL query (review.sql: always)"]
+        return []
+    if policy.review.analyses == "always":
+        return ["the policy has a reviewer approve every analysis (review.analyses: always)"]
+    if policy.review.analyses == "auto":
+        return []
     rule = policy.auto_approval
     reasons = []
     if template is None or template not in rule.templates:
@@ -267,7 +277,7 @@ def _submit(
     job.submitted_by = who.id
     job.attempts = 0
     job.delta = budget.job_delta(job.kind, policy)
-    job.review_reasons = review_reasons(job.template, job.epsilon, policy)
+    job.review_reasons = review_reasons(job.kind, job.template, job.epsilon, policy)
     with transaction(settings) as s:
         _approved_project(s, who, job.project_id)
         code = StatusCode.VETTING_REFUSED

@@ -129,7 +129,7 @@ def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy
         delta=job_delta(JobKind.SQL, policy),
         accuracy=predicted_accuracy(report, policy),
         bounds_note=report.bounds.note if report.bounds is not None else None,
-        review_reasons=review_reasons(None, report.epsilon, policy),
+        review_reasons=review_reasons(JobKind.SQL, None, report.epsilon, policy),
     )
     if data.project_id is not None:
         with session(settings) as s:

@@ -4,6 +4,9 @@ The executor is a protocol, so tests can run the queue with a stub that
 records calls and can be told to fail. While a job runs, a thread renews the
 worker's lease every third of its length; if the process dies, the lease runs
 out and another worker re-runs the job (see ``gateway.service.queue``).
+``embedded_workers`` runs the same loop on threads of the serving process, so
+``gateway serve`` alone runs jobs; separate ``gateway worker`` processes and
+embedded ones share the queue and pass each other by.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -113,3 +117,34 @@ def _keep_lease(settings: Settings, job_id: int, worker: str, stop: threading.Ev
         if not heartbeat(settings, job_id, worker):
             log.warning("job %s: lease lost; another worker may run it", job_id)
             return
+
+
+@contextmanager
+def embedded_workers(
+    settings: Settings,
+    make_executor: Callable[[], Executor],
+    count: int,
+    *,
+    poll_seconds: float = 0.5,
+) -> Iterator[list[threading.Thread]]:
+    """``count`` workers on threads of this process while the block runs; each gets its own
+    executor (and so its own warm sandbox). Leaving the block lets each job in hand finish."""
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=run_worker,
+            args=(settings, make_executor()),
+            kwargs={"poll_seconds": poll_seconds, "should_stop": stop.is_set},
+            name=f"gateway-worker-{number}",
+            daemon=True,
+        )
+        for number in range(1, count + 1)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield threads
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.config import Settings
 from gateway.policy import Policy, load_policy
-from tests.service.factories import Api, make_api
+from tests.service.factories import Api, make_api, reviewing
 
 POLICY = Path(__file__).parents[2] / "policies" / "health_thing.yaml"
 
@@ -16,6 +16,13 @@ POLICY = Path(__file__).parents[2] / "policies" / "health_thing.yaml"
 @pytest.fixture(scope="session")
 def policy() -> Policy:
     return load_policy(POLICY)
+
+
+@pytest.fixture(scope="session")
+def reviewed_policy(policy: Policy) -> Policy:
+    """The policy with ``review: {sql: always, analyses: always}``: each job waits for a
+    reviewer."""
+    return reviewing(policy)
 
 
 @pytest.fixture

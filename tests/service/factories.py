@@ -167,11 +167,22 @@ def refused(error: GatewayError) -> StubExecutor:
 
 
 def queued(settings: Settings, policy: Policy, cast: Cast, epsilon: float = 0.5) -> JobPublic:
-    """A submitted SQL job, approved by the project's reviewer, waiting for a worker."""
+    """A submitted SQL job waiting for a worker (approved by the project's reviewer first
+    when the policy has reviewers approve queries)."""
     from gateway.service.jobs import ReviewDecision, review
+    from gateway.service.status import StatusCode
 
     job = submit(settings, policy, cast, epsilon)
-    return review(settings, cast.reviewer, job.id, ReviewDecision(approve=True, note="fine"))
+    if job.status is StatusCode.AWAITING_REVIEW:
+        return review(settings, cast.reviewer, job.id, ReviewDecision(approve=True, note="fine"))
+    return job
+
+
+def reviewing(policy: Policy) -> Policy:
+    """``policy`` with a reviewer approving every SQL query and analysis before it runs."""
+    from gateway.policy.model import Review
+
+    return policy.model_copy(update={"review": Review(sql="always", analyses="always")})
 
 
 def tamper(settings: Settings, *statements: str) -> None:

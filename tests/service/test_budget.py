@@ -87,7 +87,7 @@ def test_concurrent_submissions_never_overspend(backend: Settings, policy: Polic
     """Sixteen submissions of ε = 0.5 race for a budget of 2: exactly four get it."""
     cast = approved_project(backend, policy, epsilon=2.0)
     outcomes = _race(backend, policy, cast)
-    assert sorted(outcomes) == ["awaiting_review"] * 4 + ["budget_exhausted"] * 12
+    assert sorted(outcomes) == ["budget_exhausted"] * 12 + ["queued"] * 4
     reserved = [e for kind, e in _ledger(backend, cast.project_id) if kind is LedgerKind.RESERVE]
     assert reserved == [0.5] * 4
     assert _state(backend, cast.project_id) == (0.0, 2.0, 0.0)
@@ -144,9 +144,9 @@ def test_only_the_projects_researcher_submits(settings: Settings, policy: Policy
     assert getattr(refused.value, "code", None) == "project_not_found"
 
 
-def test_a_rejected_job_gets_its_epsilon_back(settings: Settings, policy: Policy) -> None:
-    cast = approved_project(settings, policy, epsilon=2.0)
-    job = submit(settings, policy, cast, 1.5)
+def test_a_rejected_job_gets_its_epsilon_back(settings: Settings, reviewed_policy: Policy) -> None:
+    cast = approved_project(settings, reviewed_policy, epsilon=2.0)
+    job = submit(settings, reviewed_policy, cast, 1.5)
     assert _state(settings, cast.project_id) == (0.5, 1.5, 0.0)
     review(settings, cast.reviewer, job.id, ReviewDecision(approve=False, note="too broad"))
     assert _state(settings, cast.project_id) == (2.0, 0.0, 0.0)
@@ -156,9 +156,11 @@ def test_a_rejected_job_gets_its_epsilon_back(settings: Settings, policy: Policy
     ]
 
 
-def test_a_reviewer_does_not_review_their_own_job(settings: Settings, policy: Policy) -> None:
-    cast = approved_project(settings, policy)
-    job = submit(settings, policy, cast)
+def test_a_reviewer_does_not_review_their_own_job(
+    settings: Settings, reviewed_policy: Policy
+) -> None:
+    cast = approved_project(settings, reviewed_policy)
+    job = submit(settings, reviewed_policy, cast)
     as_reviewer = Principal(cast.researcher.id, cast.researcher.name, cast.reviewer.role)
     with pytest.raises(ForbiddenError):
         review(settings, as_reviewer, job.id, ReviewDecision(approve=True, note="mine"))
@@ -169,7 +171,7 @@ def test_concurrent_submissions_never_overspend_delta(backend: Settings, policy:
     delta = policy.budget.delta
     cast = approved_project(backend, policy, epsilon=30.0, delta=4 * delta)
     outcomes = _race(backend, policy, cast)
-    assert sorted(outcomes) == ["awaiting_review"] * 4 + ["delta_budget_exhausted"] * 12
+    assert sorted(outcomes) == ["delta_budget_exhausted"] * 12 + ["queued"] * 4
     reserved = [d for kind, d in _deltas(backend, cast.project_id) if kind is LedgerKind.RESERVE]
     assert reserved == [delta] * 4
     granted, remaining, held, spent = _delta_state(backend, cast.project_id)
@@ -223,17 +225,17 @@ def test_an_analysis_holds_delta_for_its_largest_plan(settings: Settings, policy
     assert refused.value.code == "delta_budget_exhausted"
 
 
-def test_a_rejected_job_gets_its_delta_back(settings: Settings, policy: Policy) -> None:
-    cast = approved_project(settings, policy, epsilon=2.0)
-    delta = policy.budget.delta
-    job = submit(settings, policy, cast, 0.5)
+def test_a_rejected_job_gets_its_delta_back(settings: Settings, reviewed_policy: Policy) -> None:
+    cast = approved_project(settings, reviewed_policy, epsilon=2.0)
+    delta = reviewed_policy.budget.delta
+    job = submit(settings, reviewed_policy, cast, 0.5)
     assert job.delta == delta
     review(settings, cast.reviewer, job.id, ReviewDecision(approve=False, note="too broad"))
     assert _deltas(settings, cast.project_id) == [
         (LedgerKind.RESERVE, delta),
         (LedgerKind.REFUND, delta),
     ]
-    remaining_held_spent = (policy.budget.default_project_delta, 0.0, 0.0)
+    remaining_held_spent = (reviewed_policy.budget.default_project_delta, 0.0, 0.0)
     assert _delta_state(settings, cast.project_id)[1:] == remaining_held_spent
 
 

@@ -10,14 +10,17 @@ from gateway.config import Settings
 from gateway.errors import ServiceError
 from gateway.pipeline import MAX_CODE_BYTES
 from gateway.policy import Policy
+from gateway.policy.model import Review
 from gateway.service.jobs import (
     AnalysisCreate,
     JobRefused,
+    list_jobs,
     review_reasons,
     submit_analysis,
 )
+from gateway.service.models import JobKind
 from gateway.service.status import StatusCode
-from tests.service.factories import approved_project
+from tests.service.factories import approved_project, submit
 
 TEMPLATE = "theme_popularity"
 
@@ -33,10 +36,37 @@ def with_templates(tmp_path: Path) -> Settings:
 
 def test_the_policy_auto_approves_only_templates_within_its_epsilon(policy: Policy) -> None:
     limit = policy.auto_approval.max_epsilon
-    assert review_reasons(TEMPLATE, limit, policy) == []
-    assert review_reasons(None, limit, policy) == ["not one of the policy's vetted templates"]
-    (over,) = review_reasons(TEMPLATE, limit + 0.1, policy)
+    analysis = JobKind.ANALYSIS
+    assert policy.review.analyses == "templates"
+    assert review_reasons(analysis, TEMPLATE, limit, policy) == []
+    assert review_reasons(analysis, None, limit, policy) == [
+        "not one of the policy's vetted templates"
+    ]
+    (over,) = review_reasons(analysis, TEMPLATE, limit + 0.1, policy)
     assert "above the auto-approval limit" in over
+    anything = policy.model_copy(update={"review": Review(analyses="auto")})
+    assert review_reasons(analysis, None, limit + 0.1, anything) == []
+
+
+def test_sql_runs_at_once_unless_the_policy_reviews_every_query(
+    policy: Policy, reviewed_policy: Policy
+) -> None:
+    """Under ``review.sql: auto`` the template list and its ε limit do not hold SQL back."""
+    assert policy.review.sql == "auto"
+    assert review_reasons(JobKind.SQL, None, policy.budget.per_query_epsilon_cap, policy) == []
+    (always,) = review_reasons(JobKind.SQL, None, 0.1, reviewed_policy)
+    assert "review.sql: always" in always
+
+
+def test_a_query_in_an_approved_project_is_queued_at_once(
+    settings: Settings, policy: Policy, reviewed_policy: Policy
+) -> None:
+    cast = approved_project(settings, policy, epsilon=5.0)
+    at_once = submit(settings, policy, cast, epsilon=1.5)
+    assert (at_once.status, at_once.review_reasons) == (StatusCode.QUEUED, [])
+    waits = submit(settings, reviewed_policy, cast, epsilon=0.1)
+    assert waits.status is StatusCode.AWAITING_REVIEW
+    assert [job.id for job in list_jobs(settings, cast.reviewer).data] == [waits.id, at_once.id]
 
 
 def test_a_template_within_the_limit_is_queued_at_once(

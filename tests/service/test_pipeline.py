@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,7 @@ from gateway.service.execute import PipelineExecutor
 from gateway.service.jobs import (
     AnalysisCreate,
     QueryCreate,
-    ReviewDecision,
     job_public,
-    review,
     submit_analysis,
     submit_query,
 )
@@ -111,7 +110,6 @@ def test_a_query_runs_with_the_bounds_its_researcher_fixed(
         QueryCreate(project_id=cast.project_id, sql=MEAN_VOTES, epsilon=0.5, bounds=bounds),
         policy,
     )
-    review(settings, cast.reviewer, job.id, ReviewDecision(approve=True, note="fine"))
     summary = run_worker(settings, PipelineExecutor(settings, policy), once=True)
     assert [r.status for r in summary.ran] == [StatusCode.RELEASED]
     done = job_public(settings, cast.researcher, job.id)
@@ -125,3 +123,31 @@ def test_a_query_runs_with_the_bounds_its_researcher_fixed(
     )
     assert part.release.plan_hash == fixed.plan_hash()
     assert (part.table, part.aggregates) == ("tips", {"votes": Aggregation.MEAN})
+
+
+def test_the_served_app_runs_submitted_jobs_itself(
+    on_extract: tuple[Settings, Cast], policy: Policy
+) -> None:
+    """With embedded workers, a query submitted over the API is released with no other process;
+    with none, it stays queued for a separate ``gateway worker``."""
+    from fastapi.testclient import TestClient
+
+    from gateway.service.accounts import issue_token
+    from gateway.service.app import create_app
+
+    settings, cast = on_extract
+    token = {"Authorization": f"Bearer {issue_token(settings, SYSTEM, cast.researcher.id).token}"}
+    body = {"project_id": cast.project_id, "sql": MEAN_VOTES, "epsilon": 0.5}
+    with TestClient(create_app(settings, policy, workers=0)) as client:
+        idle = client.post("/api/queries", json=body, headers=token).json()
+    with TestClient(create_app(settings, policy, workers=1)) as client:
+        job = client.post("/api/queries", json=body, headers=token).json()
+        for _ in range(600):
+            job = client.get(f"/api/jobs/{job['id']}", headers=token).json()
+            if job["is_final"]:
+                break
+            time.sleep(0.1)
+        assert job["status"] == "released", job["message"]
+        first = client.get(f"/api/jobs/{idle['id']}", headers=token).json()
+        assert first["status"] == "released"  # the queued one was picked up too
+    assert idle["status"] == "queued"

@@ -17,7 +17,7 @@ from gateway.service.app import create_app
 from gateway.service.audit import verify
 from gateway.service.budget import budget_state
 from gateway.service.execute import PipelineExecutor
-from gateway.service.jobs import QueryCreate, ReviewDecision, job_public, review, submit_query
+from gateway.service.jobs import QueryCreate, job_public, submit_query
 from gateway.service.models import Project, Role
 from gateway.service.seed import DEMO_QUERY, demo_project_id, seed_demo
 from gateway.service.status import StatusCode
@@ -108,7 +108,6 @@ def test_the_demo_runs_its_query_through_the_real_pipeline(
         QueryCreate(project_id=seed.project_id, sql=DEMO_QUERY, epsilon=0.5),
         policy,
     )
-    review(settings, reviewer_of(settings), again.id, ReviewDecision(approve=True, note="repeat"))
     run_worker(settings, PipelineExecutor(settings, policy), once=True)
     repeated = job_public(settings, researcher_of(settings), again.id)
     assert repeated.status is StatusCode.RELEASED
