@@ -276,6 +276,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "jobs": ("Vragen", "Queries"),
     "job": ("Vraag", "Query"),
     "release": ("Resultaat", "Result"),
+    "schema": ("Tabellen en kolommen", "Tables and columns"),
+    "schema_intro": (
+        "Wat u in een vraag mag gebruiken, volgens het beleid. Niemand ziet de gegevens zelf: "
+        "elke uitkomst is een telling, som, gemiddelde of kwantiel met ruis, per lid begrensd.",
+        "What a query may use, as the policy says. No one sees the data itself: every "
+        "result is a count, sum, mean or quantile with noise, bounded per member.",
+    ),
+    "schema_aggregations": ("Toegestane bewerkingen", "Allowed aggregates"),
+    "epsilon_cap": ("Hoogste ε per vraag", "Highest ε per query"),
+    "schema_contributions": (
+        "Hoogstens rijen van één lid per groep",
+        "At most rows of one member per group",
+    ),
+    "schema_groups": ("Hoogstens groepen per lid", "At most groups per member"),
+    "schema_column": ("Kolom", "Column"),
+    "schema_role": ("Rol", "Role"),
+    "schema_type": ("Type", "Type"),
+    "schema_values": ("Waarden of bereik", "Values or range"),
+    "schema_use": ("Gebruik", "Use"),
+    "schema_private_keys": (
+        "niet openbaar: alleen groepen die groot genoeg zijn worden getoond",
+        "not public: only groups large enough are shown",
+    ),
+    "download": ("Downloaden", "Download"),
     "decision_note": ("Toelichting", "Note"),
     "not_approved_yet": (
         "Dit project is nog niet goedgekeurd; er kan nog niets worden uitgevoerd.",
