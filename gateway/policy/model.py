@@ -142,6 +142,15 @@ class Budget(_Strict):
         float,
         Field(gt=0, lt=1e-3, description="δ a project is granted, at most; 100 queries' δ"),
     ] = 1e-5
+    platform_epsilon_per_year: Annotated[float, Field(gt=0)] = Field(
+        default=20.0,
+        description="the most ε all projects' releases together may spend on any one member "
+        "in a rolling 365 days, counted per member cohort",
+    )
+    platform_delta_per_year: Annotated[float, Field(gt=0, lt=1e-3)] = Field(
+        default=1e-4,
+        description="the δ counterpart of platform_epsilon_per_year; 1000 queries' δ",
+    )
 
     @model_validator(mode="after")
     def _default_within_max(self) -> Budget:
@@ -157,6 +166,16 @@ class Budget(_Strict):
         if self.default_project_delta < self.delta:
             raise ValueError(
                 f"default_project_delta {self.default_project_delta:g} is less than one "
+                f"query's delta {self.delta:g}; no query could run"
+            )
+        if self.platform_epsilon_per_year < self.default_query_epsilon:
+            raise ValueError(
+                f"platform_epsilon_per_year {self.platform_epsilon_per_year:g} is less than "
+                f"one query's default ε {self.default_query_epsilon:g}"
+            )
+        if self.platform_delta_per_year < self.delta:
+            raise ValueError(
+                f"platform_delta_per_year {self.platform_delta_per_year:g} is less than one "
                 f"query's delta {self.delta:g}; no query could run"
             )
         return self

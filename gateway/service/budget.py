@@ -131,9 +131,9 @@ def _totals(granted: float, lines: list[tuple[LedgerKind, float]], scale: float)
     of = {kind: [amount for k, amount in lines if k is kind] for kind in LedgerKind}
     reserved, spent, refunded = of[LedgerKind.RESERVE], of[LedgerKind.COMMIT], of[LedgerKind.REFUND]
     return _Totals(
-        held=_tidy(math.fsum([*reserved, *(-x for x in spent + refunded)]), scale),
-        spent=_tidy(math.fsum(spent), scale),
-        remaining=_tidy(math.fsum([granted, *refunded, *(-x for x in reserved)]), scale),
+        held=tidy(math.fsum([*reserved, *(-x for x in spent + refunded)]), scale),
+        spent=tidy(math.fsum(spent), scale),
+        remaining=tidy(math.fsum([granted, *refunded, *(-x for x in reserved)]), scale),
     )
 
 
@@ -188,8 +188,8 @@ def settle(s: Session, job: Job, charged: PrivacyLoss) -> PrivacyLoss:
     )
     _append(s, job, LedgerKind.COMMIT, spent)
     rest = PrivacyLoss(
-        epsilon=_tidy(held.epsilon - spent.epsilon, 1.0),
-        delta=_tidy(held.delta - spent.delta, held.delta),
+        epsilon=tidy(held.epsilon - spent.epsilon, 1.0),
+        delta=tidy(held.delta - spent.delta, held.delta),
     )
     if rest.epsilon > 0 or rest.delta > 0:
         _append(s, job, LedgerKind.REFUND, rest)
@@ -238,6 +238,6 @@ def _append(s: Session, job: Job, kind: LedgerKind, loss: PrivacyLoss) -> None:
     s.flush()
 
 
-def _tidy(value: float, scale: float) -> float:
+def tidy(value: float, scale: float) -> float:
     """``value`` to twelve digits, and 0 when it is float dust (within ``scale`` × TOLERANCE)."""
     return 0.0 if abs(value) <= scale * TOLERANCE else float(f"{value:.12g}")

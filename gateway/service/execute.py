@@ -4,10 +4,10 @@ SQL goes through ``gateway.pipeline.run_query`` (vet, release store, sandbox,
 DP engine); an analysis through ``gateway.pipeline.run_analysis`` (its code
 in the sandbox without data, its plan vetted, each query released). A job's
 extract is its project's; a project without one, or with one whose manifest
-names another project, fails as ``extract_unusable`` before any data is read.
-The sandbox is made on the first job and kept, so a worker stays warm. A SQL
-job runs with the bounds its researcher fixed, if any; each part names the
-table its query counts rows of, for the words its pages use.
+names another project or purpose, fails as ``extract_unusable`` before any
+data is read. The sandbox is made on the first job and kept, so a worker
+stays warm. A SQL job runs with the bounds its researcher fixed, if any; each
+part names the table its query counts rows of, for the words its pages use.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class PipelineExecutor:
                 hint="an administrator builds one (`gateway extract build --project ...`) "
                 "and sets it on the project",
             )
-        check_extract_project(load_manifest(job.extract), job.project_id)
+        check_extract_project(load_manifest(job.extract), job.project_id, job.purpose)
         if self.sandbox is None:
             self.sandbox = make_sandbox(self.settings)
         if job.kind is JobKind.SQL:

@@ -1,8 +1,9 @@
 """Jobs: a researcher's SQL query or Python analysis, from submission to release.
 
 Submission vets the query (SQL at once; an analysis's plan when it runs),
-holds its ε and δ in the project's budget and either queues it or, when the
-policy's ``review`` setting says so, waits for a reviewer. A refused submission is
+holds its ε and δ in the project's budget (and so in the platform's, per
+member cohort: ``gateway.service.privacy_loss``) and either queues it or,
+when the policy's ``review`` setting says so, waits for a reviewer. A refused submission is
 kept too, with its final status, so the researcher and the audit trail see why.
 Every change of status goes through ``set_status``.
 """
@@ -29,7 +30,7 @@ from gateway.errors import (
 )
 from gateway.pipeline import MAX_CODE_BYTES
 from gateway.policy.model import Policy
-from gateway.service import audit, budget
+from gateway.service import audit, budget, privacy_loss
 from gateway.service.accounts import Principal
 from gateway.service.audit import Actor
 from gateway.service.models import Job, JobKind, Project, ProjectStatus, ReleaseRecord, Role, utcnow
@@ -169,7 +170,7 @@ def review_reasons(
     return reasons
 
 
-def _approved_project(s: Session, who: Principal, project_id: int) -> None:
+def _approved_project(s: Session, who: Principal, project_id: int) -> Project:
     project = visible_project(s, who, project_id)
     if project.owner_id != who.id:
         raise ForbiddenError(
@@ -183,6 +184,7 @@ def _approved_project(s: Session, who: Principal, project_id: int) -> None:
             f"project {project_id} is {project.status.value}, not approved; no query runs yet",
             hint="wait for a reviewer to approve the project",
         )
+    return project
 
 
 def submit_query(
@@ -279,11 +281,12 @@ def _submit(
     job.delta = budget.job_delta(job.kind, policy)
     job.review_reasons = review_reasons(job.kind, job.template, job.epsilon, policy)
     with transaction(settings) as s:
-        _approved_project(s, who, job.project_id)
+        project = _approved_project(s, who, job.project_id)
         code = StatusCode.VETTING_REFUSED
         if refusal is None:
             try:
                 budget.check(budget.locked_state(s, job.project_id), job.epsilon, job.delta)
+                privacy_loss.check(s, policy, project.purpose, job.epsilon, job.delta)
             except BudgetError as error:
                 refusal, code = error, StatusCode.BUDGET_EXHAUSTED
         if refusal is not None:

@@ -9,8 +9,8 @@ budget: the ε asked or less, and a δ of at most the policy's
 A project's extract is built for it (``gateway extract build --project ID``,
 with the project's numeric id): its pseudonyms are keyed per project, and its
 releases are kept per extract. An extract whose manifest names another
-project is refused, when it is set and again when a job runs; a dummy
-extract (synthetic values, no real member) fits any project.
+project or purpose is refused, when it is set and again when a job runs; a
+dummy extract (synthetic values, no real member) fits any project.
 """
 
 from __future__ import annotations
@@ -378,16 +378,29 @@ def extract_project_id(project_id: int) -> str:
     return str(project_id)
 
 
-def check_extract_project(manifest: Manifest, project_id: int) -> None:
-    """Refuse an extract built for another project; a dummy extract fits any project."""
-    if manifest.dummy or manifest.project == extract_project_id(project_id):
+def check_extract_project(manifest: Manifest, project_id: int, purpose: str) -> None:
+    """Refuse an extract built for another project or purpose; a dummy extract fits any.
+
+    The purpose decides which members an extract holds, and so which cohort its
+    releases are counted for (``gateway.service.privacy_loss``).
+    """
+    if manifest.dummy:
         return
-    raise ExtractError(
-        "extract_other_project",
-        f"the extract was built for project {manifest.project!r}, not for project {project_id}",
-        hint="build one for this project: `gateway extract build --project "
-        f"{extract_project_id(project_id)} ...`",
-    )
+    if manifest.project != extract_project_id(project_id):
+        raise ExtractError(
+            "extract_other_project",
+            f"the extract was built for project {manifest.project!r}, not for project {project_id}",
+            hint="build one for this project: `gateway extract build --project "
+            f"{extract_project_id(project_id)} ...`",
+        )
+    if manifest.purpose != purpose:
+        raise ExtractError(
+            "extract_other_purpose",
+            f"the extract was built for the purpose {manifest.purpose!r}, not for project "
+            f"{project_id}'s {purpose!r}",
+            hint="build one with the project's purpose: `gateway extract build --project "
+            f"{extract_project_id(project_id)} --purpose {purpose} ...`",
+        )
 
 
 def set_extract(settings: Settings, actor: Actor, project_id: int, extract: Path) -> None:
@@ -401,7 +414,7 @@ def set_extract(settings: Settings, actor: Actor, project_id: int, extract: Path
     manifest = load_manifest(extract)
     with transaction(settings) as s:
         project = get_project(s, project_id)
-        check_extract_project(manifest, project.id)
+        check_extract_project(manifest, project.id, project.purpose)
         project.extract = str(extract.resolve())
         audit.record(s, actor, "project.extract", "project", project_id, extract=extract.name)
 

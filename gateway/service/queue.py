@@ -92,6 +92,7 @@ class ClaimedJob:
 
     id: int
     project_id: int
+    purpose: str
     kind: JobKind
     text: str
     template: str | None
@@ -101,15 +102,16 @@ class ClaimedJob:
     bounds: FixedBounds | None = None
 
     @classmethod
-    def of(cls, job: Job, extract: Path | None) -> ClaimedJob:
+    def of(cls, job: Job, project: Project) -> ClaimedJob:
         return cls(
             id=job.id,
             project_id=job.project_id,
+            purpose=project.purpose,
             kind=job.kind,
             text=job.text,
             template=job.template,
             epsilon=job.epsilon,
-            extract=extract,
+            extract=Path(project.extract) if project.extract else None,
             attempt=job.attempts,
             bounds=None if job.bounds is None else FixedBounds.model_validate(job.bounds),
         )
@@ -169,9 +171,7 @@ def claim(settings: Settings, worker: str, *, now: dt.datetime | None = None) ->
                 f"attempt {job.attempts}" + (" (its previous worker stopped)" if retry else ""),
                 actor,
             )
-            project = s.get(Project, job.project_id)
-            assert project is not None
-            return ClaimedJob.of(job, Path(project.extract) if project.extract else None)
+            return ClaimedJob.of(job, s.get_one(Project, job.project_id))
 
 
 def heartbeat(

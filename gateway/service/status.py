@@ -59,7 +59,8 @@ DESCRIPTIONS: dict[StatusCode, str] = {
     StatusCode.RUNNING: "a worker is running it (re-run if that worker stops)",
     StatusCode.RELEASED: "its differentially private release is ready",
     StatusCode.VETTING_REFUSED: "the policy does not allow the query; nothing ran",
-    StatusCode.BUDGET_EXHAUSTED: "the project's remaining ε or δ is smaller than the job's",
+    StatusCode.BUDGET_EXHAUSTED: "the project's or the platform's remaining ε or δ is smaller "
+    "than the job's",
     StatusCode.REVIEW_REJECTED: "a reviewer rejected it; its ε and δ were refunded",
     StatusCode.EXTRACT_UNUSABLE: "the project's extract is missing, expired, stale or another's",
     StatusCode.ANALYSIS_FAILED: "the analysis code failed while building its plan",

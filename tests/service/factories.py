@@ -51,10 +51,11 @@ def approved_project(
     epsilon: float = 2.0,
     delta: float | None = None,
     suffix: str = "",
+    purpose: str = "mission",
 ) -> Cast:
     researcher = user(settings, f"researcher{suffix}")
     reviewer = user(settings, f"reviewer{suffix}", Role.REVIEWER)
-    project = propose(settings, researcher, project_create(epsilon), policy)
+    project = propose(settings, researcher, project_create(epsilon, purpose=purpose), policy)
     decide(
         settings,
         reviewer,
@@ -67,12 +68,15 @@ def approved_project(
     return Cast(researcher, reviewer, project.id)
 
 
-def project_create(epsilon: float = 2.0, themes: tuple[str, ...] = ("sleep",)) -> ProjectCreate:
+def project_create(
+    epsilon: float = 2.0, themes: tuple[str, ...] = ("sleep",), purpose: str = "mission"
+) -> ProjectCreate:
     return ProjectCreate(
         title="Sleep tips over the year",
         summary="Which sleep tips members find helpful, by season and age band.",
         organisation="Radboud University",
         themes=list(themes),
+        purpose=purpose,
         requested_epsilon=epsilon,
     )
 
@@ -113,12 +117,14 @@ def release(
     )
 
 
-def manifest_only(extract: Path, project: str, *, dummy: bool = False) -> Path:
+def manifest_only(
+    extract: Path, project: str, *, dummy: bool = False, purpose: str = "mission"
+) -> Path:
     """A manifest naming ``project`` beside ``extract``, with no extract: enough to be set."""
     now = dt.datetime.now(dt.UTC)
     manifest = Manifest(
         project=project,
-        purpose="mission",
+        purpose=purpose,
         policy_name="health_thing",
         policy_hash="h" * 64,
         source_snapshot_at=now,

@@ -29,7 +29,7 @@ from gateway.errors import (
 from gateway.policy import Policy
 from gateway.service.audit import SYSTEM
 from gateway.service.jobs import job_public, set_status
-from gateway.service.models import BudgetEntry, Job, LedgerKind, ReleaseRecord, utcnow
+from gateway.service.models import BudgetEntry, Job, LedgerKind, Project, ReleaseRecord, utcnow
 from gateway.service.queue import ClaimedJob, Outcome, Part, claim, finish, heartbeat
 from gateway.service.status import StatusCode
 from gateway.service.worker import run_worker
@@ -155,7 +155,7 @@ def _claimed(settings: Settings, job_id: int) -> ClaimedJob:
     with session(settings) as s:
         job = s.get(Job, job_id)
         assert job is not None
-        return ClaimedJob.of(job, extract=None)
+        return ClaimedJob.of(job, s.get_one(Project, job.project_id))
 
 
 @pytest.mark.parametrize(
