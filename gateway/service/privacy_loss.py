@@ -89,8 +89,9 @@ class PrivacyLossPublic(BaseModel):
     cohorts: list[CohortLoss]
 
     def binding(self, purpose: str) -> CohortLoss:
-        """The cohort with the least left among those a release for ``purpose`` counts for."""
-        holding = [c for c in self.cohorts if purpose in c.purposes]
+        """The cohort with the least left among those a release for ``purpose`` counts for
+        (all of them for a purpose the policy does not list)."""
+        holding = [c for c in self.cohorts if purpose in c.purposes] or self.cohorts
         return min(holding, key=lambda c: (c.remaining_epsilon, c.remaining_delta))
 
 

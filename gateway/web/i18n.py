@@ -244,6 +244,68 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "If you are not satisfied with our answer, you can complain to the Dutch Data "
         "Protection Authority (Autoriteit Persoonsgegevens).",
     ),
+    # what all research together spent on members (the platform's cap, docs/privacy.md)
+    "loss_heading": (
+        "Wat al het onderzoek samen van uw privacy vraagt",
+        "What all research together asks of your privacy",
+    ),
+    "loss_intro": (
+        "Elk vrijgegeven getal kost een beetje privacy, uitgedrukt in ε (epsilon): hoe "
+        "kleiner ε, hoe minder er uit de getallen over één persoon te leren valt. Elk project "
+        "heeft een eigen budget, en daarboven geldt één grens voor al het onderzoek samen: "
+        "in 365 dagen nooit meer dan ε = {cap} voor u.",
+        "Every released number costs a little privacy, counted as ε (epsilon): the smaller "
+        "ε, the less the numbers can teach anyone about one person. Each project has its own "
+        "budget, and above them all one limit holds for all research together: never more "
+        "than ε = {cap} for you in 365 days.",
+    ),
+    "loss_cohort_none": ("Als u geen extra toestemming gaf", "If you gave no extra consent"),
+    "loss_cohort_some": ("Als u toestemming gaf voor {purposes}", "If you consented to {purposes}"),
+    "loss_used": (
+        "In de afgelopen 365 dagen heeft al het onderzoek samen ε = {used} gebruikt van de "
+        "{cap} die voor u zijn toegestaan.",
+        "In the last 365 days, all research together has used ε = {used} of the {cap} "
+        "allowed for you.",
+    ),
+    "loss_chart": ("ε per maand", "ε per month"),
+    "monthly_description": (
+        "Staafdiagram met {months} maanden, een staaf per maand.",
+        "Bar chart of {months} months, one bar per month.",
+    ),
+    "loss_delta": (
+        "Ook δ, de kleine kans dat de bescherming van een resultaat niet opgaat, heeft zo'n "
+        "grens: gebruikt {used} van {cap}.",
+        "δ, the small chance that a result's protection does not hold, has such a limit "
+        "too: {used} used of {cap}.",
+    ),
+    "loss_counted": (
+        "Onderzoek voor de missie van Health-Thing telt voor alle leden; onderzoek waarvoor "
+        "toestemming nodig is alleen voor wie die gaf. Een resultaat telt 365 dagen mee en "
+        "valt daarna weg. Een vraag die meer zou kosten dan er over is, wordt geweigerd "
+        "voordat er gegevens worden gelezen.",
+        "Research for Health-Thing's mission counts for every member; research that needs "
+        "consent only for those who gave it. A result counts for 365 days, then drops out. "
+        "A question that would cost more than is left is refused before any data is read.",
+    ),
+    "purpose_external_research": ("extern onderzoek", "external research"),
+    "platform_loss": (
+        "Privacyverlies per lid, alle projecten samen",
+        "Privacy loss per member, all projects together",
+    ),
+    "platform_loss_help": (
+        "Per groep leden, in de afgelopen 365 dagen, tegen de grens van het beleid "
+        "(budget.platform_epsilon_per_year). Een budget dat u toekent, kan alleen worden "
+        "besteed zolang deze grens het toelaat.",
+        "Per cohort of members, in the last 365 days, against the policy's cap "
+        "(budget.platform_epsilon_per_year). A budget you grant can only be spent while "
+        "this cap allows.",
+    ),
+    "cohort": ("Leden", "Members"),
+    "cohort_everyone": ("zonder extra toestemming", "with no extra consent"),
+    "over_platform": (
+        "Gevraagd ε is meer dan de leden van dit doel dit jaar nog over hebben",
+        "The ε asked is more than this purpose's members have left this year",
+    ),
     # login
     "token": ("API-token", "API token"),
     "login_help": (

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from gateway.web.bounds import release_notes
-from gateway.web.charts import release_charts
+from gateway.web.charts import monthly_chart, release_charts
 from gateway.web.i18n import DEFAULT, LANGS, Lang, translate
 from gateway.web.numbers import number, scientific
 from gateway.web.vocabulary import term
@@ -22,6 +22,7 @@ LANG_COOKIE = "lang"
 
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["release_charts"] = release_charts
+templates.env.globals["monthly_chart"] = monthly_chart
 templates.env.globals["release_notes"] = release_notes
 templates.env.filters["number"] = number
 templates.env.filters["scientific"] = scientific

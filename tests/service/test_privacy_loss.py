@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from pathlib import Path
 
@@ -18,19 +19,29 @@ from gateway.service import privacy_loss
 from gateway.service.audit import SYSTEM
 from gateway.service.jobs import JobRefused, job_public
 from gateway.service.models import BudgetEntry, LedgerKind
-from gateway.service.privacy_loss import WINDOW, PrivacyLossPublic
+from gateway.service.privacy_loss import WINDOW, MonthLoss, PrivacyLossPublic
 from gateway.service.projects import set_extract
 from gateway.service.status import StatusCode
 from gateway.service.worker import run_worker
+from gateway.web.charts import monthly_chart
+from gateway.web.vocabulary import MONTHS
 from tests.service.factories import (
+    COUNT_BY_THEME,
+    PROPOSAL,
+    Api,
     Cast,
     StubExecutor,
+    approved_over_http,
     approved_project,
+    make_api,
     manifest_only,
     queued,
     release,
+    reviewing,
+    signed_in,
     submit,
 )
+from tests.service.test_web import published
 
 
 def capped(policy: Policy, epsilon: float, **purposes: Purpose) -> Policy:
@@ -97,7 +108,7 @@ def test_the_cap_holds_under_100_concurrent_submissions_across_projects(
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(outcomes) == ["awaiting_review"] * 20 + ["platform_budget_exhausted"] * 80
+    assert sorted(outcomes) == ["platform_budget_exhausted"] * 80 + ["queued"] * 20
     with session(backend) as s:
         reserved = s.execute(
             select(BudgetEntry.epsilon).where(BudgetEntry.kind == LedgerKind.RESERVE)
@@ -130,7 +141,7 @@ def test_a_refusal_comes_before_data_is_read_and_says_when_budget_frees(
     assert job.status is StatusCode.BUDGET_EXHAUSTED
     assert run_worker(settings, executor, once=True).ran == []
     assert executor.calls == []
-    assert submit(settings, policy, second, 0.25).status is StatusCode.AWAITING_REVIEW
+    assert submit(settings, policy, second, 0.25).status is StatusCode.QUEUED
 
 
 def test_the_rolling_window_frees_budget_as_releases_age(
@@ -159,7 +170,7 @@ def test_the_rolling_window_frees_budget_as_releases_age(
 def test_what_jobs_hold_counts_until_they_finish_whatever_their_age(
     settings: Settings, policy: Policy
 ) -> None:
-    policy = capped(policy, 2.0)
+    policy = reviewing(capped(policy, 2.0))
     cast = approved_project(settings, policy, epsilon=10.0)
     held = submit(settings, policy, cast, 1.5)
     years_later = dt.datetime.now(dt.UTC) + 3 * WINDOW
@@ -260,3 +271,97 @@ def test_an_extract_for_another_purpose_is_refused(
         tmp_path / "external.duckdb", str(cast.project_id), purpose="external_research"
     )
     set_extract(settings, SYSTEM, cast.project_id, opted_in)
+
+
+def test_the_public_api_and_the_privacy_page_report_each_cohort(api: Api) -> None:
+    published(api)
+    loss = api.client.get("/api/public/privacy-loss")
+    assert loss.status_code == 200
+    body = loss.json()
+    assert (body["cap_epsilon"], body["cap_delta"], body["window_days"]) == (20.0, 1e-4, 365)
+    spent = {tuple(c["consents"]): (c["epsilon"], c["delta"]) for c in body["cohorts"]}
+    assert spent == {(): (0.5, 1e-7), ("external_research",): (0.5, 1e-7)}
+    for cohort in body["cohorts"]:
+        assert len(cohort["months"]) == 13
+        assert cohort["months"][-1]["epsilon"] == 0.5
+        assert cohort["remaining_epsilon"] == 19.5
+    twin = api.client.get("/privacy.json").json()["privacy_loss"]
+    assert twin["cohorts"] == body["cohorts"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        (
+            "nl",
+            [
+                "Als u geen extra toestemming gaf",
+                "Als u toestemming gaf voor extern onderzoek",
+                "heeft al het onderzoek samen ε = 0,50 gebruikt van de 20 die voor u zijn "
+                "toegestaan.",
+            ],
+        ),
+        (
+            "en",
+            [
+                "If you gave no extra consent",
+                "If you consented to external research",
+                "all research together has used ε = 0.50 of the 20 allowed for you.",
+            ],
+        ),
+    ],
+)
+def test_the_privacy_page_says_it_in_words_and_a_chart(
+    api: Api, lang: str, words: list[str]
+) -> None:
+    published(api)
+    page = api.client.get(f"/privacy?lang={lang}").text
+    for sentence in words:
+        assert sentence in page
+    assert page.count('<svg class="chart monthly"') == 2
+    assert page.count('<meter min="0" max="20.0" value="0.5">') == 2
+    month = MONTHS[lang][dt.datetime.now(dt.UTC).month - 1]
+    assert f"<title>{month} {dt.datetime.now(dt.UTC).year}: ε" in page
+
+
+def test_a_monthly_chart_draws_each_month_to_scale() -> None:
+    months = [
+        MonthLoss(month=m, epsilon=e, delta=0.0) for m, e in (("2026-11", 0.5), ("2026-12", 2.0))
+    ]
+    svg = str(monthly_chart(months, "ε <per maand>", "nl"))
+    heights = [float(h) for h in re.findall(r'<rect class="bar"[^>]* height="([0-9.]+)"', svg)]
+    assert heights[1] == pytest.approx(4 * heights[0])
+    assert ">nov<" in svg
+    assert ">0,50<" in svg
+    assert "ε &lt;per maand&gt;" in svg
+
+
+def test_reviewers_see_it_beside_the_projects_they_decide(
+    settings: Settings, policy: Policy
+) -> None:
+    api = make_api(settings, capped(policy, 3.0))
+    published(api)
+    api.client.post("/api/projects", json=PROPOSAL, headers=api.as_("ann"))  # asks ε = 3
+    rita = signed_in(api, "rita")
+    console = rita.get("/review?lang=en").text
+    (table,) = re.findall(r'id="platform-loss".*?</section>', console, re.S)
+    assert table.count('<td class="remaining">ε = 2.50<br>') == 2  # what is left of the cap
+    assert "The ε asked is more than this purpose&#39;s members have left this year" in console
+    twin = rita.get("/review.json").json()["privacy_loss"]
+    assert [c["remaining_epsilon"] for c in twin["cohorts"]] == [2.5, 2.5]
+    approved = rita.get("/review.json").json()["approved"]["data"][0]["id"]
+    assert 'id="platform-loss"' in rita.get(f"/review/projects/{approved}").text
+
+
+def test_a_refusal_over_http_is_a_problem_with_a_hint(settings: Settings, policy: Policy) -> None:
+    api = make_api(settings, capped(policy, 0.75))
+    project_id = approved_over_http(api)
+    query = {"project_id": project_id, "sql": COUNT_BY_THEME, "epsilon": 0.5}
+    first = api.client.post("/api/queries", json=query, headers=api.as_("ann"))
+    assert first.status_code == 201, first.text
+    refused = api.client.post("/api/queries", json=query, headers=api.as_("ann"))
+    assert refused.status_code == 403
+    problem = refused.json()
+    assert problem["code"] == "platform_budget_exhausted"
+    assert "ε ≤ 0.25" in problem["hint"]
+    assert problem["instance"].startswith("/api/jobs/")

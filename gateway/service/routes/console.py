@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 
 from gateway.db import session
 from gateway.policy.model import Policy
-from gateway.service import audit, jobs, projects, releases
+from gateway.service import audit, jobs, privacy_loss, projects, releases
 from gateway.service.audit import AuditEntry, Verdict
 from gateway.service.deps import CurrentReviewer, PolicyDep, SameOrigin, SettingsDep
 from gateway.service.jobs import JobPublic, JobsPublic, ReviewDecision
 from gateway.service.models import ProjectStatus
 from gateway.service.preview import PlanView, job_plan
+from gateway.service.privacy_loss import PrivacyLossPublic
 from gateway.service.projects import BudgetTopUp, ProjectDecision, ProjectPublic, ProjectsPublic
 from gateway.service.releases import PublishRequest, ReleasePublic, ReleasesPublic
 from gateway.service.status import StatusCode
@@ -49,6 +50,9 @@ class ConsolePage(BaseModel):
     limits: GrantLimits
     query_delta: float
     project_delta: float
+    privacy_loss: PrivacyLossPublic = Field(
+        description="what all projects spent on each member cohort: a grant is a claim on it"
+    )
 
 
 class ProjectPage(BaseModel):
@@ -56,6 +60,7 @@ class ProjectPage(BaseModel):
     jobs: JobsPublic
     limits: GrantLimits
     room: float = Field(description="the most ε a top-up may add now")
+    privacy_loss: PrivacyLossPublic
 
 
 class ReviewJobPage(BaseModel):
@@ -92,6 +97,7 @@ def console(
         limits=GrantLimits.of(policy),
         query_delta=policy.budget.delta,
         project_delta=policy.budget.default_project_delta,
+        privacy_loss=privacy_loss.privacy_loss(settings, policy),
     )
     return render(request, "review.html", data)
 
@@ -123,6 +129,7 @@ def project_page(
         jobs=jobs.list_jobs(settings, who, project_id=project_id),
         limits=GrantLimits.of(policy),
         room=max(policy.budget.max_project_epsilon - project.budget.granted, 0.0),
+        privacy_loss=privacy_loss.privacy_loss(settings, policy),
     )
     return render(request, "review_project.html", data)
 

@@ -6,12 +6,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from gateway.service import projects, releases
+from gateway.service import privacy_loss, projects, releases
 from gateway.service.deps import PolicyDep, SettingsDep, Viewer
+from gateway.service.privacy_loss import PrivacyLossPublic
 from gateway.web import language, render
-from gateway.web.protection import protection
+from gateway.web.protection import Protection, protection
 
 router = APIRouter(include_in_schema=False)
+
+
+class PrivacyPage(Protection):
+    """The protection page with what all research together spent on members this year."""
+
+    privacy_loss: PrivacyLossPublic
 
 
 class Home(BaseModel):
@@ -54,5 +61,6 @@ def insight(release_id: int, request: Request, settings: SettingsDep, viewer: Vi
 @router.get("/privacy.json")
 def privacy(request: Request, settings: SettingsDep, policy: PolicyDep, viewer: Viewer) -> Response:
     """How members' data is protected: promises, safeguards, rights and how to use them."""
-    data = protection(policy, language(request), settings.privacy_contact)
-    return render(request, "privacy.html", data)
+    page = protection(policy, language(request), settings.privacy_contact)
+    loss = privacy_loss.privacy_loss(settings, policy)
+    return render(request, "privacy.html", PrivacyPage(**dict(page), privacy_loss=loss))

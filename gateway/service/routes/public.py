@@ -1,11 +1,12 @@
-"""What anyone may read: the register of approved projects and the published insights."""
+"""What anyone may read: the register, the published insights, the platform's privacy loss."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.service import projects, releases
-from gateway.service.deps import SettingsDep
+from gateway.service import privacy_loss, projects, releases
+from gateway.service.deps import PolicyDep, SettingsDep
+from gateway.service.privacy_loss import PrivacyLossPublic
 from gateway.service.projects import Register
 from gateway.service.releases import Insights, Language
 
@@ -15,6 +16,12 @@ router = APIRouter(prefix="/api/public", tags=["public"])
 @router.get("/register")
 def register(settings: SettingsDep, lang: Language = "nl") -> Register:
     return projects.register(settings, lang)
+
+
+@router.get("/privacy-loss")
+def platform_privacy_loss(settings: SettingsDep, policy: PolicyDep) -> PrivacyLossPublic:
+    """ε and δ all projects spent on each member cohort in the last 365 days, against the cap."""
+    return privacy_loss.privacy_loss(settings, policy)
 
 
 @router.get("/insights")
