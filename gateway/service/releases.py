@@ -5,8 +5,10 @@ audited). A reviewer publishes it with a title and text in Dutch and
 English; only then does it appear in the member insights portal, which shows
 the DP values with their confidence intervals, what those intervals cover
 and, for a column whose bounds cut too much (``biased``), that it is likely
-an underestimate. A release with a biased column is published only when the
-reviewer acknowledges it (``acknowledge_biased``).
+an underestimate. Before publishing, a reviewer previews the insight as
+members will see it, in each language, with its caveats (``caveats.py``);
+a release is published only when every kind of caveat it has is
+acknowledged.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from gateway.config import Settings
 from gateway.db import session
 from gateway.dp.release import Release
 from gateway.errors import ConflictError, NotFoundError
-from gateway.policy.model import Aggregation
+from gateway.policy.model import Aggregation, Policy
 from gateway.service import audit
 from gateway.service.accounts import Principal
+from gateway.service.caveats import Caveat, CaveatCode, caveats, unacknowledged
 from gateway.service.models import Project, ReleaseRecord, Role, utcnow
 from gateway.service.projects import get_project, may_see
 from gateway.service.queue import Part
@@ -44,13 +47,21 @@ class Publication(BaseModel):
 
 
 class PublishRequest(Publication):
-    """A publication, and the reviewer's word that they read what each biased column means."""
+    """A publication, and the reviewer's word that they read each kind of caveat it has."""
 
-    acknowledge_biased: bool = Field(
-        default=False,
-        description="required (true) when any column is flagged biased: its bounds cut more "
-        "than the policy's release.max_cut_share, so its number is likely an underestimate",
+    acknowledged: list[CaveatCode] = Field(
+        default_factory=list,
+        description="every caveat code the preview lists (biased, no_interval, tiny_groups, "
+        "wide_intervals); publishing refuses while one is missing",
     )
+
+
+class PublishPreview(BaseModel):
+    """Exactly what members will see, per language, and what they could misread."""
+
+    release_id: int
+    insights: dict[Language, Insight]
+    caveats: list[Caveat]
 
 
 class ReleasePublic(BaseModel):
@@ -67,7 +78,7 @@ class ReleasePublic(BaseModel):
     publication: Publication | None
     biased: list[str] = Field(
         default_factory=list,
-        description="columns flagged biased, as 'part.column'; publishing needs acknowledge_biased",
+        description="columns flagged biased, as 'part.column' (a caveat to acknowledge)",
     )
 
 
@@ -107,12 +118,16 @@ class Insights(BaseModel):
     lang: Language
 
 
-def _public(row: ReleaseRecord) -> ReleasePublic:
-    publication = None
+def _publication(row: ReleaseRecord) -> Publication | None:
     if row.title_nl and row.title_en and row.text_nl and row.text_en:
-        publication = Publication(
+        return Publication(
             title_nl=row.title_nl, title_en=row.title_en, text_nl=row.text_nl, text_en=row.text_en
         )
+    return None
+
+
+def _public(row: ReleaseRecord) -> ReleasePublic:
+    publication = _publication(row)
     parts = [Part.model_validate(part) for part in row.parts]
     return ReleasePublic(
         id=row.id,
@@ -166,13 +181,35 @@ def list_releases(
         return ReleasesPublic(data=data, count=len(data))
 
 
+def preview(
+    settings: Settings, who: Principal, release_id: int, publication: Publication, policy: Policy
+) -> PublishPreview:
+    """The insight as members would see it if published now, and its caveats; audited."""
+    with transaction(settings) as s:
+        row = s.get(ReleaseRecord, release_id)
+        if row is None:
+            raise NotFoundError("release_not_found", f"no release {release_id}", hint=None)
+        project = get_project(s, row.project_id)
+        audit.record(s, who.actor, "release.preview", "release", release_id, job=row.job_id)
+        when = row.published_at or utcnow()
+        return PublishPreview(
+            release_id=release_id,
+            insights={lang: _insight(row, project, publication, when, lang) for lang in LANGUAGES},
+            caveats=caveats(_parts(row), policy),
+        )
+
+
 def publish(
-    settings: Settings, who: Principal, release_id: int, publication: PublishRequest
+    settings: Settings,
+    who: Principal,
+    release_id: int,
+    publication: PublishRequest,
+    policy: Policy,
 ) -> ReleasePublic:
     """Show a release in the member insights portal, with its Dutch and English text.
 
-    A release with a biased column is refused unless ``acknowledge_biased``:
-    members will read that its number is likely an underestimate.
+    Refused while a kind of caveat the release has is not acknowledged: the
+    reviewer has then not read how members could misread it.
     """
     with transaction(settings) as s:
         row = s.get(ReleaseRecord, release_id, with_for_update=True)
@@ -190,22 +227,23 @@ def publish(
                 "this release was computed on dummy data; it is not an insight",
                 hint="run the query on the project's real extract",
             )
-        biased = biased_columns([Part.model_validate(p) for p in row.parts])
-        if biased and not publication.acknowledge_biased:
+        found = caveats(_parts(row), policy)
+        missing = unacknowledged(found, publication.acknowledged)
+        if missing:
             raise ConflictError(
-                "biased_not_acknowledged",
-                f"{', '.join(biased)} {'is' if len(biased) == 1 else 'are'} flagged biased: "
-                "bounding cut more than the policy tolerates, so the number is likely an "
-                "underestimate",
-                hint="read each biased column's bounds and cut on the release page, then "
-                "publish with acknowledge_biased set (the page's checkbox)",
+                "caveats_not_acknowledged",
+                "not acknowledged: "
+                + "; ".join(f"{c.code.value} ({c.column}: {c.message})" for c in missing),
+                hint="preview the release (its page's Preview button, or POST "
+                f"/api/releases/{release_id}/preview), read each caveat, then publish with "
+                "its code in `acknowledged`",
             )
         row.published, row.published_at, row.published_by = True, utcnow(), who.id
         row.title_nl, row.title_en = publication.title_nl, publication.title_en
         row.text_nl, row.text_en = publication.text_nl, publication.text_en
         detail: dict[str, Any] = {"job": row.job_id}
-        if biased:
-            detail["acknowledged_biased"] = biased
+        if found:
+            detail["acknowledged"] = sorted({f"{c.code.value}:{c.column}" for c in found})
         audit.record(s, who.actor, "release.publish", "release", release_id, **detail)
         return _public(row)
 
@@ -221,7 +259,11 @@ def insights(settings: Settings, lang: Language, *, release_id: int | None = Non
         )
         if release_id is not None:
             query = query.where(ReleaseRecord.id == release_id)
-        data = [_insight(row, project, lang) for row, project in s.execute(query).all()]
+        data = [
+            _insight(row, project, publication, row.published_at, lang)
+            for row, project in s.execute(query).all()
+            if (publication := _publication(row)) is not None and row.published_at is not None
+        ]
     if release_id is not None and not data:
         raise NotFoundError(
             "insight_not_found", f"no published insight {release_id}", hint="see /insights"
@@ -229,16 +271,25 @@ def insights(settings: Settings, lang: Language, *, release_id: int | None = Non
     return Insights(data=data, count=len(data), lang=lang)
 
 
-def _insight(row: ReleaseRecord, project: Project, lang: Language) -> Insight:
-    assert row.published_at is not None
-    parts = [Part.model_validate(p) for p in row.parts]
+def _parts(row: ReleaseRecord) -> list[Part]:
+    return [Part.model_validate(part) for part in row.parts]
+
+
+def _insight(
+    row: ReleaseRecord,
+    project: Project,
+    publication: Publication,
+    published_at: dt.datetime,
+    lang: Language,
+) -> Insight:
+    parts = _parts(row)
     return Insight(
         id=row.id,
-        title=(row.title_nl if lang == "nl" else row.title_en) or "",
-        text=(row.text_nl if lang == "nl" else row.text_en) or "",
+        title=publication.title_nl if lang == "nl" else publication.title_en,
+        text=publication.text_nl if lang == "nl" else publication.text_en,
         themes=project.themes,
         project=project.title,
-        published_at=row.published_at,
+        published_at=published_at,
         parts=[part.release for part in parts],
         tables=[part.table for part in parts],
         aggregates=[part.aggregates for part in parts],

@@ -22,6 +22,7 @@ from gateway.policy.model import Policy
 from gateway.service import accounts, jobs, projects, releases
 from gateway.service.accounts import Principal, UserCreate
 from gateway.service.audit import SYSTEM
+from gateway.service.caveats import CaveatCode
 from gateway.service.jobs import QueryCreate, ReviewDecision
 from gateway.service.models import Project, Role, User
 from gateway.service.projects import ProjectCreate, ProjectDecision
@@ -130,10 +131,11 @@ def seed_demo(
             "herleidbaar is. De strepen tonen het 95%-betrouwbaarheidsinterval.",
             text_en="The number of tips per learning theme, protected with noise so that "
             "no one can be traced. The whiskers show the 95% confidence interval.",
-            # The demo's example insight is published as it comes out; if bounding cut
-            # too much, members read so beside the number.
-            acknowledge_biased=True,
+            # The demo's example insight is published as it comes out; members read
+            # beside each number what its caveats mean.
+            acknowledged=list(CaveatCode),
         ),
+        policy,
     )
     return DemoSeed(
         tokens=tokens,

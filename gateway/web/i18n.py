@@ -435,13 +435,65 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reviewer": ("Beoordelaar", "Reviewer"),
     "date": ("Datum", "Date"),
     "publish": ("Publiceren", "Publish"),
+    "preview": ("Voorbeeld", "Preview"),
+    "preview_first": (
+        "U ziet eerst precies wat leden te zien krijgen, in beide talen, met de kanttekeningen "
+        "die u moet bevestigen; pas daarna publiceert u.",
+        "You first see exactly what members will see, in both languages, with the caveats you "
+        "must acknowledge; only then do you publish.",
+    ),
+    "preview_notice": (
+        "Voorbeeld, nog niet gepubliceerd: zo zien leden dit inzicht zodra u publiceert.",
+        "Preview, not published yet: this is how members will see this insight once you "
+        "publish it.",
+    ),
+    "preview_nl": ("Voorbeeld in het Nederlands", "Preview in Dutch"),
+    "preview_en": ("Voorbeeld in het Engels", "Preview in English"),
+    "caveats": ("Kanttekeningen", "Caveats"),
+    "no_caveats": (
+        "Geen: elk getal heeft een interval, geen kolom is vertekend, geen groep is klein en "
+        "geen interval is breder dan zijn waarde.",
+        "None: every number has an interval, no column is biased, no group is tiny and no "
+        "interval is wider than its value.",
+    ),
+    "cells": ("cellen", "cells"),
+    "caveat_biased": (
+        "Vertekend: de grenzen sneden meer weg dan het beleid toestaat; waarschijnlijk een "
+        "onderschatting",
+        "Biased: bounding cut more than the policy tolerates; likely an underestimate",
+    ),
+    "caveat_no_interval": (
+        "Zonder interval: een mediaan of kwantiel; leden zien niet hoe onzeker het is",
+        "No interval: a median or quantile; members cannot see how uncertain it is",
+    ),
+    "caveat_tiny_groups": (
+        "Kleine groepen: tellingen onder de drempel van het beleid zijn vooral ruis",
+        "Tiny groups: counts below the policy's threshold are mostly noise",
+    ),
+    "caveat_wide_intervals": (
+        "Brede intervallen: het interval is breder dan de waarde zelf",
+        "Wide intervals: the interval is wider than the value itself",
+    ),
     "acknowledge_biased": (
         "Ik heb gelezen wat elke vertekende kolom betekent; leden lezen erbij dat het getal "
         "waarschijnlijk een onderschatting is.",
         "I have read what each biased column means; members will read beside it that the "
         "number is likely an underestimate.",
     ),
-    "biased_columns": ("Vertekende kolommen", "Biased columns"),
+    "acknowledge_no_interval": (
+        "Ik weet dat kolommen zonder interval gepubliceerd worden; de tekst zegt hoe onzeker ze "
+        "zijn.",
+        "I know columns without an interval will be published; the text says how uncertain "
+        "they are.",
+    ),
+    "acknowledge_tiny_groups": (
+        "Ik weet dat sommige tellingen zo klein zijn dat ze vooral ruis zijn.",
+        "I know some counts are so small that they are mostly noise.",
+    ),
+    "acknowledge_wide_intervals": (
+        "Ik weet dat sommige intervallen breder zijn dan hun waarde.",
+        "I know some intervals are wider than their value.",
+    ),
     "title_nl": ("Titel (Nederlands)", "Title (Dutch)"),
     "title_en": ("Titel (Engels)", "Title (English)"),
     "text_nl": ("Tekst (Nederlands)", "Text (Dutch)"),

@@ -273,3 +273,15 @@ def approved_over_http(api: Api, owner: str = "ann") -> int:
     )
     assert decided.status_code == 200, decided.text
     return project_id
+
+
+def queued_over_http(api: Api, project_id: int, sql: str = COUNT_BY_THEME) -> int:
+    """A query of ann's at ε = 0.5, which the policy runs at once: its job id, queued."""
+    job = api.client.post(
+        "/api/queries",
+        json={"project_id": project_id, "sql": sql, "epsilon": 0.5},
+        headers=api.as_("ann"),
+    ).json()
+    assert job["status"] == "queued", job
+    job_id: int = job["id"]
+    return job_id

@@ -18,6 +18,7 @@ from tests.service.factories import (
     StubExecutor,
     approved_over_http,
     manifest_only,
+    queued_over_http,
 )
 
 PROBLEM = "application/problem+json"
@@ -363,16 +364,12 @@ def test_a_job_refuses_an_extract_rebuilt_for_another_project_before_reading_it(
     api.client.put(
         f"/api/projects/{project_id}/extract", json={"path": str(extract)}, headers=api.as_("adam")
     )
-    job = api.client.post(
-        "/api/queries",
-        json={"project_id": project_id, "sql": COUNT_BY_THEME, "epsilon": 0.5},
-        headers=api.as_("ann"),
-    ).json()
+    job_id = queued_over_http(api, project_id)
     manifest_only(extract, str(project_id + 1))  # rebuilt in place, for another project
     executor = PipelineExecutor(api.settings, api.policy)
     run_worker(api.settings, executor, once=True)
     assert executor.sandbox is None
-    done = api.client.get(f"/api/jobs/{job['id']}", headers=api.as_("ann")).json()
+    done = api.client.get(f"/api/jobs/{job_id}", headers=api.as_("ann")).json()
     assert done["status"] == "extract_unusable"
     assert f"built for project '{project_id + 1}'" in done["message"]
     budget = _project(api, project_id)["budget"]

@@ -132,17 +132,17 @@ def test_a_biased_release_is_published_only_with_acknowledgment(api: Api) -> Non
     assert shown["parts"][0]["release"]["bounds"]["n"]["biased"] is True
     refused = _publish(api, release_id)
     assert refused.status_code == 409
-    assert refused.json()["code"] == "biased_not_acknowledged"
-    assert "query.n" in refused.json()["detail"]
+    assert refused.json()["code"] == "caveats_not_acknowledged"
+    assert "biased (query.n" in refused.json()["detail"]
     assert api.client.get("/api/public/insights").json()["count"] == 0
-    accepted = _publish(api, release_id, acknowledge_biased=True)
+    accepted = _publish(api, release_id, acknowledged=["biased"])
     assert accepted.status_code == 200, accepted.text
     assert api.client.get("/api/public/insights").json()["count"] == 1
     with session(api.settings) as s:
         detail = s.execute(
             select(AuditRecord.detail).where(AuditRecord.action == "release.publish")
         ).scalar_one()
-    assert '"acknowledged_biased":["query.n"]' in detail
+    assert '"acknowledged":["biased:query.n"]' in detail
 
 
 def test_a_release_within_the_tolerance_needs_no_acknowledgment(api: Api) -> None:
@@ -150,26 +150,27 @@ def test_a_release_within_the_tolerance_needs_no_acknowledgment(api: Api) -> Non
     assert _publish(api, _released(api, {})).status_code == 200  # before the engine says
 
 
-def test_the_publish_form_asks_for_the_acknowledgment(api: Api) -> None:
+def test_the_publish_preview_asks_for_the_acknowledgment(api: Api) -> None:
     release_id = _released(api, {"n": TOO_MUCH_CUT})
     rita = signed_in(api, "rita")
-    page = rita.get(f"/review/releases/{release_id}?lang=en").text
-    assert 'name="acknowledge_biased"' in page
+    page = rita.post(f"/review/releases/{release_id}/preview?lang=en", data=PUBLICATION).text
+    assert 'name="acknowledged" value="biased" required' in page
     assert MESSAGES["acknowledge_biased"][1] in page
     console = rita.get("/review?lang=en").text
     assert "BIASED" in console
     assert "query.n" in console
     refused = rita.post(f"/review/releases/{release_id}", data=PUBLICATION)
     assert refused.status_code == 409
-    assert "biased_not_acknowledged" in refused.text
+    assert "caveats_not_acknowledged" in refused.text
     done = rita.post(
         f"/review/releases/{release_id}",
-        data={**PUBLICATION, "acknowledge_biased": "true"},
+        data={**PUBLICATION, "acknowledged": "biased"},
         follow_redirects=False,
     )
     assert done.status_code == 303
-    unbiased = rita.get(f"/review/releases/{_released(api, {'n': COUNTED})}").text
-    assert 'name="acknowledge_biased"' not in unbiased
+    unbiased = _released(api, {"n": COUNTED})
+    preview = rita.post(f"/review/releases/{unbiased}/preview", data=PUBLICATION).text
+    assert 'name="acknowledged"' not in preview
 
 
 # ---------------------------------------------------------------- the words on each page
@@ -220,7 +221,7 @@ def test_a_biased_column_is_flagged_for_researchers(api: Api) -> None:
 
 def test_members_read_what_the_interval_covers_and_that_biased_is_low(api: Api) -> None:
     biased = _released(api, {"n": TOO_MUCH_CUT})
-    assert _publish(api, biased, acknowledge_biased=True).status_code == 200
+    assert _publish(api, biased, acknowledged=["biased"]).status_code == 200
     english = _words(api.client.get(f"/insights/{biased}?lang=en").text)
     assert (
         "This number was counted so: at most 50 tips per member per theme counted, in at "

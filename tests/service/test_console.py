@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from tests.service.factories import Api, approved_over_http, signed_in
+from gateway.policy.model import Aggregation
+from gateway.service.worker import run_worker
+from gateway.web.i18n import MESSAGES
+from tests.service.factories import (
+    Api,
+    StubExecutor,
+    approved_over_http,
+    queued_over_http,
+    release,
+    signed_in,
+)
+from tests.service.test_web import PUBLICATION
 
 FILTERED = (
     "SELECT theme, COUNT(*) AS n, AVG(helpful_votes) AS votes FROM tips "
@@ -55,3 +66,102 @@ def test_bounds_chosen_with_dp_predict_no_accuracy_and_say_why(api: Api) -> None
     ]
     page = rita.get(f"/review/jobs/{job_id}?lang=en").text
     assert "accuracy is known after the release" in page
+
+
+# ---------------------------------------------------------------- the publish preview
+
+CAVEATS = {"no_interval", "tiny_groups", "wide_intervals"}
+
+
+def _released_with_caveats(api: Api) -> int:
+    """A release whose count has a tiny, wide cell and whose median has no interval."""
+    made = release(0.5).model_copy(
+        update={
+            "columns": ["theme", "n", "votes"],
+            "rows": [["sleep", 4.0, 3.0], ["stress", 120.0, 5.0]],
+            "ci": [[None, (0.0, 30.0), None], [None, (100.0, 140.0), None]],
+        }
+    )
+    executor = StubExecutor(
+        releases=[made], aggregates={"n": Aggregation.COUNT, "votes": Aggregation.MEDIAN}
+    )
+    job_id = queued_over_http(api, approved_over_http(api))
+    run_worker(api.settings, executor, once=True)
+    done = api.client.get(f"/api/jobs/{job_id}", headers=api.as_("ann")).json()
+    release_id: int = done["release_id"]
+    return release_id
+
+
+def test_the_preview_is_what_members_will_see_and_names_each_caveat(api: Api) -> None:
+    release_id = _released_with_caveats(api)
+    response = api.client.post(
+        f"/api/releases/{release_id}/preview", json=PUBLICATION, headers=api.as_("rita")
+    )
+    assert response.status_code == 200, response.text
+    preview = response.json()
+    assert preview["insights"]["nl"]["title"] == PUBLICATION["title_nl"]
+    assert preview["insights"]["en"]["text"] == PUBLICATION["text_en"]
+    found = {(c["code"], c["column"], c["cells"]) for c in preview["caveats"]}
+    assert found == {
+        ("tiny_groups", "query.n", 1),
+        ("wide_intervals", "query.n", 1),
+        ("no_interval", "query.votes", 2),
+    }
+    assert api.client.get("/api/public/insights").json()["count"] == 0
+    published = api.client.post(
+        f"/api/releases/{release_id}/publish",
+        json=PUBLICATION | {"acknowledged": sorted(CAVEATS)},
+        headers=api.as_("rita"),
+    )
+    assert published.status_code == 200, published.text
+    for lang in ("nl", "en"):
+        shown = api.client.get(f"/insights/{release_id}.json?lang={lang}").json()["data"][0]
+        previewed = preview["insights"][lang]
+        assert {k: v for k, v in shown.items() if k != "published_at"} == {
+            k: v for k, v in previewed.items() if k != "published_at"
+        }
+
+
+def test_publishing_waits_for_every_kind_of_caveat(api: Api) -> None:
+    release_id = _released_with_caveats(api)
+    partly = api.client.post(
+        f"/api/releases/{release_id}/publish",
+        json=PUBLICATION | {"acknowledged": ["no_interval"]},
+        headers=api.as_("rita"),
+    )
+    assert partly.status_code == 409
+    problem = partly.json()
+    assert problem["code"] == "caveats_not_acknowledged"
+    assert "tiny_groups (query.n" in problem["detail"]
+    assert "wide_intervals (query.n" in problem["detail"]
+    assert "no_interval" not in problem["detail"]
+    unknown = api.client.post(
+        f"/api/releases/{release_id}/publish",
+        json=PUBLICATION | {"acknowledged": ["everything"]},
+        headers=api.as_("rita"),
+    )
+    assert unknown.status_code == 422
+    assert api.client.get("/api/public/insights").json()["count"] == 0
+
+
+def test_the_preview_page_shows_the_insight_and_asks_for_each_acknowledgment(api: Api) -> None:
+    release_id = _released_with_caveats(api)
+    rita = signed_in(api, "rita")
+    form = rita.get(f"/review/releases/{release_id}").text
+    assert f'action="/review/releases/{release_id}/preview?lang=nl"' in form
+    dutch = rita.post(f"/review/releases/{release_id}/preview?lang=nl", data=PUBLICATION)
+    assert dutch.status_code == 200, dutch.text
+    assert f'<h2 class="insight-title">{PUBLICATION["title_nl"]}</h2>' in dutch.text
+    assert MESSAGES["preview_notice"][0] in dutch.text
+    for code in CAVEATS:
+        assert f'name="acknowledged" value="{code}" required' in dutch.text
+        assert MESSAGES[f"caveat_{code}"][0] in dutch.text
+    assert f'value="{PUBLICATION["title_en"]}"' in dutch.text  # the draft is kept
+    english = rita.post(f"/review/releases/{release_id}/preview?lang=en", data=PUBLICATION)
+    assert f'<h2 class="insight-title">{PUBLICATION["title_en"]}</h2>' in english.text
+    done = rita.post(
+        f"/review/releases/{release_id}",
+        data=PUBLICATION | {"acknowledged": sorted(CAVEATS)},
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == f"/insights/{release_id}"

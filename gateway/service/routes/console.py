@@ -18,7 +18,13 @@ from gateway.service.models import ProjectStatus
 from gateway.service.preview import PlanView, job_plan
 from gateway.service.privacy_loss import PrivacyLossPublic
 from gateway.service.projects import BudgetTopUp, ProjectDecision, ProjectPublic, ProjectsPublic
-from gateway.service.releases import PublishRequest, ReleasePublic, ReleasesPublic
+from gateway.service.releases import (
+    Publication,
+    PublishPreview,
+    PublishRequest,
+    ReleasePublic,
+    ReleasesPublic,
+)
 from gateway.service.status import StatusCode
 from gateway.web import render
 
@@ -74,6 +80,11 @@ class ReviewJobPage(BaseModel):
 class PublishPage(BaseModel):
     release: ReleasePublic
     project: ProjectPublic
+
+
+class PreviewPage(BaseModel):
+    preview: PublishPreview
+    publication: Publication
 
 
 class AuditPage(BaseModel):
@@ -178,14 +189,32 @@ def release_page(
     return render(request, "publish.html", PublishPage(release=release, project=project))
 
 
+@router.post("/releases/{release_id:int}/preview", dependencies=[SameOrigin])
+def preview(
+    release_id: int,
+    request: Request,
+    who: CurrentReviewer,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    publication: Annotated[Publication, Form()],
+) -> Response:
+    """The insight as members will see it (in the page's language), its caveats, and publish."""
+    data = PreviewPage(
+        preview=releases.preview(settings, who, release_id, publication, policy),
+        publication=publication,
+    )
+    return render(request, "publish_preview.html", data)
+
+
 @router.post("/releases/{release_id:int}", dependencies=[SameOrigin])
 def publish(
     release_id: int,
     who: CurrentReviewer,
     settings: SettingsDep,
+    policy: PolicyDep,
     publication: Annotated[PublishRequest, Form()],
 ) -> Response:
-    releases.publish(settings, who, release_id, publication)
+    releases.publish(settings, who, release_id, publication, policy)
     return RedirectResponse(f"/insights/{release_id}", status_code=303)
 
 

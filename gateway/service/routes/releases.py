@@ -5,8 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway.service import releases
-from gateway.service.deps import CurrentReviewer, CurrentUser, SettingsDep
-from gateway.service.releases import PublishRequest, ReleasePublic, ReleasesPublic
+from gateway.service.deps import CurrentReviewer, CurrentUser, PolicyDep, SettingsDep
+from gateway.service.releases import (
+    Publication,
+    PublishPreview,
+    PublishRequest,
+    ReleasePublic,
+    ReleasesPublic,
+)
 
 router = APIRouter(prefix="/api/releases", tags=["releases"])
 
@@ -24,12 +30,32 @@ def get_release(release_id: int, who: CurrentUser, settings: SettingsDep) -> Rel
     return releases.read_release(settings, who, release_id)
 
 
+@router.post("/{release_id}/preview")
+def preview(
+    release_id: int,
+    publication: Publication,
+    who: CurrentReviewer,
+    settings: SettingsDep,
+    policy: PolicyDep,
+) -> PublishPreview:
+    """The insight exactly as members would see it, in Dutch and English, and its caveats.
+
+    Nothing is published; each caveat's ``code`` goes in ``acknowledged`` when publishing.
+    """
+    return releases.preview(settings, who, release_id, publication, policy)
+
+
 @router.post("/{release_id}/publish")
 def publish(
-    release_id: int, publication: PublishRequest, who: CurrentReviewer, settings: SettingsDep
+    release_id: int,
+    publication: PublishRequest,
+    who: CurrentReviewer,
+    settings: SettingsDep,
+    policy: PolicyDep,
 ) -> ReleasePublic:
     """Show the release to members, titled and explained in Dutch and English.
 
-    A release with a column flagged biased needs ``acknowledge_biased: true``.
+    Refused (``caveats_not_acknowledged``) until ``acknowledged`` holds the code of every
+    caveat the preview lists.
     """
-    return releases.publish(settings, who, release_id, publication)
+    return releases.publish(settings, who, release_id, publication, policy)
