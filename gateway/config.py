@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         default=None,
         description="Where members reach the data protection officer (an e-mail address or "
         "URL), shown on the privacy page.",
+    )
+    backup_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Seals the keys in `gateway backup` files and opens them on `gateway "
+        "restore`; at least 12 characters, from a secret store, never on a command line.",
     )
     max_request_bytes: int = Field(
         default=512 * 1024, ge=1024, description="Largest request body the service accepts."

@@ -146,3 +146,8 @@ class NotFoundError(ServiceError):
 class ConflictError(ServiceError):
     title = "Conflict"
     status = 409
+
+
+class BackupError(GatewayError):
+    title = "Backup refused"
+    status = 409
