@@ -35,9 +35,10 @@ import datetime as dt
 import itertools
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, and_, func, select, text
 from sqlalchemy.orm import Session
 
 from gateway.config import Settings
@@ -95,7 +96,12 @@ class PrivacyLossPublic(BaseModel):
         return min(holding, key=lambda c: (c.remaining_epsilon, c.remaining_delta))
 
 
-class _Commit(BaseModel):
+Amounts = tuple[float, float]
+"""ε and δ."""
+
+
+@dataclass(frozen=True)
+class _Commit:
     purpose: str
     epsilon: float
     delta: float
@@ -123,18 +129,18 @@ def platform_loss(s: Session, policy: Policy, now: dt.datetime | None = None) ->
     now = now or utcnow()
     start = now - WINDOW
     held = _held(s)
-    commits = _commits(s, start, now)
-    contract = _everyones(policy, held, commits)
+    committed = _committed(s, start, now)
+    contract = _everyones(policy, set(held) | {purpose for purpose, _ in committed})
     cap_epsilon = policy.budget.platform_epsilon_per_year
     cap_delta = policy.budget.platform_delta_per_year
     result = []
     for consents in cohorts(policy):
         purposes = contract + list(consents)
-        counted = [c for c in commits if c.purpose in purposes]
-        epsilon = tidy(math.fsum(c.epsilon for c in counted), 1.0)
-        delta = tidy(math.fsum(c.delta for c in counted), cap_delta)
-        held_epsilon = tidy(math.fsum(held[p][0] for p in purposes), 1.0)
-        held_delta = tidy(math.fsum(held[p][1] for p in purposes), cap_delta)
+        counted = [amounts for (purpose, _), amounts in committed.items() if purpose in purposes]
+        epsilon = tidy(math.fsum(e for e, _ in counted), 1.0)
+        delta = tidy(math.fsum(d for _, d in counted), cap_delta)
+        held_epsilon = tidy(math.fsum(held[p][0] for p in purposes if p in held), 1.0)
+        held_delta = tidy(math.fsum(held[p][1] for p in purposes if p in held), cap_delta)
         result.append(
             CohortLoss(
                 consents=list(consents),
@@ -145,7 +151,7 @@ def platform_loss(s: Session, policy: Policy, now: dt.datetime | None = None) ->
                 held_delta=held_delta,
                 remaining_epsilon=tidy(cap_epsilon - epsilon - held_epsilon, 1.0),
                 remaining_delta=tidy(cap_delta - delta - held_delta, cap_delta),
-                months=_months(counted, start, now, cap_delta),
+                months=_months(committed, purposes, start, now, cap_delta),
             )
         )
     return PrivacyLossPublic(
@@ -220,7 +226,7 @@ def _when_it_frees(
         else ""
     )
     freed_epsilon = freed_delta = 0.0
-    for commit in sorted((c for c in commits if c.purpose in cohort.purposes), key=_at):
+    for commit in (c for c in commits if c.purpose in cohort.purposes):
         freed_epsilon += commit.epsilon
         freed_delta += commit.delta
         if freed_epsilon >= over_epsilon - TOLERANCE and (
@@ -242,13 +248,10 @@ def _when_it_frees(
     )
 
 
-def _everyones(
-    policy: Policy, held: dict[str, tuple[float, float]], commits: list[_Commit]
-) -> list[str]:
+def _everyones(policy: Policy, seen: set[str]) -> list[str]:
     """Purposes whose releases count for every member: the contract basis, and (failing
-    closed) any purpose in the ledger that the policy no longer lists."""
+    closed) any purpose ``seen`` in the ledger that the policy no longer lists."""
     basis = {name: purpose.basis for name, purpose in policy.purposes.items()}
-    seen = set(held) | {c.purpose for c in commits}
     return sorted(name for name in basis.keys() | seen if basis.get(name, "contract") == "contract")
 
 
@@ -258,11 +261,7 @@ def _members(cohort: CohortLoss) -> str:
     return "members who opted in to " + " and ".join(cohort.consents)
 
 
-def _at(commit: _Commit) -> dt.datetime:
-    return commit.at
-
-
-def _held(s: Session) -> defaultdict[str, tuple[float, float]]:
+def _held(s: Session) -> dict[str, Amounts]:
     """ε and δ held by unsettled jobs, per purpose: reservations less settlements, all time."""
     sign = {LedgerKind.RESERVE: 1.0, LedgerKind.COMMIT: -1.0, LedgerKind.REFUND: -1.0}
     rows = s.execute(
@@ -278,41 +277,65 @@ def _held(s: Session) -> defaultdict[str, tuple[float, float]]:
     parts: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)
     for purpose, kind, epsilon, delta in rows:
         parts[purpose].append((sign[kind] * epsilon, sign[kind] * delta))
-    held: defaultdict[str, tuple[float, float]] = defaultdict(lambda: (0.0, 0.0))
-    for purpose, amounts in parts.items():
-        held[purpose] = (math.fsum(e for e, _ in amounts), math.fsum(d for _, d in amounts))
-    return held
+    return {
+        purpose: (math.fsum(e for e, _ in amounts), math.fsum(d for _, d in amounts))
+        for purpose, amounts in parts.items()
+    }
+
+
+def _committed(s: Session, start: dt.datetime, now: dt.datetime) -> dict[tuple[str, str], Amounts]:
+    """ε and δ committed in the window, per purpose and month (``YYYY-MM``), summed in SQL."""
+    year, month = func.extract("year", BudgetEntry.at), func.extract("month", BudgetEntry.at)
+    rows = s.execute(
+        select(
+            Project.purpose,
+            year,
+            month,
+            func.sum(BudgetEntry.epsilon),
+            func.sum(BudgetEntry.delta),
+        )
+        .join(Project, Project.id == BudgetEntry.project_id)
+        .where(_in_window(start, now))
+        .group_by(Project.purpose, year, month)
+    ).all()
+    return {(p, f"{int(y):04d}-{int(m):02d}"): (e, d) for p, y, m, e, d in rows}
+
+
+def _in_window(start: dt.datetime, now: dt.datetime) -> ColumnElement[bool]:
+    return and_(
+        BudgetEntry.kind == LedgerKind.COMMIT, BudgetEntry.at > start, BudgetEntry.at <= now
+    )
 
 
 def _commits(s: Session, start: dt.datetime, now: dt.datetime) -> list[_Commit]:
+    """Each commit in the window, for the hint of a refusal only."""
     rows = s.execute(
         select(Project.purpose, BudgetEntry.epsilon, BudgetEntry.delta, BudgetEntry.at)
         .join(Project, Project.id == BudgetEntry.project_id)
-        .where(
-            BudgetEntry.kind == LedgerKind.COMMIT,
-            BudgetEntry.at > start,
-            BudgetEntry.at <= now,
-        )
+        .where(_in_window(start, now))
+        .order_by(BudgetEntry.at)
     ).all()
     return [_Commit(purpose=p, epsilon=e, delta=d, at=at) for p, e, d, at in rows]
 
 
 def _months(
-    commits: list[_Commit], start: dt.datetime, now: dt.datetime, cap_delta: float
+    committed: dict[tuple[str, str], Amounts],
+    purposes: list[str],
+    start: dt.datetime,
+    now: dt.datetime,
+    cap_delta: float,
 ) -> list[MonthLoss]:
     """Spend per calendar month from the window's start to ``now``, empty months included."""
-    totals: defaultdict[str, list[_Commit]] = defaultdict(list)
-    for commit in commits:
-        totals[commit.at.strftime("%Y-%m")].append(commit)
     months = []
     year, month = start.year, start.month
     while (year, month) <= (now.year, now.month):
         key = f"{year:04d}-{month:02d}"
+        amounts = [committed[p, key] for p in purposes if (p, key) in committed]
         months.append(
             MonthLoss(
                 month=key,
-                epsilon=tidy(math.fsum(c.epsilon for c in totals[key]), 1.0),
-                delta=tidy(math.fsum(c.delta for c in totals[key]), cap_delta),
+                epsilon=tidy(math.fsum(e for e, _ in amounts), 1.0),
+                delta=tidy(math.fsum(d for _, d in amounts), cap_delta),
             )
         )
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
