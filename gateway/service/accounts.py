@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gateway.config import Settings
 from gateway.db import session
-from gateway.errors import AuthError, ConflictError, NotFoundError
+from gateway.errors import AuthError, ConflictError, NotFoundError, ServiceError
 from gateway.service import audit
 from gateway.service.audit import Actor
 from gateway.service.models import ApiToken, Role, User, WebSession, utcnow
@@ -149,6 +149,13 @@ def issue_token(
     settings: Settings, actor: Actor, user_id: int, label: str = "", days: int | None = None
 ) -> IssuedToken:
     """A new token for ``user_id``, valid ``days`` (default: ``settings.token_days``)."""
+    days = settings.token_days if days is None else days
+    if not 1 <= days <= settings.token_max_days:
+        raise ServiceError(
+            "token_days_out_of_range",
+            f"a token may live 1 to {settings.token_max_days} days, not {days}",
+            hint="ask for fewer days; GATEWAY_TOKEN_MAX_DAYS sets the longest",
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction(settings) as s:
         user = _user(s, user_id)
@@ -163,7 +170,7 @@ def issue_token(
             prefix=token[:10],
             label=label,
             created_at=now,
-            expires_at=now + dt.timedelta(days=days or settings.token_days),
+            expires_at=now + dt.timedelta(days=days),
         )
         s.add(row)
         s.flush()

@@ -33,6 +33,7 @@ from gateway.policy.model import Policy
 from gateway.service import audit, budget, privacy_loss
 from gateway.service.accounts import Principal
 from gateway.service.audit import Actor
+from gateway.service.inputs import EPSILON_DEFAULT, Epsilon, Id
 from gateway.service.models import Job, JobKind, Project, ProjectStatus, ReleaseRecord, Role, utcnow
 from gateway.service.projects import get_project, may_see, visible_project
 from gateway.service.status import NEXT, State, StatusCode
@@ -41,9 +42,9 @@ from gateway.vet.bounds import FixedBounds
 
 
 class QueryCreate(BaseModel):
-    project_id: int
+    project_id: Id
     sql: str = Field(min_length=1, description="one SELECT over the extract's tables")
-    epsilon: float | None = Field(default=None, description="default: the policy's per-query ε")
+    epsilon: Epsilon | None = Field(default=None, description=EPSILON_DEFAULT)
     bounds: FixedBounds | None = Field(
         default=None,
         description="bounds to fix within the policy's maxima: rows_per_group, groups, "
@@ -54,10 +55,10 @@ class QueryCreate(BaseModel):
 class AnalysisCreate(BaseModel):
     """Either ``code`` (a Python analysis) or the name of a vetted ``template``."""
 
-    project_id: int
+    project_id: Id
     code: str | None = None
-    template: str | None = None
-    epsilon: float | None = None
+    template: str | None = Field(default=None, max_length=100)
+    epsilon: Epsilon | None = Field(default=None, description=EPSILON_DEFAULT)
 
 
 class ReviewDecision(BaseModel):

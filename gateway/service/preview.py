@@ -18,6 +18,7 @@ from gateway.db import session
 from gateway.policy.model import Policy
 from gateway.service.accounts import Principal
 from gateway.service.budget import budget_state, job_delta
+from gateway.service.inputs import EPSILON_DEFAULT, Epsilon, Id
 from gateway.service.jobs import JobPublic, review_reasons
 from gateway.service.models import JobKind
 from gateway.service.projects import visible_project
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
 
 class VetRequest(BaseModel):
     sql: str
-    epsilon: float | None = None
-    project_id: int | None = Field(default=None, description="to see the budget left after it")
+    epsilon: Epsilon | None = Field(default=None, description=EPSILON_DEFAULT)
+    project_id: Id | None = Field(default=None, description="to see the budget left after it")
     bounds: FixedBounds | None = Field(
         default=None, description="bounds to fix, as in a submission; the rest are chosen"
     )

@@ -37,6 +37,7 @@ from gateway.service import audit
 from gateway.service.accounts import Principal
 from gateway.service.audit import Actor
 from gateway.service.budget import TOLERANCE, BudgetState, TopUpPublic, budget_state, top_ups
+from gateway.service.inputs import Epsilon
 from gateway.service.models import (
     BudgetGrant,
     Project,
@@ -57,8 +58,8 @@ class ProjectCreate(BaseModel):
         min_length=2, max_length=200, description="who does the research, for the public register"
     )
     themes: list[str] = Field(min_length=1, description="learning themes the project serves")
-    purpose: str = Field(default="mission", description="a purpose the policy lists")
-    requested_epsilon: float = Field(gt=0, le=1000, description="total ε the project asks for")
+    purpose: str = Field(default="mission", max_length=64, description="a purpose the policy lists")
+    requested_epsilon: Epsilon = Field(le=1000, description="total ε the project asks for")
 
 
 class ProjectDecision(BaseModel):
@@ -405,6 +406,12 @@ def check_extract_project(manifest: Manifest, project_id: int, purpose: str) -> 
 
 def set_extract(settings: Settings, actor: Actor, project_id: int, extract: Path) -> None:
     """Point a project at its (re)built extract; its manifest must sit beside it, naming it."""
+    if not extract.name or "\x00" in str(extract):
+        raise ServiceError(
+            "extract_path_invalid",
+            f"{str(extract)!r} does not name an extract file",
+            hint=f"give the path of the .duckdb file built with `--project {project_id}`",
+        )
     if not manifest_path(extract).exists():
         raise ServiceError(
             "extract_not_found",

@@ -42,7 +42,7 @@ Clamp = tuple[float, float]
 class FixedBounds(BaseModel):
     """Bounds a researcher fixes for one query; what is left out the engine chooses with DP."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     rows_per_group: Annotated[int, Field(ge=1)] | None = Field(
         default=None, description="rows of one member counted in one cell"

@@ -35,3 +35,9 @@ def settings(tmp_path: Path) -> Settings:
 def api(settings: Settings, policy: Policy) -> Api:
     """The service over SQLite: ann and bob (researchers), rita (reviewer), adam (admin)."""
     return make_api(settings, policy)
+
+
+@pytest.fixture
+def api_on(backend: Settings, policy: Policy) -> Api:
+    """The service over each backend (SQLite, PostgreSQL), with the same four people."""
+    return make_api(backend, policy)

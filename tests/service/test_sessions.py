@@ -10,16 +10,9 @@ from sqlalchemy import select, update
 
 from gateway.config import Settings
 from gateway.db import session
-from gateway.policy import Policy
 from gateway.service.deps import SESSION_COOKIE
 from gateway.service.models import AuditRecord, WebSession
-from tests.service.factories import PROPOSAL, SITE, Api, make_api, signed_in
-
-
-@pytest.fixture
-def api_on(backend: Settings, policy: Policy) -> Api:
-    """The service over each backend, with ann, bob, rita and adam."""
-    return make_api(backend, policy)
+from tests.service.factories import PROPOSAL, SITE, Api, signed_in
 
 
 def _cookie(browser: TestClient) -> str:

@@ -11,6 +11,7 @@ from gateway.db import session
 from gateway.service import audit
 from gateway.service.audit import AuditEntry, Verdict
 from gateway.service.deps import CurrentOverseer, SettingsDep
+from gateway.service.inputs import Seq
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -24,7 +25,7 @@ class AuditEntries(BaseModel):
 def trail(
     who: CurrentOverseer,
     settings: SettingsDep,
-    after: Annotated[int, Query(ge=0, description="sequence number to continue after")] = 0,
+    after: Seq = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditEntries:
     """Records after ``after``, oldest first."""

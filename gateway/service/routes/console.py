@@ -13,6 +13,7 @@ from gateway.policy.model import Policy
 from gateway.service import audit, jobs, privacy_loss, projects, releases
 from gateway.service.audit import AuditEntry, Verdict
 from gateway.service.deps import CurrentReviewer, PolicyDep, SameOrigin, SettingsDep
+from gateway.service.inputs import PathId, Seq
 from gateway.service.jobs import JobPublic, JobsPublic, ReviewDecision
 from gateway.service.models import ProjectStatus
 from gateway.service.preview import PlanView, job_plan
@@ -115,7 +116,7 @@ def console(
 
 @router.post("/projects/{project_id:int}", dependencies=[SameOrigin])
 def decide(
-    project_id: int,
+    project_id: PathId,
     who: CurrentReviewer,
     settings: SettingsDep,
     policy: PolicyDep,
@@ -128,7 +129,7 @@ def decide(
 @router.get("/projects/{project_id:int}.json")
 @router.get("/projects/{project_id:int}")
 def project_page(
-    project_id: int,
+    project_id: PathId,
     request: Request,
     who: CurrentReviewer,
     settings: SettingsDep,
@@ -147,7 +148,7 @@ def project_page(
 
 @router.post("/projects/{project_id:int}/budget", dependencies=[SameOrigin])
 def top_up(
-    project_id: int,
+    project_id: PathId,
     who: CurrentReviewer,
     settings: SettingsDep,
     policy: PolicyDep,
@@ -160,7 +161,7 @@ def top_up(
 @router.get("/jobs/{job_id:int}.json")
 @router.get("/jobs/{job_id:int}")
 def review_job(
-    job_id: int, request: Request, who: CurrentReviewer, settings: SettingsDep, policy: PolicyDep
+    job_id: PathId, request: Request, who: CurrentReviewer, settings: SettingsDep, policy: PolicyDep
 ) -> Response:
     job = jobs.job_public(settings, who, job_id)
     project = projects.project_public(settings, who, job.project_id)
@@ -170,7 +171,7 @@ def review_job(
 
 @router.post("/jobs/{job_id:int}", dependencies=[SameOrigin])
 def review(
-    job_id: int,
+    job_id: PathId,
     who: CurrentReviewer,
     settings: SettingsDep,
     decision: Annotated[ReviewDecision, Form()],
@@ -182,7 +183,7 @@ def review(
 @router.get("/releases/{release_id:int}.json")
 @router.get("/releases/{release_id:int}")
 def release_page(
-    release_id: int, request: Request, who: CurrentReviewer, settings: SettingsDep
+    release_id: PathId, request: Request, who: CurrentReviewer, settings: SettingsDep
 ) -> Response:
     release = releases.read_release(settings, who, release_id)
     project = projects.project_public(settings, who, release.project_id)
@@ -208,7 +209,7 @@ def preview(
 
 @router.post("/releases/{release_id:int}", dependencies=[SameOrigin])
 def publish(
-    release_id: int,
+    release_id: PathId,
     who: CurrentReviewer,
     settings: SettingsDep,
     policy: PolicyDep,
@@ -221,7 +222,7 @@ def publish(
 @router.get("/audit")
 @router.get("/audit.json")
 def audit_page(
-    request: Request, who: CurrentReviewer, settings: SettingsDep, after: int = 0
+    request: Request, who: CurrentReviewer, settings: SettingsDep, after: Seq = 0
 ) -> Response:
     with session(settings) as s:
         entries = audit.entries(s, after=after, limit=200)

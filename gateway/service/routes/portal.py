@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from gateway.service import privacy_loss, projects, releases
 from gateway.service.deps import PolicyDep, SettingsDep, Viewer
+from gateway.service.inputs import PathId
 from gateway.service.privacy_loss import PrivacyLossPublic
 from gateway.web import language, render
 from gateway.web.protection import Protection, protection
@@ -52,7 +53,9 @@ def insights(request: Request, settings: SettingsDep, viewer: Viewer) -> Respons
 
 @router.get("/insights/{release_id:int}.json")
 @router.get("/insights/{release_id:int}")
-def insight(release_id: int, request: Request, settings: SettingsDep, viewer: Viewer) -> Response:
+def insight(
+    release_id: PathId, request: Request, settings: SettingsDep, viewer: Viewer
+) -> Response:
     data = releases.insights(settings, language(request), release_id=release_id)
     return render(request, "insight.html", data)
 

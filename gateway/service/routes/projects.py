@@ -17,6 +17,7 @@ from gateway.service.deps import (
     PolicyDep,
     SettingsDep,
 )
+from gateway.service.inputs import PathId
 from gateway.service.models import ProjectStatus
 from gateway.service.projects import (
     BudgetTopUp,
@@ -30,7 +31,11 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 
 class ExtractUpdate(BaseModel):
-    path: str = Field(description="the extract built for this project, on the gateway's disk")
+    path: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="the extract built for this project, on the gateway's disk",
+    )
 
 
 @router.post("", status_code=201)
@@ -50,14 +55,14 @@ def list_projects(
 
 
 @router.get("/{project_id}")
-def get_project(project_id: int, who: CurrentUser, settings: SettingsDep) -> ProjectPublic:
+def get_project(project_id: PathId, who: CurrentUser, settings: SettingsDep) -> ProjectPublic:
     """A project with its budget: granted, held by running jobs, spent, remaining."""
     return projects.project_public(settings, who, project_id)
 
 
 @router.post("/{project_id}/decision")
 def decide(
-    project_id: int,
+    project_id: PathId,
     decision: ProjectDecision,
     who: CurrentReviewer,
     settings: SettingsDep,
@@ -69,7 +74,7 @@ def decide(
 
 @router.post("/{project_id}/budget")
 def top_up(
-    project_id: int,
+    project_id: PathId,
     data: BudgetTopUp,
     who: CurrentOverseer,
     settings: SettingsDep,
@@ -84,7 +89,7 @@ def top_up(
 
 @router.put("/{project_id}/extract", status_code=204)
 def set_extract(
-    project_id: int, data: ExtractUpdate, who: CurrentAdmin, settings: SettingsDep
+    project_id: PathId, data: ExtractUpdate, who: CurrentAdmin, settings: SettingsDep
 ) -> None:
     """Point a project at its (re)built extract; it must have been built for this project."""
     projects.set_extract(settings, who.actor, project_id, Path(data.path))

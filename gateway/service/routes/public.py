@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from gateway.service import privacy_loss, projects, releases
 from gateway.service.deps import PolicyDep, SettingsDep
+from gateway.service.inputs import PathId
 from gateway.service.privacy_loss import PrivacyLossPublic
 from gateway.service.projects import Register
 from gateway.service.releases import Insights, Language
@@ -30,5 +31,5 @@ def insights(settings: SettingsDep, lang: Language = "nl") -> Insights:
 
 
 @router.get("/insights/{release_id}")
-def insight(release_id: int, settings: SettingsDep, lang: Language = "nl") -> Insights:
+def insight(release_id: PathId, settings: SettingsDep, lang: Language = "nl") -> Insights:
     return releases.insights(settings, lang, release_id=release_id)

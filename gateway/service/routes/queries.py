@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from gateway.service import jobs
 from gateway.service.deps import CurrentResearcher, CurrentUser, PolicyDep, SettingsDep
+from gateway.service.inputs import PathId, QueryId
 from gateway.service.jobs import AnalysisCreate, JobPublic, JobsPublic, QueryCreate
 from gateway.service.preview import VetPreview, VetRequest, preview
 from gateway.service.status import StatusCode
@@ -41,13 +42,13 @@ def submit_analysis(
 def list_jobs(
     who: CurrentUser,
     settings: SettingsDep,
-    project_id: int | None = None,
+    project_id: QueryId = None,
     status: StatusCode | None = None,
 ) -> JobsPublic:
     return jobs.list_jobs(settings, who, project_id=project_id, status=status)
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: int, who: CurrentUser, settings: SettingsDep) -> JobPublic:
+def get_job(job_id: PathId, who: CurrentUser, settings: SettingsDep) -> JobPublic:
     """A job's status, its vetting report and, once released, its release id."""
     return jobs.job_public(settings, who, job_id)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from gateway.service import releases
 from gateway.service.deps import CurrentReviewer, CurrentUser, PolicyDep, SettingsDep
+from gateway.service.inputs import PathId
 from gateway.service.releases import (
     Publication,
     PublishPreview,
@@ -25,14 +26,14 @@ def list_releases(
 
 
 @router.get("/{release_id}")
-def get_release(release_id: int, who: CurrentUser, settings: SettingsDep) -> ReleasePublic:
+def get_release(release_id: PathId, who: CurrentUser, settings: SettingsDep) -> ReleasePublic:
     """The DP release of a job, with intervals, ε spent and suppressed groups (audited)."""
     return releases.read_release(settings, who, release_id)
 
 
 @router.post("/{release_id}/preview")
 def preview(
-    release_id: int,
+    release_id: PathId,
     publication: Publication,
     who: CurrentReviewer,
     settings: SettingsDep,
@@ -47,7 +48,7 @@ def preview(
 
 @router.post("/{release_id}/publish")
 def publish(
-    release_id: int,
+    release_id: PathId,
     publication: PublishRequest,
     who: CurrentReviewer,
     settings: SettingsDep,

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from gateway.service import jobs
 from gateway.service.deps import CurrentReviewer, SettingsDep
+from gateway.service.inputs import PathId
 from gateway.service.jobs import JobPublic, JobsPublic, ReviewDecision
 from gateway.service.status import StatusCode
 
@@ -20,7 +21,7 @@ def review_queue(who: CurrentReviewer, settings: SettingsDep) -> JobsPublic:
 
 @router.post("/{job_id}")
 def review(
-    job_id: int, decision: ReviewDecision, who: CurrentReviewer, settings: SettingsDep
+    job_id: PathId, decision: ReviewDecision, who: CurrentReviewer, settings: SettingsDep
 ) -> JobPublic:
     """Let the job run, or reject it (its ε is refunded)."""
     return jobs.review(settings, who, job_id, decision)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StrictInt
 
 from gateway.service import accounts
 from gateway.service.accounts import IssuedToken, TokenPublic, UserCreate, UserPublic
 from gateway.service.deps import CurrentAdmin, CurrentUser, SettingsDep
+from gateway.service.inputs import PathId
 from gateway.service.models import Role
 
 router = APIRouter(prefix="/api", tags=["users"])
@@ -32,8 +33,12 @@ class TokensPublic(BaseModel):
 
 
 class TokenCreate(BaseModel):
-    label: str = ""
-    days: int | None = None
+    label: str = Field(default="", max_length=100, description="what the token is for")
+    days: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        description="lifetime in days; default GATEWAY_TOKEN_DAYS, at most GATEWAY_TOKEN_MAX_DAYS",
+    )
 
 
 @router.get("/me")
@@ -53,14 +58,14 @@ def create_user(data: UserCreate, who: CurrentAdmin, settings: SettingsDep) -> U
 
 
 @router.post("/users/{user_id}/disable")
-def disable_user(user_id: int, who: CurrentAdmin, settings: SettingsDep) -> UserPublic:
+def disable_user(user_id: PathId, who: CurrentAdmin, settings: SettingsDep) -> UserPublic:
     """Disable a user; every token they hold stops working at once."""
     return accounts.disable_user(settings, who.actor, user_id)
 
 
 @router.post("/users/{user_id}/tokens", status_code=201)
 def issue_token(
-    user_id: int,
+    user_id: PathId,
     who: CurrentAdmin,
     settings: SettingsDep,
     data: Annotated[TokenCreate | None, Body()] = None,
@@ -77,5 +82,5 @@ def list_tokens(who: CurrentAdmin, settings: SettingsDep) -> TokensPublic:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, who: CurrentAdmin, settings: SettingsDep) -> None:
+def revoke_token(token_id: PathId, who: CurrentAdmin, settings: SettingsDep) -> None:
     accounts.revoke_token(settings, who.actor, token_id)

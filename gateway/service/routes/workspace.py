@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from gateway.errors import ServiceError, VetError
 from gateway.service import jobs, projects, releases
 from gateway.service.deps import CurrentResearcher, PolicyDep, SameOrigin, SettingsDep
+from gateway.service.inputs import Epsilon, Id, PathId
 from gateway.service.jobs import AnalysisCreate, JobPublic, JobsPublic, QueryCreate
 from gateway.service.preview import VetPreview, VetRequest, preview
 from gateway.service.projects import ProjectCreate, ProjectPublic, ProjectsPublic
@@ -53,9 +54,9 @@ class EditorForm(BaseModel):
     ``measure=low:high`` items separated by commas.
     """
 
-    project_id: int | None = None
+    project_id: Id | None = None
     sql: str
-    epsilon: float | None = None
+    epsilon: Epsilon | None = None
     rows_per_group: int | None = None
     groups: int | None = None
     clamps: str = ""
@@ -101,7 +102,7 @@ def propose(
 @router.get("/projects/{project_id:int}.json")
 @router.get("/projects/{project_id:int}")
 def project_page(
-    project_id: int,
+    project_id: PathId,
     request: Request,
     who: CurrentResearcher,
     settings: SettingsDep,
@@ -167,7 +168,7 @@ def vet(
 @router.get("/jobs/{job_id:int}.json")
 @router.get("/jobs/{job_id:int}")
 def job_page(
-    job_id: int, request: Request, who: CurrentResearcher, settings: SettingsDep
+    job_id: PathId, request: Request, who: CurrentResearcher, settings: SettingsDep
 ) -> Response:
     job = jobs.job_public(settings, who, job_id)
     release = (
