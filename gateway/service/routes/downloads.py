@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from gateway.service import downloads
 from gateway.service.deps import CurrentUser, SettingsDep
 from gateway.service.downloads import ReleaseDownload
+from gateway.service.inputs import PathId
 
 router = APIRouter(tags=["downloads"])
 PAGE = "/workspace/jobs/{job_id}"
@@ -30,7 +31,7 @@ PartQuery = Annotated[
 
 @router.get(f"{API}/release.json")
 @router.get(f"{PAGE}/release.json", include_in_schema=False)
-def release_json(job_id: int, who: CurrentUser, settings: SettingsDep) -> ReleaseDownload:
+def release_json(job_id: PathId, who: CurrentUser, settings: SettingsDep) -> ReleaseDownload:
     """The release with its metadata (ε, δ, bounds, flags) and each part as a table."""
     return downloads.job_release(settings, who, job_id)
 
@@ -42,7 +43,7 @@ def release_json(job_id: int, who: CurrentUser, settings: SettingsDep) -> Releas
     responses={200: {"content": {media: {} for media in downloads.MEDIA_TYPES.values()}}},
 )
 def release_table(
-    job_id: int,
+    job_id: PathId,
     suffix: downloads.TableFormat,
     who: CurrentUser,
     settings: SettingsDep,
