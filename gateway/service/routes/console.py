@@ -192,7 +192,7 @@ def release_page(
 
 @router.post("/releases/{release_id:int}/preview", dependencies=[SameOrigin])
 def preview(
-    release_id: int,
+    release_id: PathId,
     request: Request,
     who: CurrentReviewer,
     settings: SettingsDep,
