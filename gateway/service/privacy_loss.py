@@ -232,7 +232,7 @@ def _when_it_frees(
         if freed_epsilon >= over_epsilon - TOLERANCE and (
             freed_delta >= over_delta - TOLERANCE * loss.cap_delta
         ):
-            frees = (commit.at + WINDOW).strftime("%Y-%m-%d %H:%M UTC")
+            frees = _next_minute(commit.at + WINDOW).strftime("%Y-%m-%d %H:%M UTC")
             return (
                 "budget frees up as releases leave the rolling 365 days: enough for this job "
                 f"from {frees}{meanwhile}"
@@ -253,6 +253,12 @@ def _everyones(policy: Policy, seen: set[str]) -> list[str]:
     closed) any purpose ``seen`` in the ledger that the policy no longer lists."""
     basis = {name: purpose.basis for name, purpose in policy.purposes.items()}
     return sorted(name for name in basis.keys() | seen if basis.get(name, "contract") == "contract")
+
+
+def _next_minute(moment: dt.datetime) -> dt.datetime:
+    """``moment`` rounded up to a whole minute, so that a time in words is never too early."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + dt.timedelta(minutes=1)
 
 
 def _members(cohort: CohortLoss) -> str:

@@ -133,9 +133,12 @@ def test_a_refusal_comes_before_data_is_read_and_says_when_budget_frees(
     assert refused.value.status == 403
     assert "2.25" in refused.value.message
     assert "cap of 2" in refused.value.message
-    frees = (_commit_times(settings)[0] + WINDOW).strftime("%Y-%m-%d %H:%M UTC")
+    first_ages_out = _commit_times(settings)[0] + WINDOW
+    frees = first_ages_out.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    assert _fits(settings, policy, "mission", 0.5, frees)
+    assert not _fits(settings, policy, "mission", 0.5, frees - dt.timedelta(minutes=1))
     assert refused.value.hint is not None
-    assert f"from {frees}" in refused.value.hint
+    assert f"from {frees:%Y-%m-%d %H:%M} UTC" in refused.value.hint
     assert "ε ≤ 0.25" in refused.value.hint
     job = job_public(settings, first.researcher, refused.value.job_id)
     assert job.status is StatusCode.BUDGET_EXHAUSTED
