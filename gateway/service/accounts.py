@@ -14,8 +14,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, select, update
+from pydantic import BaseModel, Field, StrictInt
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.config import Settings
@@ -56,6 +56,17 @@ class UserPublic(BaseModel):
     role: Role
     created_at: dt.datetime
     disabled: bool
+
+
+class TokenCreate(BaseModel):
+    """A token to issue: what it is for, and how long it lives."""
+
+    label: str = Field(default="", max_length=100, description="what the token is for")
+    days: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        description="lifetime in days; default GATEWAY_TOKEN_DAYS, at most GATEWAY_TOKEN_MAX_DAYS",
+    )
 
 
 class IssuedToken(BaseModel):
@@ -110,7 +121,7 @@ def list_users(settings: Settings) -> list[UserPublic]:
         return [user_public(u) for u in s.execute(select(User).order_by(User.id)).scalars()]
 
 
-def _user(s: Session, user_id: int) -> User:
+def get_user(s: Session, user_id: int) -> User:
     user = s.get(User, user_id)
     if user is None:
         raise NotFoundError("user_not_found", f"no user {user_id}", hint="list users first")
@@ -130,9 +141,21 @@ def user_by_name(settings: Settings, name: str) -> UserPublic:
 
 
 def disable_user(settings: Settings, actor: Actor, user_id: int) -> UserPublic:
-    """Disable a user and revoke every token they hold."""
+    """Disable a user and revoke every token and session they hold; never the last admin."""
     with transaction(settings) as s:
-        user = _user(s, user_id)
+        user = get_user(s, user_id)
+        if user.role is Role.ADMIN and user.disabled_at is None:
+            admins = s.execute(
+                select(func.count())
+                .select_from(User)
+                .where(User.role == Role.ADMIN, User.disabled_at.is_(None))
+            ).scalar_one()
+            if admins <= 1:
+                raise ConflictError(
+                    "last_admin",
+                    f"{user.name!r} is the last administrator",
+                    hint="add another administrator first",
+                )
         now = utcnow()
         user.disabled_at = user.disabled_at or now
         s.execute(
@@ -149,6 +172,13 @@ def issue_token(
     settings: Settings, actor: Actor, user_id: int, label: str = "", days: int | None = None
 ) -> IssuedToken:
     """A new token for ``user_id``, valid ``days`` (default: ``settings.token_days``)."""
+    days = token_days(settings, days)
+    with transaction(settings) as s:
+        return mint_token(s, actor, get_user(s, user_id), label, days)
+
+
+def token_days(settings: Settings, days: int | None) -> int:
+    """``days``, or the default lifetime; refused past ``settings.token_max_days``."""
     days = settings.token_days if days is None else days
     if not 1 <= days <= settings.token_max_days:
         raise ServiceError(
@@ -156,28 +186,31 @@ def issue_token(
             f"a token may live 1 to {settings.token_max_days} days, not {days}",
             hint="ask for fewer days; GATEWAY_TOKEN_MAX_DAYS sets the longest",
         )
+    return days
+
+
+def mint_token(s: Session, actor: Actor, user: User, label: str, days: int) -> IssuedToken:
+    """A token for ``user`` in the caller's transaction, audited; shown in this answer only."""
+    if user.disabled_at is not None:
+        raise ConflictError(
+            "user_disabled", f"user {user.name!r} is disabled", hint="create a new user"
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with transaction(settings) as s:
-        user = _user(s, user_id)
-        if user.disabled_at is not None:
-            raise ConflictError(
-                "user_disabled", f"user {user.name!r} is disabled", hint="create a new user"
-            )
-        now = utcnow()
-        row = ApiToken(
-            user_id=user.id,
-            token_hash=token_hash(token),
-            prefix=token[:10],
-            label=label,
-            created_at=now,
-            expires_at=now + dt.timedelta(days=days),
-        )
-        s.add(row)
-        s.flush()
-        audit.record(s, actor, "token.issue", "token", row.id, user=user.name, prefix=row.prefix)
-        return IssuedToken(
-            id=row.id, user=user.name, token=token, prefix=row.prefix, expires_at=row.expires_at
-        )
+    now = utcnow()
+    row = ApiToken(
+        user_id=user.id,
+        token_hash=token_hash(token),
+        prefix=token[:10],
+        label=label,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=days),
+    )
+    s.add(row)
+    s.flush()
+    audit.record(s, actor, "token.issue", "token", row.id, user=user.name, prefix=row.prefix)
+    return IssuedToken(
+        id=row.id, user=user.name, token=token, prefix=row.prefix, expires_at=row.expires_at
+    )
 
 
 def list_tokens(settings: Settings) -> list[TokenPublic]:

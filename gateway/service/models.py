@@ -112,6 +112,27 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
+class Invitation(Base):
+    """A one-time code an administrator hands a user, who redeems it for their own token.
+
+    Only the code's SHA-256 is kept. Redeeming it once issues the token (``token_id``)
+    and uses it up, so an administrator never holds a working token of someone else.
+    """
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(100))
+    token_days: Mapped[int] = mapped_column(Integer, doc="lifetime of the token it issues")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    redeemed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+
+
 class WebSession(Base):
     """A signed-in browser. Only the SHA-256 of its cookie is kept; the cookie is no API token.
 

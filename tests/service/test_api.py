@@ -104,11 +104,12 @@ def test_tokens_are_shown_once_and_stored_hashed(api: Api) -> None:
         "/api/users", json={"name": "carla", "role": "researcher"}, headers=api.as_("adam")
     )
     assert created.status_code == 201
-    issued = api.client.post(
-        f"/api/users/{created.json()['id']}/tokens",
+    invited = api.client.post(
+        f"/api/users/{created.json()['id']}/invitations",
         json={"label": "laptop"},
         headers=api.as_("adam"),
     ).json()
+    issued = api.client.post("/api/invitations/redeem", json={"code": invited["code"]}).json()
     token = issued["token"]
     assert token.startswith("gw_")
     assert len(token) > 40

@@ -1,16 +1,23 @@
-"""Who you are (everyone) and who may do what (administrators): users and tokens."""
+"""Who you are (everyone) and who may do what (administrators): users, tokens, invitations.
+
+An administrator issues tokens for themselves only; anyone else gets a
+one-time invitation and redeems it for a token nobody else has seen.
+Nobody disables themselves, and the last administrator is never disabled.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel
 
-from gateway.service import accounts
-from gateway.service.accounts import IssuedToken, TokenPublic, UserCreate, UserPublic
+from gateway.errors import ForbiddenError
+from gateway.service import accounts, invitations
+from gateway.service.accounts import IssuedToken, TokenCreate, TokenPublic, UserCreate, UserPublic
 from gateway.service.deps import CurrentAdmin, CurrentUser, SettingsDep
 from gateway.service.inputs import PathId
+from gateway.service.invitations import IssuedInvitation, Redemption
 from gateway.service.models import Role
 
 router = APIRouter(prefix="/api", tags=["users"])
@@ -32,15 +39,6 @@ class TokensPublic(BaseModel):
     count: int
 
 
-class TokenCreate(BaseModel):
-    label: str = Field(default="", max_length=100, description="what the token is for")
-    days: StrictInt | None = Field(
-        default=None,
-        ge=1,
-        description="lifetime in days; default GATEWAY_TOKEN_DAYS, at most GATEWAY_TOKEN_MAX_DAYS",
-    )
-
-
 @router.get("/me")
 def me(who: CurrentUser) -> Me:
     return Me(id=who.id, name=who.name, role=who.role)
@@ -59,7 +57,13 @@ def create_user(data: UserCreate, who: CurrentAdmin, settings: SettingsDep) -> U
 
 @router.post("/users/{user_id}/disable")
 def disable_user(user_id: PathId, who: CurrentAdmin, settings: SettingsDep) -> UserPublic:
-    """Disable a user; every token they hold stops working at once."""
+    """Disable a user; every token and session they hold stops working at once."""
+    if user_id == who.id:
+        raise ForbiddenError(
+            "disable_self",
+            "you cannot disable yourself",
+            hint="another administrator can, or revoke your own tokens",
+        )
     return accounts.disable_user(settings, who.actor, user_id)
 
 
@@ -70,9 +74,32 @@ def issue_token(
     settings: SettingsDep,
     data: Annotated[TokenCreate | None, Body()] = None,
 ) -> IssuedToken:
-    """A new token; this response is the only time it is shown."""
+    """A new token for yourself; this response is the only time it is shown."""
+    if user_id != who.id:
+        raise ForbiddenError(
+            "token_for_other_user",
+            "an administrator issues tokens for themselves only",
+            hint=f"invite the user instead: POST /api/users/{user_id}/invitations",
+        )
     data = data or TokenCreate()
     return accounts.issue_token(settings, who.actor, user_id, data.label, data.days)
+
+
+@router.post("/users/{user_id}/invitations", status_code=201)
+def invite(
+    user_id: PathId,
+    who: CurrentAdmin,
+    settings: SettingsDep,
+    data: Annotated[TokenCreate | None, Body()] = None,
+) -> IssuedInvitation:
+    """A one-time code the user redeems for their own token (this answer shows it once)."""
+    return invitations.invite(settings, who.actor, user_id, data or TokenCreate())
+
+
+@router.post("/invitations/redeem", status_code=201)
+def redeem(data: Redemption, settings: SettingsDep) -> IssuedToken:
+    """Your token, for the code an administrator gave you; the code is then used up."""
+    return invitations.redeem(settings, data.code)
 
 
 @router.get("/tokens")
