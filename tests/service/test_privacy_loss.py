@@ -368,3 +368,26 @@ def test_a_refusal_over_http_is_a_problem_with_a_hint(settings: Settings, policy
     assert problem["code"] == "platform_budget_exhausted"
     assert "ε ≤ 0.25" in problem["hint"]
     assert problem["instance"].startswith("/api/jobs/")
+
+
+def test_a_job_whose_extract_was_rebuilt_for_another_purpose_reads_nothing(
+    settings: Settings, policy: Policy, tmp_path: Path
+) -> None:
+    """The extract set on the project is replaced by a mission one: the job stops before data."""
+    from gateway.service.execute import PipelineExecutor
+    from gateway.service.queue import claim
+
+    cast = approved_project(settings, policy, purpose="external_research")
+    extract = tmp_path / "external.duckdb"
+    manifest_only(extract, str(cast.project_id), purpose="external_research")
+    set_extract(settings, SYSTEM, cast.project_id, extract)
+    queued(settings, policy, cast)
+    manifest_only(extract, str(cast.project_id), purpose="mission")
+    job = claim(settings, "w")
+    assert job is not None
+    assert job.purpose == "external_research"
+    executor = PipelineExecutor(settings, policy)
+    with pytest.raises(ExtractError) as refused:
+        executor.run(job)
+    assert refused.value.code == "extract_other_purpose"
+    assert executor.sandbox is None  # refused before a sandbox was made to read the extract
