@@ -332,6 +332,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "read costs its full ε and δ.",
     ),
     "query": ("Vraag (SQL)", "Query (SQL)"),
+    "query_text": ("De vraag in SQL", "The query in SQL"),
+    "template": ("Sjabloon", "Template"),
     "epsilon": ("ε voor deze vraag", "ε for this query"),
     "vet": ("Controleren", "Check"),
     "submit": ("Indienen", "Submit"),
