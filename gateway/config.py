@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     token_max_days: int = Field(
         default=366, ge=1, le=366, description="Longest lifetime an API token may be issued with."
     )
+    auth_failure_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins from one address or with one token prefix per window; "
+        "more are answered 429.",
+    )
+    auth_failure_window_seconds: int = Field(
+        default=60, ge=1, le=24 * 3600, description="The window failed sign-ins are counted in."
+    )
     session_hours: int = Field(
         default=8,
         ge=1,

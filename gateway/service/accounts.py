@@ -3,8 +3,8 @@
 A token is 256 random bits (``gw_`` + URL-safe base64), shown once when it is
 issued; only its SHA-256 is stored, so a copy of the database gives no way
 in. Tokens expire, can be revoked, and stop working when their user is
-disabled (and so do the browser sessions opened with them). Every refused
-token is written to the audit log.
+disabled (and so do the browser sessions opened with them). A refused
+token is written to the audit log, once per burst of failures (``throttle``).
 """
 
 from __future__ import annotations
@@ -254,8 +254,13 @@ def revoke_sessions(s: Session, which: ColumnElement[bool]) -> int:
     return int(ended.rowcount)  # type: ignore[attr-defined]
 
 
-def authenticate(settings: Settings, token: str | None) -> Principal:
-    """The user behind ``token``, or ``AuthError`` saying exactly why not (and audited)."""
+def authenticate(
+    settings: Settings, token: str | None, *, record_refusal: bool = True
+) -> Principal:
+    """The user behind ``token``, or ``AuthError`` saying exactly why not.
+
+    A refusal is audited when ``record_refusal`` (``throttle`` asks for the first of a burst).
+    """
     if not token:
         raise AuthError(
             "token_missing",
@@ -268,6 +273,8 @@ def authenticate(settings: Settings, token: str | None) -> Principal:
         assert found is not None
         row, user = found
         return Principal(id=user.id, name=user.name, role=user.role, token_id=row.id)
+    if not record_refusal:
+        raise refusal
     with transaction(settings) as s:
         audit.record(
             s,

@@ -18,6 +18,7 @@ from gateway.service.execute import PipelineExecutor, require_isolation
 from gateway.service.headers import SecurityHeaders
 from gateway.service.routes import ROUTERS
 from gateway.service.routes.apidocs import SWAGGER_DIR, SWAGGER_URL
+from gateway.service.throttle import Throttle
 from gateway.service.worker import embedded_workers
 from gateway.web import STATIC_DIR
 
@@ -52,6 +53,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.policy = policy
+    app.state.throttle = Throttle(settings)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)

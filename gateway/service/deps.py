@@ -23,6 +23,7 @@ from gateway.policy.model import Policy
 from gateway.service import sessions
 from gateway.service.accounts import Principal, authenticate
 from gateway.service.models import Role
+from gateway.service.throttle import guarded
 
 SESSION_COOKIE = "gateway_session"
 API_PREFIX = "/api/"
@@ -51,13 +52,30 @@ def current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is not None or request.url.path.startswith(API_PREFIX):
-        user = authenticate(settings, credentials.credentials if credentials else None)
+        user = check_token(request, settings, credentials.credentials if credentials else None)
     else:
         user = sessions.resume(settings, request.cookies.get(SESSION_COOKIE))
         if request.method not in SAFE_METHODS:
             same_origin(request)
     request.state.user = user
     return user
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def check_token(request: Request, settings: Settings, token: str | None) -> Principal:
+    """``authenticate``, throttled per client address and token prefix."""
+    if not token:
+        return authenticate(settings, None)
+    return guarded(
+        request.app.state.throttle,
+        settings,
+        client_address(request),
+        token,
+        lambda record: authenticate(settings, token, record_refusal=record),
+    )
 
 
 def optional_user(request: Request, settings: SettingsDep) -> Principal | None:

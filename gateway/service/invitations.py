@@ -73,8 +73,11 @@ def invite(settings: Settings, actor: Actor, user_id: int, data: TokenCreate) ->
         )
 
 
-def redeem(settings: Settings, code: str) -> IssuedToken:
-    """The invited user's new token; the code is used up by this call."""
+def redeem(settings: Settings, code: str, *, record_refusal: bool = True) -> IssuedToken:
+    """The invited user's new token; the code is used up by this call.
+
+    A refusal is audited when ``record_refusal`` (``throttle`` asks for the first of a burst).
+    """
     now = utcnow()
     with transaction(settings) as s:
         found = s.execute(
@@ -82,27 +85,37 @@ def redeem(settings: Settings, code: str) -> IssuedToken:
             .join(User, User.id == Invitation.user_id)
             .where(Invitation.code_hash == token_hash(code))
         ).first()
-        if found is None or found[0].redeemed_at is not None or found[0].expires_at <= now:
-            raise AuthError(
-                "invitation_invalid",
-                "this invitation is unknown, used or expired",
-                hint="ask an administrator for a new invitation",
+        if found is not None and found[0].redeemed_at is None and found[0].expires_at > now:
+            row, user = found
+            taken = s.execute(
+                update(Invitation)
+                .where(Invitation.id == row.id, Invitation.redeemed_at.is_(None))
+                .values(redeemed_at=now)
+                .execution_options(synchronize_session=False)
             )
-        row, user = found
-        taken = s.execute(
-            update(Invitation)
-            .where(Invitation.id == row.id, Invitation.redeemed_at.is_(None))
-            .values(redeemed_at=now)
-            .execution_options(synchronize_session=False)
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                invitee = Actor(user.name, user.role.value)
+                issued = mint_token(s, invitee, user, row.label, row.token_days)
+                row.token_id = issued.id
+                audit.record(s, invitee, "invitation.redeem", "invitation", row.id, token=issued.id)
+                return issued
+        refused = None if found is None else found[0].id
+    if record_refusal:
+        _record_refusal(settings, refused)
+    raise AuthError(
+        "invitation_invalid",
+        "this invitation is unknown, used or expired",
+        hint="ask an administrator for a new invitation",
+    )
+
+
+def _record_refusal(settings: Settings, invitation_id: int | None) -> None:
+    with transaction(settings) as s:
+        audit.record(
+            s,
+            Actor("unknown", "none"),
+            "invitation.redeem",
+            "invitation",
+            invitation_id,
+            outcome="denied",
         )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise AuthError(
-                "invitation_invalid",
-                "this invitation was used a moment ago",
-                hint="ask an administrator for a new invitation",
-            )
-        invitee = Actor(user.name, user.role.value)
-        issued = mint_token(s, invitee, user, row.label, row.token_days)
-        row.token_id = issued.id
-        audit.record(s, invitee, "invitation.redeem", "invitation", row.id, token=issued.id)
-        return issued

@@ -52,11 +52,16 @@ def problem(error: GatewayError, instance: str) -> dict[str, Any]:
 def handle_gateway_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, GatewayError)
     body = problem(error, request.url.path)
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     if is_page(request):
         if error.status == 401 and request.url.path != "/login":
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-        return render_problem(request, body)
-    headers = {"WWW-Authenticate": f'Bearer error="{error.code}"'} if error.status == 401 else None
+        page = render_problem(request, body)
+        page.headers.update(headers)
+        return page
+    if error.status == 401:
+        headers["WWW-Authenticate"] = f'Bearer error="{error.code}"'
     return JSONResponse(
         body, status_code=error.status, media_type="application/problem+json", headers=headers
     )

@@ -21,7 +21,7 @@ from gateway.config import Settings
 from gateway.db import session
 from gateway.errors import AuthError
 from gateway.service import audit
-from gateway.service.accounts import Principal, authenticate, token_hash
+from gateway.service.accounts import Principal, token_hash
 from gateway.service.audit import Actor
 from gateway.service.models import User, WebSession, utcnow
 from gateway.service.transaction import transaction
@@ -30,9 +30,8 @@ SEEN_EVERY = dt.timedelta(minutes=1)
 """``seen_at`` is written at most this often, so reading pages costs few writes."""
 
 
-def sign_in(settings: Settings, token: str, *, client: str | None = None) -> tuple[Principal, str]:
-    """Check ``token`` (refusals are audited) and open a session; returns its cookie value."""
-    user = authenticate(settings, token)
+def sign_in(settings: Settings, user: Principal, *, client: str | None = None) -> str:
+    """Open a session for ``user``, who has just shown a valid token; returns its cookie value."""
     secret = secrets.token_urlsafe(32)
     now = utcnow()
     assert user.token_id is not None
@@ -50,7 +49,7 @@ def sign_in(settings: Settings, token: str, *, client: str | None = None) -> tup
         audit.record(
             s, user.actor, "auth.signin", "session", row.id, token=user.token_id, client=client
         )
-    return user, secret
+    return secret
 
 
 def sign_out(settings: Settings, secret: str | None) -> None:

@@ -14,7 +14,14 @@ from pydantic import BaseModel
 
 from gateway.config import Environment
 from gateway.service import sessions
-from gateway.service.deps import SESSION_COOKIE, SameOrigin, SettingsDep, Viewer
+from gateway.service.deps import (
+    SESSION_COOKIE,
+    SameOrigin,
+    SettingsDep,
+    Viewer,
+    check_token,
+    client_address,
+)
 from gateway.service.models import Role
 from gateway.web import render
 
@@ -45,8 +52,8 @@ def login(
     token: Annotated[str, Form()],
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    client = request.client.host if request.client else None
-    user, secret = sessions.sign_in(settings, token.strip(), client=client)
+    user = check_token(request, settings, token.strip())
+    secret = sessions.sign_in(settings, user, client=client_address(request))
     response = RedirectResponse(_local(next) or LANDING[user.role], status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

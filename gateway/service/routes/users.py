@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel
 
 from gateway.errors import ForbiddenError
 from gateway.service import accounts, invitations
 from gateway.service.accounts import IssuedToken, TokenCreate, TokenPublic, UserCreate, UserPublic
-from gateway.service.deps import CurrentAdmin, CurrentUser, SettingsDep
+from gateway.service.deps import CurrentAdmin, CurrentUser, SettingsDep, client_address
 from gateway.service.inputs import PathId
 from gateway.service.invitations import IssuedInvitation, Redemption
 from gateway.service.models import Role
+from gateway.service.throttle import guarded
 
 router = APIRouter(prefix="/api", tags=["users"])
 
@@ -97,9 +98,15 @@ def invite(
 
 
 @router.post("/invitations/redeem", status_code=201)
-def redeem(data: Redemption, settings: SettingsDep) -> IssuedToken:
+def redeem(data: Redemption, request: Request, settings: SettingsDep) -> IssuedToken:
     """Your token, for the code an administrator gave you; the code is then used up."""
-    return invitations.redeem(settings, data.code)
+    return guarded(
+        request.app.state.throttle,
+        settings,
+        client_address(request),
+        data.code,
+        lambda record: invitations.redeem(settings, data.code, record_refusal=record),
+    )
 
 
 @router.get("/tokens")
