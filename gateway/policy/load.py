@@ -12,6 +12,39 @@ from pydantic import ValidationError
 from gateway.errors import PolicyError
 from gateway.policy.model import Policy
 
+GUIDE = "docs/policy.md"
+"""Where every policy field is explained, one section per part of the policy."""
+
+
+SECTIONS = (
+    "purposes",
+    "budget",
+    "limits",
+    "release",
+    "bounding",
+    "review",
+    "auto_approval",
+    "extract",
+)
+"""The parts of a policy with a section of their own in the guide."""
+
+
+def section(loc: tuple[int | str, ...]) -> str:
+    """The section of the guide that explains the field at ``loc`` (a pydantic error's path).
+
+    A table's columns and their ``derive`` have sections of their own; a top-level
+    field that is not a part of its own is explained under "Top level".
+    """
+    parts = [str(p) for p in loc]
+    if parts[:1] == ["tables"]:
+        for name in ("derive", "contributions", "columns"):
+            if name in parts:
+                return name
+        return "tables"
+    if parts and parts[0] in SECTIONS:
+        return parts[0]
+    return "top-level"
+
 
 def load_policy(path: str | Path) -> Policy:
     path = Path(path)
@@ -24,7 +57,11 @@ def load_policy(path: str | Path) -> Policy:
             hint="pass --policy policies/health_thing.yaml",
         ) from None
     except yaml.YAMLError as exc:
-        raise PolicyError("policy_not_yaml", f"{path} is not valid YAML: {exc}") from None
+        raise PolicyError(
+            "policy_not_yaml",
+            f"{path} is not valid YAML: {exc}",
+            hint=f"see {GUIDE} for the policy format",
+        ) from None
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:
@@ -33,7 +70,7 @@ def load_policy(path: str | Path) -> Policy:
         raise PolicyError(
             "policy_invalid",
             f"{path}: {where}: {first['msg']} ({exc.error_count()} problem(s) in all)",
-            hint="see docs/policy.md for the policy format",
+            hint=f"see {GUIDE}#{section(first['loc'])}",
         ) from None
 
 
