@@ -178,8 +178,8 @@ def settle(s: Session, job: Job, charged: PrivacyLoss) -> PrivacyLoss:
     done = _line(s, job, LedgerKind.COMMIT)
     if done is not None:
         return PrivacyLoss(epsilon=done.epsilon, delta=done.delta, rho=done.rho)
-    if _line(s, job, LedgerKind.REFUND) is not None:
-        return PrivacyLoss(epsilon=0.0, delta=0.0)
+    if _line(s, job, LedgerKind.REFUND) is not None or _line(s, job, LedgerKind.RESERVE) is None:
+        return PrivacyLoss(epsilon=0.0, delta=0.0)  # refunded, or nothing held (a dummy run)
     held = _held(s, job)
     spent = PrivacyLoss(
         epsilon=min(max(charged.epsilon, 0.0), held.epsilon),

@@ -8,14 +8,23 @@ names another project or purpose, fails as ``extract_unusable`` before any
 data is read. The sandbox is made on the first job and kept, so a worker
 stays warm. A SQL job runs with the bounds its researcher fixed, if any; each
 part names the table its query counts rows of, for the words its pages use.
+A dummy job runs on the policy's dummy extract instead, built on first use
+(and again when it expires or the policy changes) under
+``GATEWAY_DATA_DIR/dummy``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+from pathlib import Path
+
 from gateway.config import Settings
 from gateway.errors import ConfigError, ExtractError, VetError
-from gateway.extract.manifest import load_manifest
+from gateway.extract.dummy import build_dummy
+from gateway.extract.manifest import load_manifest, manifest_path
 from gateway.pipeline import run_analysis, run_query
+from gateway.policy.load import policy_hash
 from gateway.policy.model import Policy
 from gateway.sandbox import Sandbox, make_sandbox
 from gateway.service.models import JobKind
@@ -34,6 +43,28 @@ def require_isolation(settings: Settings) -> None:
         )
 
 
+DUMMY_MEMBERS = 5_000
+"""Members of the service's dummy extract: enough for most groups to show, quick to build."""
+
+_building = threading.Lock()
+
+
+def dummy_extract(settings: Settings, policy: Policy) -> Path:
+    """The policy's dummy extract, built when missing, expired or made under another policy.
+
+    Its name carries the policy's hash, so a changed policy gets a new one; it
+    is written beside its final name and moved into place, so workers in other
+    processes never read half of one.
+    """
+    out = settings.data_dir / "dummy" / f"{policy.name}-{policy_hash(policy)[:16]}.duckdb"
+    with _building:
+        now = dt.datetime.now(dt.UTC)
+        if not manifest_path(out).exists() or load_manifest(out).expires_at <= now:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            build_dummy(policy, out, members=DUMMY_MEMBERS, seed=0, as_of=now.date())
+    return out
+
+
 class PipelineExecutor:
     def __init__(self, settings: Settings, policy: Policy, sandbox: Sandbox | None = None) -> None:
         require_isolation(settings)
@@ -42,21 +73,22 @@ class PipelineExecutor:
         self.sandbox = sandbox
 
     def run(self, job: ClaimedJob) -> Outcome:
-        if job.extract is None:
+        extract = dummy_extract(self.settings, self.policy) if job.dummy else job.extract
+        if extract is None:
             raise ExtractError(
                 "no_extract",
                 f"project {job.project_id} has no extract yet",
                 hint="an administrator builds one (`gateway extract build --project ...`) "
-                "and sets it on the project",
+                "and sets it on the project; a dummy run (`dummy: true`) needs none",
             )
-        check_extract_project(load_manifest(job.extract), job.project_id, job.purpose)
+        check_extract_project(load_manifest(extract), job.project_id, job.purpose)
         if self.sandbox is None:
             self.sandbox = make_sandbox(self.settings)
         if job.kind is JobKind.SQL:
             bounds = job.bounds
             release = run_query(
                 job.text,
-                job.extract,
+                extract,
                 self.policy,
                 job.epsilon,
                 self.settings,
@@ -67,7 +99,7 @@ class PipelineExecutor:
             part = Part(name="query", epsilon=job.epsilon, sql=job.text, release=release)
             return Outcome(parts=[self._counted(part)])
         result = run_analysis(
-            job.text, job.extract, self.policy, job.epsilon, self.settings, sandbox=self.sandbox
+            job.text, extract, self.policy, job.epsilon, self.settings, sandbox=self.sandbox
         )
         return Outcome(
             parts=[

@@ -3,7 +3,9 @@
 Submission vets the query (SQL at once; an analysis's plan when it runs),
 holds its ε and δ in the project's budget (and so in the platform's, per
 member cohort: ``gateway.service.privacy_loss``) and either queues it or,
-when the policy's ``review`` setting says so, waits for a reviewer. A refused submission is
+when the policy's ``review`` setting says so, waits for a reviewer. A dummy
+job runs on the policy's dummy extract: it holds no budget and waits for no
+one. A refused submission is
 kept too, with its final status, so the researcher and the audit trail see why.
 Every change of status goes through ``set_status``.
 """
@@ -11,7 +13,7 @@ Every change of status goes through ``set_status``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 from sqlalchemy import select
@@ -40,6 +42,14 @@ from gateway.service.status import NEXT, State, StatusCode
 from gateway.service.transaction import transaction
 from gateway.vet.bounds import FixedBounds
 
+Dummy = Annotated[
+    bool,
+    Field(
+        description="run on the policy's dummy extract (synthetic members, built on demand): "
+        "free, no reviewer, every number labelled dummy; to try a query before spending ε"
+    ),
+]
+
 
 class QueryCreate(BaseModel):
     project_id: Id
@@ -50,6 +60,7 @@ class QueryCreate(BaseModel):
         description="bounds to fix within the policy's maxima: rows_per_group, groups, "
         "clamps {column: [low, high]}; left out, each is chosen per query with DP",
     )
+    dummy: Dummy = False
 
 
 class AnalysisCreate(BaseModel):
@@ -59,6 +70,7 @@ class AnalysisCreate(BaseModel):
     code: str | None = None
     template: str | None = Field(default=None, max_length=100)
     epsilon: Epsilon | None = Field(default=None, description=EPSILON_DEFAULT)
+    dummy: Dummy = False
 
 
 class ReviewDecision(BaseModel):
@@ -71,6 +83,7 @@ class JobPublic(BaseModel):
     project_id: int
     kind: JobKind
     template: str | None
+    dummy: bool = Field(default=False, description="run on dummy data: free, not an insight")
     text: str
     bounds: FixedBounds | None = Field(
         default=None, description="bounds the researcher fixed; the rest are chosen with DP"
@@ -205,6 +218,7 @@ def submit_query(
         Job(
             project_id=data.project_id,
             kind=JobKind.SQL,
+            dummy=data.dummy,
             text=data.sql,
             bounds=None if bounds is None else bounds.model_dump(mode="json"),
             epsilon=epsilon,
@@ -247,6 +261,7 @@ def submit_analysis(
         Job(
             project_id=data.project_id,
             kind=JobKind.ANALYSIS,
+            dummy=data.dummy,
             text=code,
             template=data.template,
             epsilon=epsilon,
@@ -280,11 +295,13 @@ def _submit(
     job.submitted_by = who.id
     job.attempts = 0
     job.delta = budget.job_delta(job.kind, policy)
-    job.review_reasons = review_reasons(job.kind, job.template, job.epsilon, policy)
+    job.review_reasons = (
+        [] if job.dummy else review_reasons(job.kind, job.template, job.epsilon, policy)
+    )
     with transaction(settings) as s:
         project = _approved_project(s, who, job.project_id)
         code = StatusCode.VETTING_REFUSED
-        if refusal is None:
+        if refusal is None and not job.dummy:
             try:
                 budget.check(budget.locked_state(s, job.project_id), job.epsilon, job.delta)
                 privacy_loss.check(s, policy, project.purpose, job.epsilon, job.delta)
@@ -294,9 +311,11 @@ def _submit(
             set_status(s, job, code, refusal.message, who.actor)
         elif job.review_reasons:
             set_status(s, job, StatusCode.AWAITING_REVIEW, "; ".join(job.review_reasons), who.actor)
+        elif job.dummy:
+            set_status(s, job, StatusCode.QUEUED, "a dummy run: free, on synthetic data", who.actor)
         else:
             set_status(s, job, StatusCode.QUEUED, "auto-approved by the policy", who.actor)
-        if refusal is None:
+        if refusal is None and not job.dummy:
             budget.reserve(s, job)
         public = _public(s, job)
     if refusal is not None:

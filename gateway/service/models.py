@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -198,6 +199,12 @@ class Job(Base):
         JSON, doc="bounds the researcher fixed (FixedBounds); None: all chosen with DP"
     )
     template: Mapped[str | None] = mapped_column(String(100))
+    dummy: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        doc="runs on the policy's dummy extract: free, needs no reviewer, labelled dummy",
+    )
     epsilon: Mapped[float] = mapped_column(Float)
     delta: Mapped[float] = mapped_column(
         Float,

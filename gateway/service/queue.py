@@ -100,6 +100,7 @@ class ClaimedJob:
     extract: Path | None
     attempt: int
     bounds: FixedBounds | None = None
+    dummy: bool = False
 
     @classmethod
     def of(cls, job: Job, project: Project) -> ClaimedJob:
@@ -114,6 +115,7 @@ class ClaimedJob:
             extract=Path(project.extract) if project.extract else None,
             attempt=job.attempts,
             bounds=None if job.bounds is None else FixedBounds.model_validate(job.bounds),
+            dummy=job.dummy,
         )
 
 

@@ -364,6 +364,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "not public: only groups large enough are shown",
     ),
     "download": ("Downloaden", "Download"),
+    "dummy": ("proefdata", "dummy data"),
+    "dummy_run": ("Proefdraaien op proefdata", "Try on dummy data"),
+    "dummy_explained": (
+        "Proefdraaien: deze vraag liep op proefdata die uit het beleid zijn gemaakt, zonder "
+        "echte leden. Dat kost geen budget; de uitkomsten zeggen niets over leden en worden "
+        "nooit gepubliceerd.",
+        "A dummy run: this query ran on dummy data made from the policy, with no real member "
+        "in it. It costs no budget; its numbers say nothing about members and are never "
+        "published.",
+    ),
     "decision_note": ("Toelichting", "Note"),
     "not_approved_yet": (
         "Dit project is nog niet goedgekeurd; er kan nog niets worden uitgevoerd.",

@@ -151,3 +151,35 @@ def test_the_served_app_runs_submitted_jobs_itself(
         first = client.get(f"/api/jobs/{idle['id']}", headers=token).json()
         assert first["status"] == "released"  # the queued one was picked up too
     assert idle["status"] == "queued"
+
+
+def test_a_dummy_run_needs_no_extract_budget_or_reviewer(
+    tmp_path: Path, reviewed_policy: Policy
+) -> None:
+    """Even where every query waits for a reviewer, a dummy run goes at once, on the policy's
+    dummy extract built on demand, and is charged nothing."""
+    from sqlalchemy import select
+
+    from gateway.db import session
+    from gateway.service.budget import budget_state
+    from gateway.service.models import BudgetEntry, Project
+
+    settings = Settings(data_dir=tmp_path / "data", analyses_dir=ANALYSES)
+    cast = approved_project(settings, reviewed_policy)  # the project has no extract
+    ask = QueryCreate(project_id=cast.project_id, sql=MEAN_VOTES, epsilon=1.0, dummy=True)
+    first = submit_query(settings, cast.researcher, ask, reviewed_policy)
+    second = submit_query(settings, cast.researcher, ask, reviewed_policy)
+    assert (first.status, first.dummy, first.review_reasons) == (StatusCode.QUEUED, True, [])
+    summary = run_worker(settings, PipelineExecutor(settings, reviewed_policy), once=True)
+    assert [ran.status for ran in summary.ran] == [StatusCode.RELEASED] * 2
+    done = job_public(settings, cast.researcher, second.id)
+    assert done.release_id is not None
+    release = read_release(settings, cast.researcher, done.release_id)
+    assert release.parts[0].release.dummy
+    assert release.epsilon_charged == 0.0
+    with session(settings) as s:
+        project = s.get_one(Project, cast.project_id)
+        state = budget_state(s, project)
+        ledger = s.execute(select(BudgetEntry).where(BudgetEntry.project_id == project.id)).all()
+    assert (state.held, state.spent, ledger) == (0.0, 0.0, [])
+    assert len(list((settings.data_dir / "dummy").glob("*.duckdb"))) == 1  # built once

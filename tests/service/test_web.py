@@ -352,3 +352,22 @@ def test_every_page_route_has_a_json_twin_route() -> None:
     html = {path for path in pages if not path.endswith(".json")}
     assert {"/", "/insights", "/workspace", "/review", "/login"} <= html
     assert {path for path in html if json_twin(path) not in pages} == set()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_the_editor_tries_a_query_on_dummy_data_and_says_so(api: Api, lang: str) -> None:
+    project_id = approved_over_http(api)
+    ann = signed_in(api, "ann")
+    assert 'name="dummy" value="true"' in ann.get(f"/workspace/projects/{project_id}").text
+    submitted = ann.post(
+        "/workspace/queries",
+        data={"project_id": project_id, "sql": COUNT_BY_THEME, "epsilon": 0.5, "dummy": "true"},
+        follow_redirects=False,
+    )
+    job_id = int(submitted.headers["location"].rsplit("/", 1)[1])
+    job = ann.get(f"/workspace/jobs/{job_id}.json").json()["job"]
+    assert (job["dummy"], job["status"]) == (True, "queued")
+    held = api.client.get(f"/api/projects/{project_id}", headers=api.as_("ann")).json()["budget"]
+    assert held["held"] == 0.0
+    page = ann.get(f"/workspace/jobs/{job_id}?lang={lang}").text
+    assert MESSAGES["dummy_explained"][0 if lang == "nl" else 1] in page

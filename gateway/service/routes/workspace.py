@@ -60,6 +60,7 @@ class EditorForm(BaseModel):
     rows_per_group: int | None = None
     groups: int | None = None
     clamps: str = ""
+    dummy: bool = False
 
     def bounds(self) -> FixedBounds | None:
         items = [item for item in self.clamps.replace(";", ",").split(",") if item.strip()]
@@ -128,7 +129,11 @@ def submit_query(
     if form.project_id is None:
         raise ServiceError("project_required", "a query is submitted for a project", hint=None)
     data = QueryCreate(
-        project_id=form.project_id, sql=form.sql, epsilon=form.epsilon, bounds=form.bounds()
+        project_id=form.project_id,
+        sql=form.sql,
+        epsilon=form.epsilon,
+        bounds=form.bounds(),
+        dummy=form.dummy,
     )
     job = jobs.submit_query(settings, who, data, policy)
     return RedirectResponse(f"/workspace/jobs/{job.id}", status_code=303)
