@@ -5,8 +5,8 @@ holds its ε and δ in the project's budget (and so in the platform's, per
 member cohort: ``gateway.service.privacy_loss``) and either queues it or,
 when the policy's ``review`` setting says so, waits for a reviewer. A dummy
 job runs on the policy's dummy extract: it holds no budget and waits for no
-one. A refused submission is
-kept too, with its final status, so the researcher and the audit trail see why.
+one. A refused submission is kept too, with its final status, so the
+researcher and the audit trail see why.
 Every change of status goes through ``set_status``.
 """
 

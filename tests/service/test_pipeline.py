@@ -75,6 +75,7 @@ def test_a_query_is_released_through_the_sandbox(
                 text_nl="Alleen proefdata.",
                 text_en="Dummy only.",
             ),
+            policy,
         )
     assert refused.value.code == "dummy_release"
 
