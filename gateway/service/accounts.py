@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gateway.config import Settings
 from gateway.db import session
-from gateway.errors import AuthError, ConflictError, NotFoundError, ServiceError
+from gateway.errors import AuthError, ConflictError, ForbiddenError, NotFoundError, ServiceError
 from gateway.service import audit
 from gateway.service.audit import Actor
 from gateway.service.models import ApiToken, Role, User, WebSession, utcnow
@@ -87,6 +87,7 @@ class TokenPublic(BaseModel):
     created_at: dt.datetime
     expires_at: dt.datetime
     revoked: bool
+    expired: bool
 
 
 def token_hash(token: str) -> str:
@@ -141,9 +142,16 @@ def user_by_name(settings: Settings, name: str) -> UserPublic:
 
 
 def disable_user(settings: Settings, actor: Actor, user_id: int) -> UserPublic:
-    """Disable a user and revoke every token and session they hold; never the last admin."""
+    """Disable a user and revoke every token and session they hold; never oneself, never the
+    last admin."""
     with transaction(settings) as s:
         user = get_user(s, user_id)
+        if actor.role == Role.ADMIN.value and actor.name == user.name:
+            raise ForbiddenError(
+                "disable_self",
+                "you cannot disable yourself",
+                hint="another administrator can, or revoke your own tokens",
+            )
         if user.role is Role.ADMIN and user.disabled_at is None:
             admins = s.execute(
                 select(func.count())
@@ -214,6 +222,7 @@ def mint_token(s: Session, actor: Actor, user: User, label: str, days: int) -> I
 
 
 def list_tokens(settings: Settings) -> list[TokenPublic]:
+    now = utcnow()
     with session(settings) as s:
         rows = s.execute(
             select(ApiToken, User.name)
@@ -229,6 +238,7 @@ def list_tokens(settings: Settings) -> list[TokenPublic]:
                 created_at=t.created_at,
                 expires_at=t.expires_at,
                 revoked=t.revoked_at is not None,
+                expired=t.expires_at <= now,
             )
             for t, name in rows
         ]

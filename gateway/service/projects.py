@@ -16,6 +16,7 @@ dummy extract (synthetic values, no real member) fits any project.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -372,6 +373,71 @@ def _granted_delta(decision: ProjectDecision, policy: Policy) -> float:
             "default_project_delta)",
         )
     return granted
+
+
+class ExtractUpdate(BaseModel):
+    path: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="the extract built for this project, on the gateway's disk",
+    )
+
+
+class ExtractState(StrEnum):
+    """A project's extract as an administrator sees it: the freshness check's verdict, or why
+    there is none to check."""
+
+    UNSET = "unset"
+    MISSING = "missing"
+    FRESH = "fresh"
+    STALE = "stale"
+    EXPIRED = "expired"
+
+
+class ProjectExtract(BaseModel):
+    project_id: int
+    title: str
+    status: ProjectStatus
+    purpose: str
+    extract: str | None = Field(description="the extract's path, as an administrator set it")
+    state: ExtractState
+    reasons: list[str] = Field(description="why it is stale, expired or missing")
+    dummy: bool = False
+    built_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+
+
+def extract_overview(settings: Settings) -> list[ProjectExtract]:
+    """Every project's extract with its freshness, judged from the rights ledger and the clock
+    (as when a job opens it; ``gateway extract status --source`` also checks the source)."""
+    from gateway.extract.status import extract_status
+
+    with session(settings) as s:
+        rows = list(s.execute(select(Project).order_by(Project.id.desc())).scalars())
+    overview = []
+    for project in rows:
+        entry = ProjectExtract(
+            project_id=project.id,
+            title=project.title,
+            status=project.status,
+            purpose=project.purpose,
+            extract=project.extract,
+            state=ExtractState.UNSET,
+            reasons=[],
+        )
+        if project.extract is not None:
+            path = Path(project.extract)
+            if not path.exists() or not manifest_path(path).exists():
+                entry.state = ExtractState.MISSING
+                entry.reasons = [f"{path.name} or its manifest is not on the gateway's disk"]
+            else:
+                (status,) = extract_status([path], settings, source=None)
+                entry.state = ExtractState(status.state.value)
+                entry.reasons = status.reasons
+                entry.dummy = load_manifest(path).dummy
+                entry.built_at, entry.expires_at = status.built_at, status.expires_at
+        overview.append(entry)
+    return overview
 
 
 def extract_project_id(project_id: int) -> str:

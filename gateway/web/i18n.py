@@ -514,6 +514,87 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chain_intact": ("De hashketen is intact.", "The hash chain is intact."),
     "chain_broken": ("De hashketen is verbroken bij record", "The hash chain is broken at record"),
     "why_review": ("Waarom beoordelen", "Why review"),
+    # administration
+    "admin": ("Beheer", "Administration"),
+    "users": ("Gebruikers", "Users"),
+    "tokens": ("Tokens", "Tokens"),
+    "extracts": ("Extracten", "Extracts"),
+    "name": ("Naam", "Name"),
+    "role": ("Rol", "Role"),
+    "role_researcher": ("onderzoeker", "researcher"),
+    "role_reviewer": ("beoordelaar", "reviewer"),
+    "role_admin": ("beheerder", "administrator"),
+    "created": ("Aangemaakt", "Created"),
+    "actions": ("Acties", "Actions"),
+    "active": ("actief", "active"),
+    "disabled": ("uitgeschakeld", "disabled"),
+    "revoked": ("ingetrokken", "revoked"),
+    "expired": ("verlopen", "expired"),
+    "disable": ("Uitschakelen", "Disable"),
+    "disable_explained": (
+        "Uitschakelen trekt meteen elk token en elke sessie van de gebruiker in; het account "
+        "en alles wat het deed blijven bewaard voor de audittrail. U schakelt uzelf en de "
+        "laatste beheerder niet uit.",
+        "Disabling revokes every token and session of the user at once; the account and "
+        "everything it did stay for the audit trail. Neither you nor the last administrator "
+        "can be disabled.",
+    ),
+    "add_user": ("Gebruiker toevoegen", "Add a user"),
+    "name_help": (
+        "Kleine letters, cijfers, punt, streepje of liggend streepje; 2 tot 64 tekens.",
+        "Lower-case letters, digits, dot, dash or underscore; 2 to 64 characters.",
+    ),
+    "token_label": ("Label", "Label"),
+    "issue_token": ("Nieuw token", "New token"),
+    "token_issued": ("Nieuw token", "New token"),
+    "invitation": ("Uitnodiging", "Invitation"),
+    "invitation_code": ("Uitnodigingscode", "Invitation code"),
+    "invite": ("Uitnodigen", "Invite"),
+    "invitation_once": (
+        "Dit is de enige keer dat de code wordt getoond; de gateway bewaart alleen de hash. "
+        "Geef hem de gebruiker langs een veilige weg: hij ruilt hem één keer in voor een eigen "
+        "token dat alleen hij ziet.",
+        "This is the only time the code is shown; the gateway keeps only its hash. Hand it to "
+        "the user by a safe channel: they trade it once for their own token, which only they "
+        "see.",
+    ),
+    "invitation_redeem": ("Inwisselen:", "To redeem:"),
+    "token_once": (
+        "Dit is de enige keer dat het token wordt getoond; de gateway bewaart alleen de hash. "
+        "Geef het de gebruiker langs een veilige weg.",
+        "This is the only time the token is shown; the gateway keeps only its hash. Hand it "
+        "to the user by a safe channel.",
+    ),
+    "prefix": ("Begin", "Prefix"),
+    "expires": ("Verloopt", "Expires"),
+    "user": ("Gebruiker", "User"),
+    "revoke": ("Intrekken", "Revoke"),
+    "tokens_explained": (
+        "Een ingetrokken token werkt meteen niet meer, ook niet voor sessies die ermee zijn "
+        "geopend. Tokens worden getoond met hun begin, nooit in hun geheel.",
+        "A revoked token stops working at once, and so do sessions opened with it. Tokens "
+        "are shown by their prefix, never in full.",
+    ),
+    "project": ("Project", "Project"),
+    "extract": ("Extract", "Extract"),
+    "extract_path": ("Pad van het extract", "Extract path"),
+    "freshness": ("Actualiteit", "Freshness"),
+    "built": ("Gebouwd", "Built"),
+    "set_extract": ("Extract instellen", "Set extract"),
+    "extracts_explained": (
+        "Actueel, verouderd of verlopen, zoals een vraag het extract zou beoordelen: volgens de "
+        "ingelezen rechtenwijzigingen en de klok. `gateway extract status --source` vergelijkt "
+        "ook met de bron. Een verouderd of verlopen extract wordt opnieuw gebouwd voordat er "
+        "nog een vraag op draait.",
+        "Fresh, stale or expired as a query would judge the extract: by the imported rights "
+        "changes and the clock. `gateway extract status --source` also compares with the "
+        "source. A stale or expired extract is rebuilt before any further query runs on it.",
+    ),
+    "extract_unset": ("geen extract", "no extract"),
+    "extract_missing": ("ontbreekt", "missing"),
+    "extract_fresh": ("actueel", "fresh"),
+    "extract_stale": ("verouderd", "stale"),
+    "extract_expired": ("verlopen", "expired"),
     "nothing": ("Niets.", "Nothing."),
     "error": ("Fout", "Error"),
     "hint": ("Tip", "Hint"),

@@ -217,6 +217,10 @@ def test_public_pages_have_json_twins_equal_to_the_api(api: Api, page: str, api_
         ("rita", "/review/jobs/1"),
         ("rita", "/review/releases/1"),
         ("rita", "/review/audit"),
+        ("rita", "/review/projects/1"),
+        ("adam", "/admin/users"),
+        ("adam", "/admin/tokens"),
+        ("adam", "/admin/extracts"),
     ],
 )
 def test_every_signed_in_page_has_a_json_twin(api: Api, who: str, page: str) -> None:

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from gateway.service.routes import (
+    admin,
     apidocs,
     audit,
     console,
@@ -36,4 +37,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
     workspace.router,
     console.router,
+    admin.router,
 )

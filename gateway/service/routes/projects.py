@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from gateway.service import projects
 from gateway.service.deps import (
@@ -21,6 +20,7 @@ from gateway.service.inputs import PathId
 from gateway.service.models import ProjectStatus
 from gateway.service.projects import (
     BudgetTopUp,
+    ExtractUpdate,
     ProjectCreate,
     ProjectDecision,
     ProjectPublic,
@@ -28,14 +28,6 @@ from gateway.service.projects import (
 )
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
-
-
-class ExtractUpdate(BaseModel):
-    path: str = Field(
-        min_length=1,
-        max_length=1000,
-        description="the extract built for this project, on the gateway's disk",
-    )
 
 
 @router.post("", status_code=201)

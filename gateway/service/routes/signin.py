@@ -27,7 +27,7 @@ from gateway.web import render
 
 router = APIRouter(include_in_schema=False)
 
-LANDING = {Role.RESEARCHER: "/workspace", Role.REVIEWER: "/review", Role.ADMIN: "/docs"}
+LANDING = {Role.RESEARCHER: "/workspace", Role.REVIEWER: "/review", Role.ADMIN: "/admin/users"}
 
 
 class Login(BaseModel):

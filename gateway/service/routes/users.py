@@ -59,12 +59,6 @@ def create_user(data: UserCreate, who: CurrentAdmin, settings: SettingsDep) -> U
 @router.post("/users/{user_id}/disable")
 def disable_user(user_id: PathId, who: CurrentAdmin, settings: SettingsDep) -> UserPublic:
     """Disable a user; every token and session they hold stops working at once."""
-    if user_id == who.id:
-        raise ForbiddenError(
-            "disable_self",
-            "you cannot disable yourself",
-            hint="another administrator can, or revoke your own tokens",
-        )
     return accounts.disable_user(settings, who.actor, user_id)
 
 
