@@ -324,10 +324,11 @@ def rights_import(
 ) -> None:
     """Import the platform's rights changes; a change already imported is skipped."""
     from gateway.config import get_settings
-    from gateway.extract.ledger import import_changes
+    from gateway.service.audit import SYSTEM
+    from gateway.service.rights import import_rights
 
     with refusals(as_json):
-        result = import_changes(file, get_settings())
+        result = import_rights(get_settings(), SYSTEM, file)
     emit(
         result,
         as_json,

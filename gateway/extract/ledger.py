@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -186,14 +186,26 @@ def parse_changes(path: Path) -> list[AnyChange]:
 
 
 def import_changes(
-    path: Path, settings: Settings, *, now: dt.datetime | None = None
+    path: Path,
+    settings: Settings,
+    *,
+    now: dt.datetime | None = None,
+    then: Callable[[Session, ImportResult], None] | None = None,
 ) -> ImportResult:
-    """Import ``path`` into the ledger in one transaction; idempotent by ``change_id``."""
+    """Import ``path`` into the ledger in one transaction; idempotent by ``change_id``.
+
+    ``then`` runs in that transaction before it commits (the service audits the import there).
+    """
     changes = parse_changes(path)
     imported_at = naive(now or dt.datetime.now(dt.UTC))
     try:
         with session(settings) as s:
             imported, already = _store(s, changes, imported_at, path)
+            result = ImportResult(
+                file=str(path), lines=len(changes), imported=imported, already_present=already
+            )
+            if then is not None:
+                then(s, result)
     except IntegrityError:
         raise SourceError(
             "concurrent_import",
@@ -201,9 +213,7 @@ def import_changes(
             "nothing imported from this file",
             hint="import the file again; changes already in the ledger are skipped",
         ) from None
-    return ImportResult(
-        file=str(path), lines=len(changes), imported=imported, already_present=already
-    )
+    return result
 
 
 def _store(

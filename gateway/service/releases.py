@@ -168,8 +168,11 @@ def read_release(settings: Settings, who: Principal, release_id: int) -> Release
 def list_releases(
     settings: Settings, who: Principal, *, published: bool | None = None
 ) -> ReleasesPublic:
-    """Releases newest first: the researcher's own projects', or all for reviewers."""
-    with session(settings) as s:
+    """Releases newest first: the researcher's own projects', or all for reviewers.
+
+    Listing reads every release listed, so one audit record names them all.
+    """
+    with transaction(settings) as s:
         query = select(ReleaseRecord).order_by(ReleaseRecord.id.desc())
         if who.role is Role.RESEARCHER:
             query = query.join(Project, Project.id == ReleaseRecord.project_id).where(
@@ -178,6 +181,10 @@ def list_releases(
         if published is not None:
             query = query.where(ReleaseRecord.published == published)
         data = [_public(row) for row in s.execute(query.limit(500)).scalars()]
+        if data:
+            audit.record(
+                s, who.actor, "release.list", "release", None, releases=[r.id for r in data]
+            )
         return ReleasesPublic(data=data, count=len(data))
 
 
