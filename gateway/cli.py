@@ -388,11 +388,17 @@ def vet_command(
         bounds = fixed_bounds(rows_per_group, groups, clamp)
         report = vet_report(text, loaded, epsilon, bounds)
         predicted: dict[str, float] | None = None
+        expected: list[str] = []
         fixed = report.bounds is not None and not report.bounds.chosen
         if accuracy and report.plan is not None and fixed:
-            from gateway.dp import predict_accuracy
+            from gateway.dp.engine import MEAN_GROUP, predict_accuracy
 
             predicted = predict_accuracy(report.plan, loaded, report.epsilon)
+            for alias, half_width in predicted.items():
+                mean = f"{alias}.sum" in predicted
+                group = f" in a group of {MEAN_GROUP:,} values" if mean else ""
+                if not alias.endswith((".sum", ".count")):
+                    expected.append(f"expected 95% error of {alias}: ± {half_width:,.4g}{group}")
     payload = report.model_dump(mode="json")
     payload["accuracy"] = predicted
 
@@ -401,8 +407,8 @@ def vet_command(
             typer.echo(f"allowed, at ε = {report.epsilon:g}\n{render_plan(report.plan, loaded)}")
             if report.bounds is not None and report.bounds.note:
                 typer.echo(f"  {report.bounds.note}")
-            for alias, half_width in (predicted or {}).items():
-                typer.echo(f"  expected 95% error of {alias}: ± {half_width:,.4g}")
+            for line in expected:
+                typer.echo(f"  {line}")
         else:
             typer.echo(render_issues(text, report.violations))
 

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from gateway.dp.mechanism import Calibration
 
 Interval = tuple[float, float] | None
+MEAN_GROUP = 1000
+"""The group size, in values, a mean's predicted accuracy is stated for."""
 log = logging.getLogger(__name__)
 
 
@@ -104,7 +106,7 @@ def execute(
             table.add(frame.keys[record["cell"]] if shape.grouped else (), record)
         if shape.choice.any:
             cuts = bounding.cuts(bounded, policy, final.shape, connection, alpha=1 - confidence)
-        notes = _Notes(shape, final.shape, policy, table).columns(cuts)
+        notes = _Notes(plan, shape, final.shape, policy, table).columns(cuts)
         columns = [g.alias for g in shape.groups] + [o.alias for o in shape.outputs]
         rows, intervals = _order(plan, columns, table.rows, table.intervals)
     result = Release(
@@ -165,11 +167,13 @@ def tuning_for(
 def predict_accuracy(plan: QueryPlan, policy: Policy, epsilon: float) -> dict[str, float]:
     """Expected 95% half-width per aggregate at ``epsilon``, from the mechanism; no data.
 
-    Counts and sums get their half-width. A mean's interval depends on its
-    group's size, so it gets its two parts, ``<alias>.sum`` and
-    ``<alias>.count`` (at half the error rate each): the mean's half-width is
-    about ``(sum + |mean| * count) / rows``. Medians and quantiles get none:
-    their error depends on how dense the data is around them.
+    Counts and sums get their half-width. A mean's depends on its group's
+    size: it gets, in its own units, the most it can be for a group of
+    ``MEAN_GROUP`` values (half as much for twice as many), and its two parts,
+    ``<alias>.sum`` and ``<alias>.count`` (at half the error rate each): for
+    ``values`` values, about ``(sum + |mean - middle| * count) / values``.
+    Medians and quantiles get none: their error depends on how dense the data
+    is around them.
     """
     from gateway.dp.mechanism import calibrate
 
@@ -179,9 +183,18 @@ def predict_accuracy(plan: QueryPlan, policy: Policy, epsilon: float) -> dict[st
     predicted: dict[str, float] = {}
     for output in shape.outputs:
         if output.function is Aggregation.MEAN:
+            assert output.measure is not None
             total, count = output.statistics
-            predicted[f"{output.alias}.sum"] = _width(calibration.accuracy_half, total)
-            predicted[f"{output.alias}.count"] = _width(calibration.accuracy_half, count)
+            measure = shape.measures[output.measure]
+            centred = shape.statistic(total).kind is StatKind.CENTRED
+            offset = measure.middle if centred else 0
+            farthest = max(abs(measure.lower - offset), abs(measure.upper - offset))
+            parts = (
+                _width(calibration.accuracy_half, total),
+                _width(calibration.accuracy_half, count),
+            )
+            predicted[output.alias] = (parts[0] + farthest * parts[1]) / MEAN_GROUP
+            predicted[f"{output.alias}.sum"], predicted[f"{output.alias}.count"] = parts
         elif output.function not in (Aggregation.MEDIAN, Aggregation.QUANTILE):
             predicted[output.alias] = _width(calibration.accuracy, output.statistics[0])
     return predicted
@@ -251,9 +264,19 @@ class _Notes:
     ``max_cut_share`` is flagged ``biased``.
     """
 
-    def __init__(self, template: Shape, shape: Shape, policy: Policy, table: _Table) -> None:
-        self.template, self.shape, self.table = template, shape, table
+    def __init__(
+        self, plan: QueryPlan, template: Shape, shape: Shape, policy: Policy, table: _Table
+    ) -> None:
+        self.plan, self.template, self.shape, self.table = plan, template, shape, table
         self.tolerance = policy.release.max_cut_share
+
+    def _fixed(self, output: Output) -> bool:
+        """Whether the researcher fixed any of ``output``'s bounds (the plan as vetted)."""
+        given = self.plan.contributions
+        if given.rows_per_group is not None or given.groups is not None:
+            return True
+        aggregate = next(a for a in self.plan.aggregates if a.alias == output.alias)
+        return aggregate.lower is not None or aggregate.upper is not None
 
     def columns(self, cuts: Mapping[str, object]) -> dict[str, ColumnBounds]:
         from gateway.dp.bounding import Cut, cut_of
@@ -283,9 +306,11 @@ class _Notes:
                 groups=self.shape.num_groups,
                 clamp=None if measure is None else (measure.lower, measure.upper),
                 chosen=chosen,
+                fixed=self._fixed(output),
                 cut_share=share,
                 cut_share_error=error,
                 biased=share is not None and share > self.tolerance,
+                too_noisy=self.table.too_noisy[output.alias],
                 widened=widened,
             )
         return notes
@@ -306,7 +331,9 @@ class _Table:
     true value is never negative, so coverage is unchanged. A mean is the
     ratio of two DP statistics, its interval the range of that ratio over both
     statistics' intervals at half the error rate (so both hold together with
-    the stated confidence), intersected with the clamp bounds.
+    the stated confidence), intersected with the clamp bounds. A mean whose
+    noise carries it outside the clamp range is not shown, and counted in
+    ``too_noisy``: clamped, it would look like a measured extreme.
     """
 
     def __init__(self, shape: Shape, calibration: Calibration, min_members: int) -> None:
@@ -315,6 +342,7 @@ class _Table:
         self.intervals: list[list[Interval]] = []
         self.suppressed = 0
         self.sums: Counter[str] = Counter()  # per mean: the released sum over groups shown
+        self.too_noisy: Counter[str] = Counter()  # per mean: groups whose value is not shown
 
     def add(self, keys: tuple[Cell, ...], record: Mapping[str, object]) -> None:
         if _int(record[self.shape.members]) < self.min_members:
@@ -364,9 +392,10 @@ class _Table:
         self.sums[output.alias] += offset * count + total
         width_total = _width(self.calibration.accuracy_half, total_name)
         width_count = _width(self.calibration.accuracy_half, count_name)
-        if count <= 0:
+        if count <= 0 or not bounds[0] <= offset + total / count <= bounds[1]:
+            self.too_noisy[output.alias] += 1
             return None, bounds
-        value = min(max(offset + total / count, bounds[0]), bounds[1])
+        value = offset + total / count
         low_count = count - width_count
         if low_count <= 0:
             return value, bounds

@@ -228,11 +228,8 @@ class _Sql:
             clamped = f"least(greatest({x}, {measure.lower}), {measure.upper})"
             sums.append(f"CAST(least(count({x}), {k}) AS BIGINT) AS c{i}")
             for name, value in (("s", clamped), ("d", f"{clamped} - {measure.middle}")):
-                total = f"sum({value})"
-                sums.append(
-                    f"CAST(coalesce(CASE WHEN count({x}) <= {k} THEN {total} "
-                    f"ELSE round({total} * {k} / count({x})) END, 0) AS BIGINT) AS {name}{i}"
-                )
+                scaled = self._scaled(f"sum({value})", x)
+                sums.append(f"CAST(coalesce(round({scaled}), 0) AS BIGINT) AS {name}{i}")
         return sums
 
     def _cells(self) -> str:
@@ -281,7 +278,9 @@ class _Sql:
         ``rows``: records not counted (a random ``num_groups`` of their cells
         are kept, so cells beyond it are cut in expectation); ``cells``:
         cells not counted; per measure, ``sum<i>``: how much less of their sum
-        is counted, and ``over<i>``: how far their values lie above the clamp.
+        is counted, and ``over<i>``: how far the values a mean counts lie above
+        the clamp, weighed as the mean weighs them (a member's rows in a cell
+        at most ``per_group``, in the cells kept).
         """
         k, groups = self.shape.per_group, self.shape.num_groups
         body, params = self._body()
@@ -295,18 +294,24 @@ class _Sql:
         for i, measure in enumerate(self.shape.measures):
             x = self.ref(measure.column)
             clamped = f"sum(least(greatest({x}, {measure.lower}), {measure.upper}))"
+            over = f"sum(greatest({x} - {measure.upper}, 0))"
             inner += [
                 f"coalesce(sum({x}), 0) AS t{i}",
-                f"coalesce(CASE WHEN count({x}) <= {k} THEN {clamped} "
-                f"ELSE {clamped} * {k} / count({x}) END, 0) AS b{i}",
-                f"coalesce(sum(greatest({x} - {measure.upper}, 0)), 0) AS o{i}",
+                f"coalesce({self._scaled(clamped, x)}, 0) AS b{i}",
+                f"coalesce({self._scaled(over, x)}, 0) AS o{i}",
             ]
             outer += [
                 f"CAST(round(sum(t{i}) - sum(b{i}) * {kept}) AS BIGINT) AS sum{i}",
-                f"CAST(sum(o{i}) AS BIGINT) AS over{i}",
+                f"CAST(round(sum(o{i}) * {kept}) AS BIGINT) AS over{i}",
             ]
         cells = f"SELECT {', '.join(inner)} {body} GROUP BY ALL"
         return f"SELECT {', '.join(outer)} FROM ({cells}) GROUP BY pid", params
+
+    def _scaled(self, total: str, x: str) -> str:
+        """``total`` over a member's values ``x`` in a cell, as if they had at most
+        ``per_group`` of them: scaled down, at their average."""
+        k = self.shape.per_group
+        return f"CASE WHEN count({x}) <= {k} THEN {total} ELSE {total} * {k} / count({x}) END"
 
     def cells(self) -> tuple[str, list[object]]:
         """Cell id -> key values, for naming the cells OpenDP decides to release."""

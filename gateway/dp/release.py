@@ -71,7 +71,12 @@ class ColumnBounds(BaseModel):
     clamp: tuple[int, int] | None = Field(
         default=None, description="the measure's clamp range; None for counts"
     )
-    chosen: bool = Field(description="chosen for this query with DP (else fixed)")
+    chosen: bool = Field(description="chosen for this query with DP")
+    fixed: bool = Field(
+        default=False,
+        description="fixed by the researcher; neither this nor `chosen`: set by the policy's "
+        "rules, the same for every query of this shape",
+    )
     cut_share: float | None = Field(
         default=None,
         description="DP estimate of the share of the unbounded answer that bounding and "
@@ -82,6 +87,11 @@ class ColumnBounds(BaseModel):
     )
     biased: bool = Field(
         default=False, description="cut_share is above the policy's release.max_cut_share"
+    )
+    too_noisy: int = Field(
+        default=0,
+        description="groups whose mean is not shown: its noise carried it outside the clamp "
+        "range, so it would have been one of the range's ends",
     )
     widened: bool = Field(
         default=False,

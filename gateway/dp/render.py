@@ -139,15 +139,26 @@ def describe_bounds(
             if keys
             else "each member counted once"
         )
+    elif function is Aggregation.MEAN and bounds.rows_per_group == 1:
+        sentence = f"each member's {many} count once" + (f" per {cell}" if keys else "")
+        sentence += ", as their average"
     else:
         sentence = f"at most {bounds.rows_per_group:,} {rows} per member"
         sentence += f" per {cell} counted" if keys else " counted"
-        if keys and bounds.groups > 1:
-            sentence += f", in at most {bounds.groups:,} {cells}"
+        if function is Aggregation.MEAN:
+            sentence += " (a member with more counts as their average)"
+    if function is not Aggregation.COUNT_DISTINCT_MEMBERS and keys and bounds.groups > 1:
+        sentence += f", in at most {bounds.groups:,} {cells}"
     if bounds.clamp is not None:
         low, high = bounds.clamp
         sentence += f", each value clamped to [{low:,}, {high:,}]"
-    sentence += " (chosen with DP)" if bounds.chosen else " (fixed)"
+    sentence += (
+        " (chosen with DP)"
+        if bounds.chosen
+        else " (fixed by the researcher)"
+        if bounds.fixed
+        else " (set by the policy)"
+    )
     if bounds.cut_share is not None:
         cut = (
             f"about {_percent(bounds.cut_share)} of {many} were left out"
@@ -159,6 +170,11 @@ def describe_bounds(
         sentence += f"; {cut}"
     else:
         sentence += "; what bounding cut is not estimated"
+    if bounds.too_noisy:
+        sentence += (
+            f"; {bounds.too_noisy:,} of its values are not shown: noise carried them outside "
+            "the clamp range"
+        )
     if bounds.widened:
         sentence += (
             "; its interval is widened upwards by that cut, so it covers the unbounded answer "

@@ -162,11 +162,13 @@ def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
     public = _public_keys(groups, policy.limits.max_groups) if _all_public(groups) else None
     private = bool(groups) and public is None
     selection = builder.selection_size() if private else None
-    members = builder.members()
     choose = policy.bounding.choose
     rows, choose_rows = _bound(
         plan.contributions.rows_per_group, table.contributions.max_rows_per_group, "rows_per_group"
     )
+    if choose and choose_rows and not additive(plan):
+        rows, choose_rows = 1, False  # one value per member and cell: a level's least noise
+    members = builder.members(one_row=rows == 1)
     groups_fixed = plan.contributions.groups
     if groups_fixed is None and not groups:
         groups_fixed = 1
@@ -355,12 +357,21 @@ class _Statistics:
             name = self._stat(StatKind.QUANTILE, measure, alpha=alpha, candidates=candidates)
             self._output(aggregate, name, measure=measure)
 
-    def members(self) -> str:
+    def members(self, *, one_row: bool) -> str:
         """A noisy count of each group's members, so groups under ``min_group_members`` are
         withheld whatever the query releases (a COUNT(DISTINCT member_pid) asked for serves).
 
-        On records (pipeline rows) it counts each member's first record in a cell.
+        With ``one_row`` per member and cell, a count of rows already counts
+        members, and a mean's count of values counts those with a value (never
+        more than the members): either serves, and the query's ε is not split
+        once more for it. On records (pipeline rows) it counts each member's
+        first record in a cell.
         """
+        if one_row and self.pipeline is Pipeline.CELLS:
+            for kind in (StatKind.MEMBERS, StatKind.ROWS, StatKind.COUNT):
+                found = next((s.name for s in self.statistics if s.kind is kind), None)
+                if found is not None:
+                    return found
         return self._stat(StatKind.MEMBERS)
 
     def selection_size(self) -> str:

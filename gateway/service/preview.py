@@ -42,7 +42,8 @@ class Accuracy(BaseModel):
 
     accuracy: dict[str, float] = Field(
         default_factory=dict,
-        description="expected 95% half-width per aggregate (a mean's as `.sum` and `.count`); "
+        description="expected 95% half-width per aggregate (a mean's in its own units for a "
+        "group of 1,000 values, and its parts as `.sum` and `.count`); "
         "empty while some bound is chosen with DP",
     )
     bounds_note: str | None = Field(

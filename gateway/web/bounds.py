@@ -56,7 +56,7 @@ def release_notes(
     for column, bounds in release.bounds.items():
         function = functions.get(column)
         distinct = function is Aggregation.COUNT_DISTINCT_MEMBERS
-        counted = _counted(bounds, keys, table, lang, distinct)
+        counted = _counted(bounds, keys, table, lang, function)
         cut = _cut(bounds, table, lang, distinct)
         widened = bounds.widened
         if members:
@@ -64,8 +64,17 @@ def release_notes(
             if bounds.biased:
                 notes.append(Note(column, translate("member_biased", lang), biased=True))
             continue
-        how = translate("bounds_chosen" if bounds.chosen else "bounds_fixed", lang)
+        how = translate(
+            "bounds_chosen"
+            if bounds.chosen
+            else "bounds_fixed"
+            if bounds.fixed
+            else "bounds_policy",
+            lang,
+        )
         text = f"{counted} ({how}); {cut}"
+        if bounds.too_noisy:
+            text += "; " + translate("too_noisy", lang).format(count=number(bounds.too_noisy, lang))
         if widened is not None:
             text += f"; {translate('interval_widened' if widened else 'interval_bounded', lang)}"
         if bounds.biased:
@@ -100,7 +109,11 @@ def _nouns(table: str | None, lang: Lang) -> tuple[str, str]:
 
 
 def _counted(
-    bounds: ColumnBounds, keys: list[str], table: str | None, lang: Lang, distinct: bool
+    bounds: ColumnBounds,
+    keys: list[str],
+    table: str | None,
+    lang: Lang,
+    function: Aggregation | None,
 ) -> str:
     one, many = _nouns(table, lang)
     noun = one if bounds.rows_per_group == 1 else many
@@ -108,14 +121,20 @@ def _counted(
     cell = " × ".join(keys)
     cells = plural(cell) if len(keys) == 1 else f"{cell} cells"
     groups = number(bounds.groups, lang)
-    if distinct:  # each member counts once per cell: only the cells bound it
+    if function is Aggregation.COUNT_DISTINCT_MEMBERS:  # once per cell: the cells bound it
         if not keys:
             return translate("bounds_members_total", lang)
         return translate("bounds_members", lang).format(groups=groups, cell=cell, cells=cells)
-    if keys:
+    averaged = function is Aggregation.MEAN
+    if averaged and bounds.rows_per_group == 1:
+        key = "bounds_averaged" if keys else "bounds_averaged_total"
+        text = translate(key, lang).format(noun=many, cell=cell)
+    elif keys:
         text = translate("bounds_counted", lang).format(rows=rows, noun=noun, cell=cell)
     else:
         text = translate("bounds_counted_total", lang).format(rows=rows, noun=noun)
+    if averaged and bounds.rows_per_group > 1:
+        text += f" ({translate('bounds_averaged_more', lang)})"
     if keys and bounds.groups > 1:
         text += ", " + translate("bounds_groups", lang).format(
             groups=groups, cell=cell, cells=cells

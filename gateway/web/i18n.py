@@ -115,6 +115,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "hoogstens {rows} {noun} per lid per {cell} geteld",
         "at most {rows} {noun} per member per {cell} counted",
     ),
+    "bounds_averaged": (
+        "de {noun} van elk lid tellen één keer per {cell}, als hun gemiddelde",
+        "each member's {noun} count once per {cell}, as their average",
+    ),
+    "bounds_averaged_total": (
+        "de {noun} van elk lid tellen één keer, als hun gemiddelde",
+        "each member's {noun} count once, as their average",
+    ),
+    "bounds_averaged_more": (
+        "een lid met meer telt als hun gemiddelde",
+        "a member with more counts as their average",
+    ),
     "bounds_counted_total": (
         "hoogstens {rows} {noun} per lid geteld",
         "at most {rows} {noun} per member counted",
@@ -135,6 +147,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "bounds_chosen": ("met DP gekozen voor deze vraag", "chosen for this query with DP"),
     "bounds_fixed": ("vastgezet door de onderzoeker", "fixed by the researcher"),
+    "bounds_policy": ("vastgesteld door het beleid", "set by the policy"),
+    "too_noisy": (
+        "{count} waarden worden niet getoond: de ruis bracht ze buiten het bereik",
+        "{count} values are not shown: noise carried them outside the clamp range",
+    ),
     "cut_rows": (
         "ongeveer {share} van de {noun} viel weg",
         "about {share} of {noun} were left out",

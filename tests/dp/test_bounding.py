@@ -46,9 +46,9 @@ PLANS = {
     "members by month": f.plan(
         "tips", f.members(), group_by=[f.by("tips", "created_month", "m", bucket="month")]
     ),
-    "median": f.plan("tips", f.measure(Aggregation.MEDIAN, *VOTES, "md"), group_by=BY_THEME),
     "ungrouped mean": f.plan("tips", f.measure(Aggregation.MEAN, *VOTES, "v")),
 }
+MEDIAN = f.plan("tips", f.measure(Aggregation.MEDIAN, *VOTES, "md"), group_by=BY_THEME)
 
 
 @pytest.mark.parametrize("name", list(PLANS))
@@ -71,6 +71,34 @@ def test_chosen_bounds_stay_within_the_policy_and_are_paid_for(
             assert column.lower is not None
             assert column.upper is not None
             assert column.lower <= bounds.clamp[0] < bounds.clamp[1] <= column.upper
+
+
+LEVELS = {"mean": PLANS["mean"], "ungrouped mean": PLANS["ungrouped mean"], "median": MEDIAN}
+
+
+@pytest.mark.parametrize("name", list(LEVELS))
+def test_levels_take_one_value_per_member_and_cell(
+    health_policy: Policy, heavy: duckdb.DuckDBPyConnection, name: str
+) -> None:
+    """A mean or median wants no more: a member's further rows add noise faster than values.
+
+    A mean's count of values then counts the members too (no ε for a separate
+    count); a median over public keys has nothing left to choose and spends
+    nothing on it.
+    """
+    release = execute(LEVELS[name], health_policy, heavy, epsilon=1.0, extract_hash="h")
+    (bounds,) = release.bounds.values()
+    assert bounds.rows_per_group == 1
+    if name == "median":
+        themes = health_policy.tables["tips"].columns["theme"].domain
+        assert themes is not None
+        maximum = health_policy.tables["tips"].contributions.max_groups
+        assert bounds.groups == min(len(themes), maximum)
+        assert release.bounds_epsilon == 0
+        assert not bounds.chosen
+    else:
+        assert "group_size" not in release.budget_split
+        assert release.bounds_epsilon > 0
 
 
 def test_bound_selection_spends_exactly_its_share_in_opendp(

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from gateway.dp import Release, execute, predict_accuracy
+from gateway.dp.engine import MEAN_GROUP
 from gateway.dp.mechanism import calibrate
 from gateway.dp.shape import shape_of
 from gateway.errors import BudgetError, DpError
@@ -208,7 +209,7 @@ def test_predicted_accuracy_is_the_released_half_width(
 ) -> None:
     plan = COUNT_AND_MEAN_BY_THEME
     predicted = predict_accuracy(plan, fixed_policy, 1.0)
-    assert set(predicted) == {"n", "votes.sum", "votes.count"}
+    assert set(predicted) == {"n", "votes", "votes.sum", "votes.count"}
     release: Release = execute(plan, fixed_policy, tips_extract, epsilon=1.0, extract_hash="e1")
     row = next(i for i, r in enumerate(release.rows) if r[0] == "sleep")
     interval = release.ci[row][1]
@@ -280,7 +281,10 @@ def test_a_lone_member_s_group_is_withheld_whatever_the_query_releases(
     assert "sleep" in shown
     assert "diabetes" not in shown
     assert release.suppressed_groups == 12 - len(release.rows)
-    assert release.budget_split["group_size"] > 0  # the member count is paid for, and said so
+    if function is Aggregation.MEAN:  # one row per member and cell: its count counts members
+        assert "group_size" not in release.budget_split
+    else:
+        assert release.budget_split["group_size"] > 0  # the member count is paid, and said so
     assert sum(release.budget_split.values()) == pytest.approx(1.0)
 
 
@@ -296,3 +300,34 @@ def test_a_filter_down_to_one_member_releases_nothing(
     release = execute(plan, policy, con, epsilon=2.0, extract_hash="alone")
     assert release.rows == []
     assert release.suppressed_groups == 1
+
+
+def test_a_mean_that_noise_carried_outside_its_clamp_range_is_not_shown(
+    fixed_policy: Policy,
+) -> None:
+    """Clamped to the range's end, it would read as a measured extreme; it is counted instead."""
+    from gateway.dp import engine
+
+    plan = f.plan(
+        "tips", f.measure(Aggregation.MEAN, *VOTES, "v"), group_by=[f.by("tips", "theme")]
+    )
+    shape = shape_of(plan, fixed_policy, epsilon=1.0)
+    table = engine._Table(shape, calibrate(shape, 0.95), min_members=0)
+    total, count = shape.outputs[0].statistics
+    for centred in (-(10**6), 10**6, 0):  # far below the range, far above, at its middle
+        table.add(("sleep",), {shape.members: 100, total: centred, count: 100})
+    assert [row[1] for row in table.rows] == [None, None, shape.measures[0].middle]
+    assert [cis[1] for cis in table.intervals[:2]] == [(0.0, 50.0), (0.0, 50.0)]
+    assert table.too_noisy["v"] == 2
+
+
+def test_a_mean_s_predicted_accuracy_is_in_its_own_units(fixed_policy: Policy) -> None:
+    """For a group of ``MEAN_GROUP`` values, at the farthest a mean can lie from the middle."""
+    plan = f.plan(
+        "tips", f.measure(Aggregation.MEAN, *VOTES, "v"), group_by=[f.by("tips", "theme")]
+    )
+    predicted = predict_accuracy(plan, fixed_policy, 0.5)
+    parts = predicted["v.sum"], predicted["v.count"]
+    assert predicted["v"] == pytest.approx((parts[0] + 25 * parts[1]) / MEAN_GROUP)
+    four_times = predict_accuracy(plan, fixed_policy, 2.0)["v"]  # a quarter of the noise or less
+    assert 0 < four_times < predicted["v"] / 2

@@ -41,6 +41,7 @@ CLAMPED = ColumnBounds(
     groups=12,
     clamp=(0, 20),
     chosen=False,
+    fixed=True,
     cut_share=0.12,
     cut_share_error=0.02,
     biased=True,
@@ -61,8 +62,20 @@ def test_each_column_says_what_bounding_did_in_words() -> None:
         "(chosen with DP); about 3 % of tips were left out (± 1 %)"
     ) in text
     assert "votes (BIASED): at most 1 tip per member per theme counted" in text
-    assert "each value clamped to [0, 20] (fixed)" in text
+    assert "each value clamped to [0, 20] (fixed by the researcher)" in text
     assert "ε = 0.2 of the ε = 1 was spent choosing bounds" in text
+
+
+def test_a_mean_says_how_it_weighs_members_and_which_values_noise_hid() -> None:
+    averaged = CLAMPED.model_copy(update={"fixed": False, "too_noisy": 2})
+    words = describe_bounds("votes", averaged, ["theme"], "tips", Aggregation.MEAN)
+    assert words.startswith("votes (BIASED): each member's tips count once per theme, as their ")
+    assert "(set by the policy)" in words
+    assert "2 of its values are not shown: noise carried them outside the clamp range" in words
+    weighed = averaged.model_copy(update={"rows_per_group": 4, "too_noisy": 0})
+    words = describe_bounds("votes", weighed, ["theme"], "tips", Aggregation.MEAN)
+    assert "at most 4 tips per member per theme counted (a member with more counts as" in words
+    assert "not shown" not in words
 
 
 def test_each_column_says_what_its_interval_covers() -> None:

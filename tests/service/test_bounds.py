@@ -178,9 +178,10 @@ def test_the_publish_preview_asks_for_the_acknowledgment(api: Api) -> None:
 
 def _words(page: str) -> str:
     """The page's text with tags dropped and spaces joined, as a reader sees it."""
+    import html
     import re
 
-    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def test_researchers_and_reviewers_read_the_bounds_in_words(api: Api) -> None:
@@ -253,9 +254,9 @@ def test_members_read_that_an_average_s_interval_is_of_the_bounded_number(api: A
     assert _publish(api, release_id).status_code == 200
     english = _words(api.client.get(f"/insights/{release_id}?lang=en").text)
     assert (
-        "The interval is for the number as it was counted: at most 1 tip per member per theme "
-        "counted, in at most 12 themes, each value clamped to [0, 20]; about 2 % of the "
-        "unbounded answer was cut off."
+        "The interval is for the number as it was counted: each member's tips count once per "
+        "theme, as their average, in at most 12 themes, each value clamped to [0, 20]; about "
+        "2 % of the unbounded answer was cut off."
     ) in english
     dutch = _words(api.client.get(f"/insights/{release_id}?lang=nl").text)
     assert "Het interval geldt voor het getal zoals het geteld is" in dutch
