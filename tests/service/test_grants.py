@@ -192,10 +192,14 @@ def test_the_project_page_tops_up_and_its_budget_adds_up(api: Api) -> None:
     budget = rita.get(f"/review/projects/{project_id}.json").json()["project"]["budget"]
     assert (budget["granted"], budget["held"], budget["spent"]) == (4.5, 0.7, 0.5)
     assert budget["remaining"] == pytest.approx(4.5 - 0.7 - 0.5)
-    console = rita.get("/review").text
-    for word in ("Toegekend", "Gereserveerd", "Besteed", "Resterend"):
-        assert f">{word}</th>" in console
-    row = re.search(rf'href="/review/projects/{project_id}".*?</tr>', console, re.S)
-    assert row is not None
-    shown = [float(n.replace(",", ".")) for n in re.findall(r"ε = ([\d,]+)", row.group(0))]
-    assert shown == [4.5, 0.7, 0.5, 3.3]
+    researcher = signed_in(api, "ann")
+    for page, link in (
+        (rita.get("/review").text, f"/review/projects/{project_id}"),
+        (researcher.get("/workspace").text, f"/workspace/projects/{project_id}"),
+    ):
+        for word in ("Toegekend", "Gereserveerd", "Besteed", "Resterend"):
+            assert f">{word}</th>" in page
+        row = re.search(rf'href="{link}".*?</tr>', page, re.S)
+        assert row is not None
+        shown = [float(n.replace(",", ".")) for n in re.findall(r"ε = ([\d,]+)", row.group(0))]
+        assert shown == [4.5, 0.7, 0.5, 3.3]
