@@ -115,19 +115,9 @@ def refusals(as_json: bool) -> Iterator[None]:
 
 def settings_for(insecure_no_sandbox: bool = False) -> Settings:
     """Settings from the environment, with the sandbox switched off only when asked by name."""
-    from pydantic import ValidationError
+    from gateway.config import load_settings
 
-    from gateway.config import Settings
-    from gateway.errors import ConfigError
-
-    try:
-        return Settings(insecure_no_sandbox=True) if insecure_no_sandbox else Settings()
-    except ValidationError as exc:
-        raise ConfigError(
-            "invalid_settings",
-            exc.errors()[0]["msg"],
-            hint="check the GATEWAY_* environment variables (docs/operations.md)",
-        ) from None
+    return load_settings(insecure_no_sandbox=insecure_no_sandbox)
 
 
 def read_sql(sql: str | None, sql_file: Path | None) -> str:
@@ -236,7 +226,6 @@ def extract_build(
     as_json: JsonOption = False,
 ) -> None:
     """Build a pseudonymised, consent-aware, encrypted extract and its manifest."""
-    from gateway.config import get_settings
     from gateway.extract.build import build_extract
     from gateway.policy import load_policy
 
@@ -247,7 +236,7 @@ def extract_build(
             project,
             purpose,
             out,
-            get_settings(),
+            settings_for(),
             force=force,
             progress=not as_json,
         )
@@ -272,12 +261,11 @@ def extract_status(
     as_json: JsonOption = False,
 ) -> None:
     """Fresh, stale or expired, for each extract; exit 1 if any is not fresh."""
-    from gateway.config import get_settings
     from gateway.extract.status import Freshness
     from gateway.extract.status import extract_status as status_of
 
     with refusals(as_json):
-        statuses = status_of(extracts, get_settings(), source=source)
+        statuses = status_of(extracts, settings_for(), source=source)
 
     def human() -> None:
         for status in statuses:
@@ -324,12 +312,11 @@ def rights_import(
     as_json: JsonOption = False,
 ) -> None:
     """Import the platform's rights changes; a change already imported is skipped."""
-    from gateway.config import get_settings
     from gateway.service.audit import SYSTEM
     from gateway.service.rights import import_rights
 
     with refusals(as_json):
-        result = import_rights(get_settings(), SYSTEM, file)
+        result = import_rights(settings_for(), SYSTEM, file)
     emit(
         result,
         as_json,

@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -145,4 +145,25 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 def get_settings() -> Settings:
-    return Settings()
+    """The service's settings (a FastAPI dependency: it takes no request input)."""
+    return load_settings()
+
+
+def load_settings(*, insecure_no_sandbox: bool = False) -> Settings:
+    """Settings from the environment; a bad ``GATEWAY_*`` value is a ``ConfigError`` naming it.
+
+    The sandbox is switched off only when asked by name (``--insecure-no-sandbox``).
+    """
+    from gateway.errors import ConfigError
+
+    try:
+        return Settings(insecure_no_sandbox=True) if insecure_no_sandbox else Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        where = f"GATEWAY_{name}: " if name else ""
+        raise ConfigError(
+            "invalid_settings",
+            f"{where}{error['msg']}",
+            hint="check the GATEWAY_* environment variables (docs/operations.md)",
+        ) from None

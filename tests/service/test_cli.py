@@ -85,6 +85,23 @@ def test_unsafe_settings_are_refused_clearly(
         assert "GATEWAY_INSECURE_NO_SANDBOX" in result.output
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["extract", "status", "e.duckdb"], ["rights", "import", "--file"], ["audit", "verify"]],
+    ids=" ".join,
+)
+def test_a_bad_setting_is_one_clear_error_on_every_command(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+) -> None:
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "bogus")
+    changes = tmp_path / "changes.jsonl"
+    changes.write_text("")
+    result = cli.invoke(app, [*command, str(changes)] if command[-1] == "--file" else command)
+    assert result.exit_code == 1
+    assert "error [invalid_settings]: GATEWAY_ENVIRONMENT: Input should be" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_the_service_refuses_to_run_unsandboxed_even_in_development(
     cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
