@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -24,10 +25,16 @@ from gateway.web import STATIC_DIR
 
 
 class Gateway(FastAPI):
-    """FastAPI with security headers outside everything, server errors included."""
+    """FastAPI with security headers outside everything (server errors included), and
+    every operation's refusals documented as RFC 9457 problems."""
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(super().build_middleware_stack(), self.state.settings)
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            self.openapi_schema = problems.document_problems(super().openapi())
+        return self.openapi_schema
 
 
 def create_app(
@@ -50,6 +57,7 @@ def create_app(
         version="0.1.0",
         docs_url=None,
         redoc_url=None,
+        responses=problems.PROBLEM_RESPONSES,
     )
     app.state.settings = settings
     app.state.policy = policy

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +34,42 @@ def is_page(request: Request) -> bool:
     """Pages are everything a browser reads that is not the API, a JSON twin or ``/-/``."""
     path = request.url.path
     return not (path.startswith(("/api/", "/-/", "/static/")) or path.endswith(".json"))
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document: every refusal of the API has this shape."""
+
+    type: str = Field(description="urn:gateway:problem:<code>")
+    title: str
+    status: int
+    detail: str
+    instance: str | None
+    code: str = Field(description="stable; listed in docs/operations.md")
+    hint: str | None
+    issues: list[Issue]
+
+
+PROBLEM_REF = "#/components/schemas/Problem"
+REFUSALS = (400, 401, 403, 404, 409, 413, 422, 429, 500)
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": HTTPStatus(status).phrase,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+    for status in REFUSALS
+}
+"""What every operation may answer besides its success, documented once for the whole API."""
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add ``Problem`` (and what it refers to) to the schema's components."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    components.update(schema.pop("$defs", {}))
+    components["Problem"] = schema
+    return openapi
 
 
 def problem(error: GatewayError, instance: str) -> dict[str, Any]:
