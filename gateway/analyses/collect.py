@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gateway.analyses.builder import Analysis
 from gateway.analyses.plan import AnalysisPlan
-from gateway.errors import AnalysisError
+from gateway.errors import AnalysisError, Issue
 
 ALLOWED_IMPORTS = frozenset(
     {
@@ -119,9 +119,24 @@ def _builtins(output: _Output) -> dict[str, Any]:
     return namespace
 
 
-def _where(tb: TracebackType | None, filename: str) -> str:
+def _line(tb: TracebackType | None, filename: str) -> int | None:
+    """The analysis's own line the error came from (the innermost frame in its file)."""
     lines = [f.lineno for f in traceback.extract_tb(tb) if f.filename == filename]
-    return f" ({filename}, line {lines[-1]})" if lines else f" ({filename})"
+    return lines[-1] if lines else None
+
+
+def _located(
+    code: str,
+    message: str,
+    hint: str | None,
+    filename: str,
+    line: int | None,
+    column: int | None = None,
+) -> AnalysisError:
+    """An ``AnalysisError`` whose message names the line, with one issue pointing at it."""
+    where = f" ({filename}, line {line})" if line is not None else f" ({filename})"
+    issue = Issue(code=code, message=message, line=line, column=column, hint=hint)
+    return AnalysisError(code, _short(f"{message}{where}"), hint=hint, issues=[issue])
 
 
 def _short(text: str) -> str:
@@ -133,10 +148,13 @@ def collect_plan(code: str, filename: str = "analysis.py") -> CollectedAnalysis:
     try:
         compiled = compile(code, filename, "exec", dont_inherit=True)
     except SyntaxError as err:
-        raise AnalysisError(
+        raise _located(
             "analysis_syntax",
-            f"{filename}, line {err.lineno}: {err.msg}",
-            hint="fix the Python syntax; `python -m py_compile` shows the same error",
+            str(err.msg),
+            "fix the Python syntax; `python -m py_compile` shows the same error",
+            filename,
+            err.lineno,
+            err.offset,
         ) from None
     output = _Output()
     namespace: dict[str, Any] = {"__name__": "__analysis__", "__builtins__": _builtins(output)}
@@ -145,13 +163,15 @@ def collect_plan(code: str, filename: str = "analysis.py") -> CollectedAnalysis:
         found = namespace.get(PLAN_VARIABLE)
         plan = found.plan() if isinstance(found, Analysis) else found
     except _Refused as err:
-        where = _where(err.__traceback__, filename)
-        raise AnalysisError(err.code, _short(f"{err}{where}"), hint=err.hint) from None
+        line = _line(err.__traceback__, filename)
+        raise _located(err.code, str(err), err.hint, filename, line) from None
     except (Exception, SystemExit) as err:
-        raise AnalysisError(
+        raise _located(
             "analysis_raised",
-            _short(f"{type(err).__name__}: {err}{_where(err.__traceback__, filename)}"),
-            hint="the analysis raised while building its plan; fix the line named above",
+            f"{type(err).__name__}: {err}",
+            "the analysis raised while building its plan; fix the line named above",
+            filename,
+            _line(err.__traceback__, filename),
         ) from None
     if plan is None:
         raise AnalysisError(

@@ -182,7 +182,13 @@ def perform(raw: bytes) -> QueryOutput | AnalysisOutput | Failure:
             return run_query(spec)
         return AnalysisOutput(plan=run_analysis(spec))
     except GatewayError as err:
-        return Failure(error=type(err).__name__, code=err.code, message=err.message, hint=err.hint)
+        return Failure(
+            error=type(err).__name__,
+            code=err.code,
+            message=err.message,
+            hint=err.hint,
+            issues=err.issues,
+        )
     except MemoryError:
         return Failure(
             error="SandboxError",

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr
 
 from gateway.dp.release import Release
 from gateway.dp.tuning import Tuning
+from gateway.errors import Issue
 from gateway.policy.model import Policy
 from gateway.vet.plan import QueryPlan
 
@@ -111,6 +112,9 @@ class Failure(_Data):
     code: str
     message: str
     hint: str | None = None
+    issues: list[Issue] = Field(
+        default_factory=list, description="where the job's own text is wrong (line, column)"
+    )
 
 
 Output = Annotated[QueryOutput | AnalysisOutput | Failure, Field(discriminator="kind")]

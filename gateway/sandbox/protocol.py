@@ -123,7 +123,7 @@ def check_output(
         cls = getattr(gateway.errors, output.error, None)
         if not (isinstance(cls, type) and issubclass(cls, GatewayError)):
             cls = SandboxError
-        raise cls(output.code, output.message, hint=output.hint)
+        raise cls(output.code, output.message, hint=output.hint, issues=output.issues)
     if output.kind != job.kind:
         raise SandboxError(
             "result_mismatch",

@@ -28,7 +28,6 @@ from gateway.errors import (
     GatewayError,
     NotFoundError,
     ServiceError,
-    VetError,
 )
 from gateway.pipeline import MAX_CODE_BYTES
 from gateway.policy.model import Policy
@@ -231,8 +230,10 @@ def submit_query(
 def submit_analysis(
     settings: Settings, who: Principal, data: AnalysisCreate, policy: Policy
 ) -> JobPublic:
-    """An analysis by code or by template name; its plan is vetted when a worker runs it."""
-    from gateway.vet import check_epsilon
+    """An analysis by code or by template name, vetted now: its code is run in a sandbox
+    without data and every query it plans is vetted, so a broken one is refused with its
+    issues (and their lines) before a reviewer or worker sees it."""
+    from gateway.service.analysis_report import analysis_report, refusal
 
     if (data.code is None) == (data.template is None):
         raise ServiceError(
@@ -248,12 +249,7 @@ def submit_analysis(
             hint="an analysis only builds a plan; keep data and helpers out of it",
         )
     epsilon = policy.budget.default_query_epsilon if data.epsilon is None else data.epsilon
-    issues = check_epsilon(epsilon, policy)
-    refusal = (
-        VetError(issues[0].code, issues[0].message, hint=issues[0].hint, issues=issues)
-        if issues
-        else None
-    )
+    report = analysis_report(settings, policy, code, epsilon)
     return _submit(
         settings,
         who,
@@ -265,8 +261,9 @@ def submit_analysis(
             text=code,
             template=data.template,
             epsilon=epsilon,
+            vet_report=report.model_dump(mode="json"),
         ),
-        refusal,
+        refusal(report),
     )
 
 

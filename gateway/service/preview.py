@@ -25,6 +25,7 @@ from gateway.service.projects import visible_project
 from gateway.vet.bounds import FixedBounds
 
 if TYPE_CHECKING:
+    from gateway.service.analysis_report import AnalysisReport
     from gateway.vet.report import VetReport
 
 
@@ -35,6 +36,12 @@ class VetRequest(BaseModel):
     bounds: FixedBounds | None = Field(
         default=None, description="bounds to fix, as in a submission; the rest are chosen"
     )
+
+
+class AnalysisVetRequest(BaseModel):
+    code: str = Field(min_length=1, description="the analysis's Python source")
+    epsilon: Epsilon | None = Field(default=None, description=EPSILON_DEFAULT)
+    project_id: Id | None = Field(default=None, description="to see the budget left after it")
 
 
 class Accuracy(BaseModel):
@@ -95,10 +102,10 @@ def plan_view(report: VetReport, policy: Policy) -> PlanView | None:
 
 
 def job_plan(job: JobPublic, policy: Policy) -> PlanView | None:
-    """A SQL job's vetted plan; None for an analysis (vetted when it runs) or a refusal."""
+    """A SQL job's vetted plan; None for an analysis (its queries' plans are in its report)."""
     from gateway.vet.report import VetReport
 
-    if job.vet_report is None:
+    if job.vet_report is None or job.kind is not JobKind.SQL:
         return None
     return plan_view(VetReport.model_validate(job.vet_report), policy)
 
@@ -123,21 +130,60 @@ def preview(settings: Settings, who: Principal, data: VetRequest, policy: Policy
         if report.plan is not None
         else render_issues(data.sql, report.violations)
     )
+    accuracy = Accuracy(
+        accuracy=predicted_accuracy(report, policy),
+        bounds_note=report.bounds.note if report.bounds is not None else None,
+    )
+    return _preview(settings, who, data.project_id, policy, JobKind.SQL, report, rendered, accuracy)
+
+
+def preview_analysis(
+    settings: Settings, who: Principal, data: AnalysisVetRequest, policy: Policy
+) -> VetPreview:
+    """The same preview for a Python analysis: its code run without data in a sandbox, each
+    query it plans vetted; issues point at the analysis's lines."""
+    from gateway.service.analysis_report import analysis_report
+    from gateway.vet.render import render_issues
+
+    epsilon = policy.budget.default_query_epsilon if data.epsilon is None else data.epsilon
+    report = analysis_report(settings, policy, data.code, epsilon)
+    rendered = (
+        "\n\n".join(f"{q.name} (ε = {q.epsilon:g})\n{q.rendered}" for q in report.queries)
+        if report.allowed
+        else render_issues(data.code, report.violations)
+    )
+    accuracy = Accuracy(bounds_note="bounds are chosen per query with DP")
+    return _preview(
+        settings, who, data.project_id, policy, JobKind.ANALYSIS, report, rendered, accuracy
+    )
+
+
+def _preview(
+    settings: Settings,
+    who: Principal,
+    project_id: int | None,
+    policy: Policy,
+    kind: JobKind,
+    report: VetReport | AnalysisReport,
+    rendered: str,
+    accuracy: Accuracy,
+) -> VetPreview:
+    """The verdict, its cost and who must see it, with the project's ε and δ left before and
+    after it when a project is named."""
     result = VetPreview(
         allowed=report.allowed,
         report=report.model_dump(mode="json"),
         rendered=rendered,
         epsilon=report.epsilon,
-        delta=job_delta(JobKind.SQL, policy),
-        accuracy=predicted_accuracy(report, policy),
-        bounds_note=report.bounds.note if report.bounds is not None else None,
-        review_reasons=review_reasons(JobKind.SQL, None, report.epsilon, policy),
+        delta=job_delta(kind, policy),
+        review_reasons=review_reasons(kind, None, report.epsilon, policy),
+        **accuracy.model_dump(),
     )
-    if data.project_id is not None:
+    if project_id is not None:
         with session(settings) as s:
-            state = budget_state(s, visible_project(s, who, data.project_id))
+            state = budget_state(s, visible_project(s, who, project_id))
         result.remaining_before = state.remaining
-        result.remaining_after = state.remaining - report.epsilon
+        result.remaining_after = state.remaining - result.epsilon
         result.remaining_delta_before = state.remaining_delta
         result.remaining_delta_after = state.remaining_delta - result.delta
     return result

@@ -381,6 +381,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "not public: only groups large enough are shown",
     ),
     "download": ("Downloaden", "Download"),
+    "analysis_code": ("Vraag in Python (analyse)", "Ask in Python (analysis)"),
+    "analysis_code_help": (
+        "De code draait zonder gegevens in een afgeschermde omgeving en bouwt alleen een plan; "
+        "elke vraag erin wordt gecontroleerd voordat iets draait. Fouten komen terug met hun "
+        "regelnummer.",
+        "The code runs without data in a sandbox and only builds a plan; every query in it "
+        "is checked before anything runs. Problems come back with their line numbers.",
+    ),
+    "line": ("regel", "line"),
     "dummy": ("proefdata", "dummy data"),
     "dummy_run": ("Proefdraaien op proefdata", "Try on dummy data"),
     "dummy_explained": (

@@ -20,6 +20,8 @@ from gateway.service.models import Role
 from gateway.service.projects import ProjectCreate, ProjectDecision, decide, propose
 from gateway.service.queue import ClaimedJob, Outcome, Part
 
+ANALYSIS = (Path(__file__).parents[2] / "analyses" / "theme_popularity.py").read_text()
+"""A real analysis (one of the policy's templates): submissions vet its plan in a sandbox."""
 COUNT_BY_THEME = "SELECT theme, COUNT(*) AS n FROM tips GROUP BY theme"
 MEAN_VOTES = "SELECT theme, AVG(helpful_votes) AS votes FROM tips GROUP BY theme"
 COUNTED = ColumnBounds(

@@ -19,6 +19,7 @@ from gateway.service.models import BudgetEntry, LedgerKind, Project, Role
 from gateway.service.projects import propose
 from gateway.service.status import StatusCode
 from tests.service.factories import (
+    ANALYSIS,
     Cast,
     approved_project,
     project_create,
@@ -211,11 +212,10 @@ def test_an_analysis_holds_delta_for_its_largest_plan(settings: Settings, policy
 
     delta = policy.budget.delta
     cast = approved_project(settings, policy, delta=MAX_QUERIES * delta)
-    code = "from gateway.analyses import Analysis\n"
     job = submit_analysis(
         settings,
         cast.researcher,
-        AnalysisCreate(project_id=cast.project_id, code=code, epsilon=0.5),
+        AnalysisCreate(project_id=cast.project_id, code=ANALYSIS, epsilon=0.5),
         policy,
     )
     assert job.delta == pytest.approx(MAX_QUERIES * delta)

@@ -20,7 +20,14 @@ from gateway.service.jobs import (
 )
 from gateway.service.models import JobKind
 from gateway.service.status import StatusCode
-from tests.service.factories import approved_project, submit
+from tests.service.factories import (
+    ANALYSIS,
+    Api,
+    approved_over_http,
+    approved_project,
+    signed_in,
+    submit,
+)
 
 TEMPLATE = "theme_popularity"
 
@@ -30,7 +37,7 @@ def with_templates(tmp_path: Path) -> Settings:
     """Settings whose analyses folder holds one of the policy's templates."""
     folder = tmp_path / "analyses"
     folder.mkdir()
-    (folder / f"{TEMPLATE}.py").write_text("# builds a plan with the SDK\n")
+    (folder / f"{TEMPLATE}.py").write_text(ANALYSIS)
     return Settings(data_dir=tmp_path / "data", analyses_dir=folder)
 
 
@@ -81,7 +88,7 @@ def test_a_template_within_the_limit_is_queued_at_once(
     )
     assert job.status is StatusCode.QUEUED
     assert job.review_reasons == []
-    assert job.text == "# builds a plan with the SDK\n"
+    assert job.text == ANALYSIS
 
 
 def test_own_analysis_code_waits_for_review(with_templates: Settings, policy: Policy) -> None:
@@ -89,7 +96,7 @@ def test_own_analysis_code_waits_for_review(with_templates: Settings, policy: Po
     job = submit_analysis(
         with_templates,
         cast.researcher,
-        AnalysisCreate(project_id=cast.project_id, code="print('plan')", epsilon=0.5),
+        AnalysisCreate(project_id=cast.project_id, code=ANALYSIS, epsilon=0.5),
         policy,
     )
     assert job.status is StatusCode.AWAITING_REVIEW
@@ -148,3 +155,46 @@ def test_an_epsilon_over_the_cap_is_refused_and_kept(
         )
     assert refused.value.status == 422
     assert refused.value.code == "epsilon_over_cap"
+
+
+BROKEN = """from gateway.analyses import Analysis, count, table
+
+analysis = Analysis("broken")
+analysis.add("by_theme", table("tips").group_by("theme").agg(count().alias("n"), 0.5)
+"""
+
+
+def test_a_broken_analysis_is_refused_at_submission_with_its_line(api: Api) -> None:
+    project_id = approved_over_http(api)
+    body = {"project_id": project_id, "code": BROKEN, "epsilon": 0.5}
+    response = api.client.post("/api/analyses", json=body, headers=api.as_("ann"))
+    assert response.status_code == 422
+    problem = response.json()
+    (issue,) = problem["issues"]
+    assert (issue["code"], issue["line"]) == ("analysis_syntax", 4)
+    job = api.client.get(problem["instance"], headers=api.as_("ann")).json()
+    assert job["status"] == "vetting_refused"
+    page = signed_in(api, "ann").get(f"/workspace/jobs/{job['id']}?lang=en").text
+    assert "line 4: <code>analysis_syntax</code>" in page
+
+
+def test_an_analysis_is_previewed_like_a_query(api: Api) -> None:
+    project_id = approved_over_http(api)
+    ask = {"project_id": project_id, "code": ANALYSIS, "epsilon": 0.5}
+    preview = api.client.post("/api/vet/analysis", json=ask, headers=api.as_("ann")).json()
+    assert preview["allowed"]
+    names = [query["name"] for query in preview["report"]["queries"]]
+    assert names == ["tips_by_theme_month", "follows_by_theme_month"]
+    assert "tips_by_theme_month" in preview["rendered"]
+    assert preview["remaining_after"] == pytest.approx(preview["remaining_before"] - 0.5)
+    wrong = ANALYSIS.replace('table("tips")', 'table("accounts")')
+    refused = api.client.post(
+        "/api/vet/analysis", json={**ask, "code": wrong}, headers=api.as_("ann")
+    ).json()
+    assert not refused["allowed"]
+    assert refused["report"]["violations"]
+    page = signed_in(api, "ann").post(
+        "/workspace/vet/analysis", data={"project_id": project_id, "code": ANALYSIS}
+    )
+    assert page.status_code == 200
+    assert "follows_by_theme_month" in page.text

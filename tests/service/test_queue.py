@@ -33,7 +33,7 @@ from gateway.service.models import BudgetEntry, Job, LedgerKind, Project, Releas
 from gateway.service.queue import ClaimedJob, Outcome, Part, claim, finish, heartbeat
 from gateway.service.status import StatusCode
 from gateway.service.worker import run_worker
-from tests.service.factories import StubExecutor, approved_project, queued, release
+from tests.service.factories import ANALYSIS, StubExecutor, approved_project, queued, release
 
 
 def _ledger(settings: Settings, job_id: int) -> dict[LedgerKind, float]:
@@ -279,7 +279,7 @@ def test_an_analysis_is_charged_the_delta_of_the_releases_it_made(
     job = submit_analysis(
         settings,
         cast.researcher,
-        AnalysisCreate(project_id=cast.project_id, code="pass\n", epsilon=0.6),
+        AnalysisCreate(project_id=cast.project_id, code=ANALYSIS, epsilon=0.6),
         policy,
     )
     review(settings, cast.reviewer, job.id, ReviewDecision(approve=True, note="fine"))

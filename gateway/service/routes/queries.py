@@ -8,7 +8,13 @@ from gateway.service import jobs
 from gateway.service.deps import CurrentResearcher, CurrentUser, PolicyDep, SettingsDep
 from gateway.service.inputs import PathId, QueryId
 from gateway.service.jobs import AnalysisCreate, JobPublic, JobsPublic, QueryCreate
-from gateway.service.preview import VetPreview, VetRequest, preview
+from gateway.service.preview import (
+    AnalysisVetRequest,
+    VetPreview,
+    VetRequest,
+    preview,
+    preview_analysis,
+)
 from gateway.service.status import StatusCode
 
 router = APIRouter(prefix="/api", tags=["queries"])
@@ -20,6 +26,15 @@ def vet(
 ) -> VetPreview:
     """What the policy says of a query, its predicted accuracy and its cost; nothing runs."""
     return preview(settings, who, data, policy)
+
+
+@router.post("/vet/analysis")
+def vet_analysis(
+    data: AnalysisVetRequest, who: CurrentResearcher, settings: SettingsDep, policy: PolicyDep
+) -> VetPreview:
+    """The same preview for a Python analysis: its code runs in a sandbox without data, each
+    query it plans is vetted; issues name the analysis's lines."""
+    return preview_analysis(settings, who, data, policy)
 
 
 @router.post("/queries", status_code=201)
@@ -34,7 +49,8 @@ def submit_query(
 def submit_analysis(
     data: AnalysisCreate, who: CurrentResearcher, settings: SettingsDep, policy: PolicyDep
 ) -> JobPublic:
-    """Submit a Python analysis, by code or by template name."""
+    """Submit a Python analysis, by code or by template name; vetted at once, a refusal is a
+    problem with the issues and their lines, whose ``instance`` is the job."""
     return jobs.submit_analysis(settings, who, data, policy)
 
 

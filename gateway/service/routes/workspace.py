@@ -13,7 +13,13 @@ from gateway.service import jobs, projects, releases
 from gateway.service.deps import CurrentResearcher, PolicyDep, SameOrigin, SettingsDep
 from gateway.service.inputs import Epsilon, Id, PathId
 from gateway.service.jobs import AnalysisCreate, JobPublic, JobsPublic, QueryCreate
-from gateway.service.preview import VetPreview, VetRequest, preview
+from gateway.service.preview import (
+    AnalysisVetRequest,
+    VetPreview,
+    VetRequest,
+    preview,
+    preview_analysis,
+)
 from gateway.service.projects import ProjectCreate, ProjectPublic, ProjectsPublic
 from gateway.service.releases import ReleasePublic
 from gateway.vet.bounds import FixedBounds, parse_clamps
@@ -168,6 +174,19 @@ def vet(
     return render(
         request, "_vet.html" if fragment else "vet.html", VetPage(sql=sql, preview=result)
     )
+
+
+@router.post("/vet/analysis", dependencies=[SameOrigin])
+def vet_analysis(
+    request: Request,
+    who: CurrentResearcher,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    data: Annotated[AnalysisVetRequest, Form()],
+) -> Response:
+    """The verdict on an analysis's code, as a page: its planned queries or its issues."""
+    result = preview_analysis(settings, who, data, policy)
+    return render(request, "vet.html", VetPage(sql=data.code, preview=result))
 
 
 @router.get("/jobs/{job_id:int}.json")
