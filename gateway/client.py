@@ -247,6 +247,11 @@ class Client:
         budget: Json = self._json("GET", f"/api/projects/{project_id}")["budget"]
         return budget
 
+    def privacy_loss(self) -> Json:
+        """What all projects spent on each member cohort in the last 365 days, against the
+        platform's cap: ``remaining_epsilon`` per cohort is the most a submission may ask."""
+        return self._json("GET", "/api/public/privacy-loss")
+
     def schema(self) -> Json:
         """The tables and columns a query may use, with roles, domains and ranges."""
         return self._json("GET", "/api/schema")

@@ -133,12 +133,24 @@ def test_a_notebook_gets_a_released_dataframe_and_its_csv(gw: Client, live: Live
 
 
 def test_a_dummy_run_is_free_and_says_so(gw: Client, live: Live) -> None:
-    before = gw.budget(live.project_id)
+    before, platform = gw.budget(live.project_id), gw.privacy_loss()
     job = gw.submit(live.project_id, COUNT, epsilon=0.5, dummy=True)
     assert job["dummy"]
     gw.wait(job["id"], timeout=120)
     assert gw.metadata(job["id"])["epsilon_charged"] == 0.0
     assert gw.budget(live.project_id) == before
+    assert gw.privacy_loss()["cohorts"] == platform["cohorts"]  # no member paid for it
+
+
+def test_the_platforms_privacy_loss_counts_no_dummy_release(gw: Client, live: Live) -> None:
+    """The project's extract is a dummy one: its releases cost no member anything."""
+    job = gw.submit(live.project_id, COUNT, epsilon=0.5)
+    gw.wait(job["id"], timeout=120)
+    assert gw.budget(live.project_id)["spent"] == 0.0
+    loss = gw.privacy_loss()
+    assert loss["cap_epsilon"] == load_policy(POLICY).budget.platform_epsilon_per_year
+    assert [c["consents"] for c in loss["cohorts"]] == [[], ["external_research"]]
+    assert all(c["epsilon"] == 0.0 and c["held_epsilon"] == 0.0 for c in loss["cohorts"])
 
 
 def test_a_refusal_carries_code_message_hint_and_issues(gw: Client, live: Live) -> None:
