@@ -411,9 +411,18 @@ class _Compiler:
         pid, unit = self.policy.privacy_unit, self.policy.unit_table
         return f"JOIN {unit} m ON t.{pid} = m.{pid}"
 
+    def _joins_on_unit(self, join: exp.Join) -> bool:
+        """``USING (member_pid)``: the same pairing as ``ON a.member_pid = b.member_pid``."""
+        using = join.args.get("using") or []
+        names = [
+            fold(column.name) for column in using if isinstance(column, exp.Identifier | exp.Column)
+        ]
+        return len(using) == 1 and names == [fold(self.policy.privacy_unit)]
+
     def _check_join(self, join: exp.Join, base: str | None, other: str | None) -> None:
         kind = join.args.get("kind")
-        extra = extra_args(join, {"this", "on", "kind"})
+        using_unit = self._joins_on_unit(join)
+        extra = extra_args(join, {"this", "on", "kind"} | ({"using"} if using_unit else set()))
         if extra or (kind is not None and str(kind).upper() != "INNER"):
             described = " ".join(
                 str(join.args[a]).upper() for a in ("method", "side", "kind") if join.args.get(a)
@@ -429,6 +438,8 @@ class _Compiler:
             )
             return
         on = join.args.get("on")
+        if using_unit:
+            return
         if on is None:
             self.add(
                 Code.JOIN_NOT_ALLOWED,

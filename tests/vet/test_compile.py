@@ -60,9 +60,10 @@ def test_join_either_order_any_alias(policy: Policy) -> None:
         "ON t.member_pid = m.member_pid GROUP BY 1",
         "SELECT province, COUNT(*) AS n FROM members AS x INNER JOIN tips AS y "
         "ON x.member_pid = y.member_pid GROUP BY province",
+        "SELECT province, COUNT(*) AS n FROM tips JOIN members USING (member_pid) GROUP BY 1",
     ]
     plans = [vet(sql, policy) for sql in spellings]
-    assert plans[0] == plans[1]
+    assert plans[0] == plans[1] == plans[2]
     assert plans[0].table == "tips"
     assert plans[0].join_members
     assert plans[0].group_by[0].column == ColumnRef(table="members", column="province")
