@@ -390,6 +390,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "is checked before anything runs. Problems come back with their line numbers.",
     ),
     "line": ("regel", "line"),
+    "not_submitted": ("Niet ingediend", "Not submitted"),
+    "refusal_kept": (
+        "De weigering is bewaard, zodat u en de beoordelaars haar terugzien:",
+        "The refusal is kept, so that you and the reviewers can see it again:",
+    ),
     "dummy": ("proefdata", "dummy data"),
     "dummy_run": ("Proefdraaien op proefdata", "Try on dummy data"),
     "dummy_explained": (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from gateway.config import Settings
 from gateway.errors import ServiceError
@@ -198,3 +200,34 @@ def test_an_analysis_is_previewed_like_a_query(api: Api) -> None:
     )
     assert page.status_code == 200
     assert "follows_by_theme_month" in page.text
+
+
+@pytest.mark.parametrize(("lang", "heading"), [("nl", "Niet ingediend"), ("en", "Not submitted")])
+def test_a_refused_query_comes_back_on_its_page_as_typed(api: Api, lang: str, heading: str) -> None:
+    """Not a problem page: the project page again, the query, ε and bounds kept, the issues
+    under the query's lines, in the page's language."""
+    project_id = approved_over_http(api)
+    ann = signed_in(api, "ann")
+    typed = "SELECT member_pid, COUNT(*) AS n\nFROM tips GROUP BY member_pid"
+    form = {"project_id": project_id, "sql": typed, "epsilon": "0.7", "groups": "3"}
+    page = ann.post(f"/workspace/queries?lang={lang}", data=form, follow_redirects=False)
+    assert page.status_code == 422
+    assert heading in page.text
+    assert "identifier_in_output" in page.text
+    assert "SELECT member_pid, COUNT(*) AS n\nFROM tips GROUP BY member_pid</textarea>" in page.text
+    assert 'value="0.7"' in page.text
+    assert 'name="groups" type="number" step="1" min="1" value="3"' in page.text
+    kept = re.search(r'href="/workspace/jobs/(\d+)"', page.text)
+    assert kept is not None
+    job = api.client.get(f"/api/jobs/{kept.group(1)}", headers=api.as_("ann")).json()
+    assert job["status"] == "vetting_refused"
+
+
+def test_a_refused_analysis_comes_back_with_its_code_and_lines(api: Api) -> None:
+    project_id = approved_over_http(api)
+    ann = signed_in(api, "ann")
+    form = {"project_id": project_id, "code": BROKEN, "epsilon": "0.5"}
+    page = ann.post("/workspace/analyses?lang=en", data=form, follow_redirects=False)
+    assert page.status_code == 422
+    assert "line 4: <code>analysis_syntax</code>" in page.text
+    assert str(escape(BROKEN.splitlines()[3])) in page.text  # the code, kept as typed

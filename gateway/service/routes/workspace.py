@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from gateway.errors import ServiceError, VetError
+from gateway.config import Settings
+from gateway.errors import GatewayError, Issue, ServiceError, VetError
+from gateway.policy.model import Policy
 from gateway.service import jobs, projects, releases
+from gateway.service.accounts import Principal
 from gateway.service.deps import CurrentResearcher, PolicyDep, SameOrigin, SettingsDep
 from gateway.service.inputs import Epsilon, Id, PathId
 from gateway.service.jobs import AnalysisCreate, JobPublic, JobsPublic, QueryCreate
@@ -35,12 +38,28 @@ class WorkspacePage(BaseModel):
     purposes: list[str]
 
 
+class Refusal(BaseModel):
+    """Why a form's submission was refused, shown beside the form that keeps what was typed."""
+
+    form: Literal["sql", "analysis"]
+    code: str
+    message: str
+    hint: str | None
+    issues: list[Issue]
+    rendered: str = Field(description="the text with each issue under its line")
+    job_id: int | None = Field(default=None, description="the refused job, when one was kept")
+
+
 class ProjectPage(BaseModel):
     project: ProjectPublic
     jobs: JobsPublic
     templates: list[str]
     default_epsilon: float
     epsilon_cap: float
+    typed: dict[str, str] = Field(
+        default_factory=dict, description="what a refused form held, to show it again"
+    )
+    refusal: Refusal | None = None
 
 
 class JobPage(BaseModel):
@@ -115,44 +134,98 @@ def project_page(
     settings: SettingsDep,
     policy: PolicyDep,
 ) -> Response:
+    return _project_page(request, who, settings, policy, project_id)
+
+
+def _project_page(
+    request: Request,
+    who: Principal,
+    settings: Settings,
+    policy: Policy,
+    project_id: int,
+    *,
+    typed: dict[str, str] | None = None,
+    refusal: Refusal | None = None,
+) -> Response:
+    """The project page; after a refused form, with what was typed and why, inline (422)."""
     data = ProjectPage(
         project=projects.project_public(settings, who, project_id),
         jobs=jobs.list_jobs(settings, who, project_id=project_id),
         templates=list(policy.auto_approval.templates),
         default_epsilon=policy.budget.default_query_epsilon,
         epsilon_cap=policy.budget.per_query_epsilon_cap,
+        typed=typed or {},
+        refusal=refusal,
     )
-    return render(request, "project.html", data)
+    return render(request, "project.html", data, status=422 if refusal else 200)
+
+
+def _typed(form: BaseModel, fields: set[str]) -> dict[str, str]:
+    """The ``fields`` a form held, as text to put back in its inputs."""
+    return {name: str(value) for name, value in form.model_dump(include=fields).items() if value}
+
+
+def _refused(form: Literal["sql", "analysis"], text: str, error: GatewayError) -> Refusal:
+    from gateway.vet.render import render_issues
+
+    return Refusal(
+        form=form,
+        code=error.code,
+        message=error.message,
+        hint=error.hint,
+        issues=error.issues,
+        rendered=render_issues(text, error.issues) if error.issues else "",
+        job_id=getattr(error, "job_id", None),
+    )
 
 
 @router.post("/queries", dependencies=[SameOrigin])
 def submit_query(
+    request: Request,
     who: CurrentResearcher,
     settings: SettingsDep,
     policy: PolicyDep,
     form: Annotated[EditorForm, Form()],
 ) -> Response:
+    """Submit the editor's query; a refusal comes back on the project page, the query kept."""
     if form.project_id is None:
         raise ServiceError("project_required", "a query is submitted for a project", hint=None)
-    data = QueryCreate(
-        project_id=form.project_id,
-        sql=form.sql,
-        epsilon=form.epsilon,
-        bounds=form.bounds(),
-        dummy=form.dummy,
-    )
-    job = jobs.submit_query(settings, who, data, policy)
+    try:
+        data = QueryCreate(
+            project_id=form.project_id,
+            sql=form.sql,
+            epsilon=form.epsilon,
+            bounds=form.bounds(),
+            dummy=form.dummy,
+        )
+        job = jobs.submit_query(settings, who, data, policy)
+    except GatewayError as error:
+        typed = _typed(form, {"sql", "epsilon", "rows_per_group", "groups", "clamps"})
+        refusal = _refused("sql", form.sql, error)
+        return _project_page(
+            request, who, settings, policy, form.project_id, typed=typed, refusal=refusal
+        )
     return RedirectResponse(f"/workspace/jobs/{job.id}", status_code=303)
 
 
 @router.post("/analyses", dependencies=[SameOrigin])
-def submit_template(
+def submit_analysis(
+    request: Request,
     who: CurrentResearcher,
     settings: SettingsDep,
     policy: PolicyDep,
     data: Annotated[AnalysisCreate, Form()],
 ) -> Response:
-    job = jobs.submit_analysis(settings, who, data, policy)
+    """Submit an analysis (code or template); a refusal comes back on the project page, the
+    code kept."""
+    try:
+        job = jobs.submit_analysis(settings, who, data, policy)
+    except GatewayError as error:
+        typed = _typed(data, {"code", "epsilon"})
+        refusal = _refused("analysis", data.code or "", error)
+        return _project_page(
+            request, who, settings, policy, data.project_id, typed=typed, refusal=refusal
+        )
     return RedirectResponse(f"/workspace/jobs/{job.id}", status_code=303)
 
 
