@@ -16,6 +16,7 @@ import datetime as dt
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway.config import Settings
 from gateway.db import session
@@ -57,12 +58,8 @@ def sign_out(settings: Settings, secret: str | None) -> None:
     if not secret:
         return
     with transaction(settings) as s:
-        found = s.execute(
-            select(WebSession, User)
-            .join(User, User.id == WebSession.user_id)
-            .where(WebSession.secret_hash == token_hash(secret), WebSession.revoked_at.is_(None))
-        ).first()
-        if found is None:
+        found = _find(s, secret)
+        if found is None or found[0].revoked_at is not None:
             return
         row, user = found
         row.revoked_at = utcnow()
@@ -75,11 +72,7 @@ def resume(settings: Settings, secret: str | None) -> Principal:
         raise AuthError("session_missing", "this page needs you to sign in", hint=_SIGN_IN)
     now = utcnow()
     with session(settings) as s:
-        found = s.execute(
-            select(WebSession, User)
-            .join(User, User.id == WebSession.user_id)
-            .where(WebSession.secret_hash == token_hash(secret))
-        ).first()
+        found = _find(s, secret)
         if found is None:
             raise AuthError("session_unknown", "this sign-in is not known", hint=_SIGN_IN)
         row, user = found
@@ -101,6 +94,15 @@ def peek(settings: Settings, secret: str | None) -> Principal | None:
         return resume(settings, secret)
     except AuthError:
         return None
+
+
+def _find(s: Session, secret: str) -> tuple[WebSession, User] | None:
+    found = s.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.secret_hash == token_hash(secret))
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 _SIGN_IN = "sign in again on the login page"
