@@ -20,8 +20,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.config import Settings
 from gateway.errors import ForbiddenError
 from gateway.policy.model import Policy
-from gateway.service import sessions
-from gateway.service.accounts import Principal, authenticate
+from gateway.service import invitations, sessions
+from gateway.service.accounts import IssuedToken, Principal, authenticate
 from gateway.service.models import Role
 from gateway.service.throttle import guarded
 
@@ -75,6 +75,17 @@ def check_token(request: Request, settings: Settings, token: str | None) -> Prin
         client_address(request),
         token,
         lambda record: authenticate(settings, token, record_refusal=record),
+    )
+
+
+def redeem_invitation(request: Request, settings: Settings, code: str) -> IssuedToken:
+    """``invitations.redeem``, throttled like a token."""
+    return guarded(
+        request.app.state.throttle,
+        settings,
+        client_address(request),
+        code,
+        lambda record: invitations.redeem(settings, code, record_refusal=record),
     )
 
 

@@ -26,6 +26,8 @@ from gateway.errors import GatewayError, Issue, ServiceError
 from gateway.web import render_problem
 
 PROBLEM_TYPE = "urn:gateway:problem:"
+CREDENTIAL_PAGES = ("/login", "/invite")
+"""Pages that take a credential: a refused one is shown there, not sent back to sign in."""
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ def handle_gateway_error(request: Request, error: Exception) -> Response:
     retry_after = getattr(error, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     if is_page(request):
-        if error.status == 401 and request.url.path != "/login":
+        if error.status == 401 and request.url.path not in CREDENTIAL_PAGES:
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         page = render_problem(request, body)
         page.headers.update(headers)

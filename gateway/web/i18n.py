@@ -326,9 +326,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # login
     "token": ("API-token", "API token"),
     "login_help": (
-        "Plak het token dat u van een beheerder kreeg. Het blijft in een cookie "
-        "die scripts niet kunnen lezen.",
-        "Paste the token an administrator gave you. It is kept in a cookie scripts cannot read.",
+        "Plak uw API-token. De browser bewaart het token niet: u krijgt een eigen sessie, "
+        "die eindigt als u uitlogt, na 30 minuten zonder gebruik of na 8 uur.",
+        "Paste your API token. The browser does not keep the token: you get a session of "
+        "your own, which ends when you sign out, after 30 minutes unused or after 8 hours.",
+    ),
+    "redeem_title": ("Uitnodiging inwisselen", "Redeem an invitation"),
+    "redeem": ("Inwisselen", "Redeem"),
+    "redeem_help": (
+        "Plak de uitnodigingscode die u van een beheerder kreeg. U krijgt er één keer een "
+        "eigen API-token voor; daarna werkt de code niet meer.",
+        "Paste the invitation code an administrator gave you. It gives you your own API "
+        "token, once; after that the code no longer works.",
+    ),
+    "your_token_once": (
+        "Dit is uw token. Bewaar het nu op een veilige plek: het wordt nooit meer getoond, "
+        "ook niet aan een beheerder. Log ermee in of gebruik het voor de API.",
+        "This is your token. Keep it somewhere safe now: it is never shown again, not even "
+        "to an administrator. Sign in with it, or use it for the API.",
     ),
     # workspace
     "your_projects": ("Uw projecten", "Your projects"),

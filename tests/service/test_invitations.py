@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from gateway.db import session
@@ -13,7 +15,7 @@ from gateway.errors import ConflictError
 from gateway.service.accounts import disable_user
 from gateway.service.audit import SYSTEM
 from gateway.service.models import AuditRecord, Invitation
-from tests.service.factories import Api
+from tests.service.factories import SITE, Api
 
 
 def _invite(api: Api, name: str, **body: object) -> dict[str, object]:
@@ -111,3 +113,22 @@ def _invite_by_id(api: Api, user_id: int) -> str:
 
 def _redeem(api: Api, code: str) -> str:
     return str(api.client.post("/api/invitations/redeem", json={"code": code}).json()["token"])
+
+
+def test_the_invitation_page_shows_the_token_once_to_its_user(api: Api) -> None:
+    code = _invite(api, "bob")["code"]
+    browser = TestClient(api.client.app, headers={"Origin": SITE})
+    form = browser.get("/invite?lang=en")
+    assert 'action="/invite"' in form.text
+    page = browser.post("/invite?lang=en", data={"code": code})
+    assert page.status_code == 200
+    token = re.search(r'value="(gw_[^"]+)"', page.text)
+    assert token is not None
+    me = api.client.get("/api/me", headers={"Authorization": f"Bearer {token[1]}"})
+    assert me.json()["name"] == "bob"
+    again = browser.post("/invite?lang=en", data={"code": code})
+    assert again.status_code == 401
+    assert "invitation_invalid" in again.text
+    assert token[1] not in again.text
+    foreign = TestClient(api.client.app).post("/invite", data={"code": code})
+    assert foreign.status_code == 403

@@ -1,4 +1,5 @@
 """Browser sign-in: a token pasted once opens a short session; sign-out ends it.
+An invitation code is redeemed here too, for a token shown once.
 
 The cookie holds the session's own secret, never the token, and is HttpOnly,
 SameSite=Strict and (in production) Secure.
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 
 from gateway.config import Environment
 from gateway.service import sessions
+from gateway.service.accounts import IssuedToken
 from gateway.service.deps import (
     SESSION_COOKIE,
     SameOrigin,
@@ -21,6 +23,7 @@ from gateway.service.deps import (
     Viewer,
     check_token,
     client_address,
+    redeem_invitation,
 )
 from gateway.service.models import Role
 from gateway.web import render
@@ -32,6 +35,12 @@ LANDING = {Role.RESEARCHER: "/workspace", Role.REVIEWER: "/review", Role.ADMIN: 
 
 class Login(BaseModel):
     next: str | None = None
+
+
+class Invite(BaseModel):
+    """The redemption page: the form, then (once) the token it issued."""
+
+    issued: IssuedToken | None = None
 
 
 def _local(path: str | None) -> str | None:
@@ -64,6 +73,21 @@ def login(
         max_age=settings.session_hours * 3600,
     )
     return response
+
+
+@router.get("/invite")
+@router.get("/invite.json")
+def invite_form(request: Request, viewer: Viewer) -> Response:
+    return render(request, "invite.html", Invite())
+
+
+@router.post("/invite", dependencies=[SameOrigin])
+def redeem(
+    request: Request, settings: SettingsDep, code: Annotated[str, Form(max_length=200)]
+) -> Response:
+    """The invited user's own token, shown on this page only."""
+    issued = redeem_invitation(request, settings, code.strip())
+    return render(request, "invite.html", Invite(issued=issued))
 
 
 @router.post("/logout", dependencies=[SameOrigin])

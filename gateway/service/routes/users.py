@@ -15,11 +15,10 @@ from pydantic import BaseModel
 from gateway.errors import ForbiddenError
 from gateway.service import accounts, invitations
 from gateway.service.accounts import IssuedToken, TokenCreate, TokenPublic, UserCreate, UserPublic
-from gateway.service.deps import CurrentAdmin, CurrentUser, SettingsDep, client_address
+from gateway.service.deps import CurrentAdmin, CurrentUser, SettingsDep, redeem_invitation
 from gateway.service.inputs import PathId
 from gateway.service.invitations import IssuedInvitation, Redemption
 from gateway.service.models import Role
-from gateway.service.throttle import guarded
 
 router = APIRouter(prefix="/api", tags=["users"])
 
@@ -94,13 +93,7 @@ def invite(
 @router.post("/invitations/redeem", status_code=201)
 def redeem(data: Redemption, request: Request, settings: SettingsDep) -> IssuedToken:
     """Your token, for the code an administrator gave you; the code is then used up."""
-    return guarded(
-        request.app.state.throttle,
-        settings,
-        client_address(request),
-        data.code,
-        lambda record: invitations.redeem(settings, data.code, record_refusal=record),
-    )
+    return redeem_invitation(request, settings, data.code)
 
 
 @router.get("/tokens")
