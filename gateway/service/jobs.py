@@ -366,6 +366,7 @@ def list_jobs(
     *,
     project_id: int | None = None,
     status: StatusCode | None = None,
+    limit: int = 500,
 ) -> JobsPublic:
     """Jobs newest first: a researcher's own projects' only; all for reviewers and admins."""
     with session(settings) as s:
@@ -378,5 +379,5 @@ def list_jobs(
             query = query.where(Job.project_id == project_id)
         if status is not None:
             query = query.where(Job.status == status)
-        data = [_public(s, job) for job in s.execute(query.limit(500)).scalars()]
+        data = [_public(s, job) for job in s.execute(query.limit(limit)).scalars()]
         return JobsPublic(data=data, count=len(data))

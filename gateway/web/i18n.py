@@ -405,6 +405,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "is checked before anything runs. Problems come back with their line numbers.",
     ),
     "line": ("regel", "line"),
+    "recent_jobs": ("Recente vragen", "Recent queries"),
+    "recent_jobs_help": (
+        "Ook de vragen die zonder beoordeling liepen (het beleid laat ze direct lopen binnen "
+        "het ε-plafond en het budget); alle vragen staan in GET /api/jobs.",
+        "Those that ran without review too (the policy lets them run at once within the ε "
+        "cap and the budget); every query is in GET /api/jobs.",
+    ),
     "not_submitted": ("Niet ingediend", "Not submitted"),
     "refusal_kept": (
         "De weigering is bewaard, zodat u en de beoordelaars haar terugzien:",

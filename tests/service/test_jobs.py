@@ -231,3 +231,16 @@ def test_a_refused_analysis_comes_back_with_its_code_and_lines(api: Api) -> None
     assert page.status_code == 422
     assert "line 4: <code>analysis_syntax</code>" in page.text
     assert str(escape(BROKEN.splitlines()[3])) in page.text  # the code, kept as typed
+
+
+def test_reviewers_see_the_queries_that_ran_without_them(api: Api) -> None:
+    project_id = approved_over_http(api)
+    sql = "SELECT theme, COUNT(*) AS n FROM tips GROUP BY theme"
+    body = {"project_id": project_id, "sql": sql, "epsilon": 0.5}
+    job = api.client.post("/api/queries", json=body, headers=api.as_("ann")).json()
+    assert job["status"] == "queued"
+    rita = signed_in(api, "rita")
+    console = rita.get("/review.json").json()
+    assert console["queue"]["count"] == 0
+    assert [j["id"] for j in console["recent"]["data"]] == [job["id"]]
+    assert f'<a href="/review/jobs/{job["id"]}">' in rita.get("/review?lang=en").text

@@ -46,6 +46,10 @@ class GrantLimits(BaseModel):
         )
 
 
+RECENT_JOBS = 25
+"""Jobs the console lists under "recent queries"; all are in ``GET /api/jobs``."""
+
+
 class ConsolePage(BaseModel):
     proposed: ProjectsPublic
     default_grants: dict[int, float] = Field(
@@ -53,6 +57,9 @@ class ConsolePage(BaseModel):
     )
     approved: ProjectsPublic
     queue: JobsPublic
+    recent: JobsPublic = Field(
+        description="the latest jobs of every project, those that ran without review too"
+    )
     unpublished: ReleasesPublic
     limits: GrantLimits
     query_delta: float
@@ -105,6 +112,7 @@ def console(
         default_grants={p.id: projects.default_grant(p, policy) for p in proposed.data},
         approved=projects.list_projects(settings, who, ProjectStatus.APPROVED),
         queue=jobs.list_jobs(settings, who, status=StatusCode.AWAITING_REVIEW),
+        recent=jobs.list_jobs(settings, who, limit=RECENT_JOBS),
         unpublished=releases.list_releases(settings, who, published=False),
         limits=GrantLimits.of(policy),
         query_delta=policy.budget.delta,
