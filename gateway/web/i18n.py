@@ -405,6 +405,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "is checked before anything runs. Problems come back with their line numbers.",
     ),
     "line": ("regel", "line"),
+    "purpose_help": (
+        "Het doel bepaalt welke leden meetellen: mission (de eigen analyse van het platform) "
+        "telt alle leden mee; elk ander doel alleen leden die daar zelf toestemming voor gaven.",
+        "The purpose decides which members count: mission (the platform's own analysis) "
+        "counts every member; any other purpose only members who consented to it.",
+    ),
+    "epsilon_help": (
+        "ε is het privacybudget van het project: elke vraag besteedt er een deel van. Meer ε "
+        "geeft nauwkeuriger antwoorden maar zegt meer over ieder lid; een beoordelaar kent het "
+        "toe en kan het later aanvullen.",
+        "ε is the project's privacy budget: every query spends part of it. More ε gives more "
+        "accurate answers but says more about each member; a reviewer grants it and may top "
+        "it up later.",
+    ),
     "recent_jobs": ("Recente vragen", "Recent queries"),
     "recent_jobs_help": (
         "Ook de vragen die zonder beoordeling liepen (het beleid laat ze direct lopen binnen "

@@ -22,6 +22,7 @@ from gateway.service.jobs import (
 )
 from gateway.service.models import JobKind
 from gateway.service.status import StatusCode
+from gateway.web.i18n import MESSAGES
 from tests.service.factories import (
     ANALYSIS,
     Api,
@@ -244,3 +245,12 @@ def test_reviewers_see_the_queries_that_ran_without_them(api: Api) -> None:
     assert console["queue"]["count"] == 0
     assert [j["id"] for j in console["recent"]["data"]] == [job["id"]]
     assert f'<a href="/review/jobs/{job["id"]}">' in rita.get("/review?lang=en").text
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_the_proposal_form_explains_purposes_and_epsilon(api: Api, lang: str) -> None:
+    page = signed_in(api, "ann").get(f"/workspace?lang={lang}").text
+    for words in (MESSAGES["purpose_help"], MESSAGES["epsilon_help"]):
+        assert words[0 if lang == "nl" else 1] in page
+    for purpose in api.policy.purposes.values():
+        assert str(escape(purpose.description)) in page

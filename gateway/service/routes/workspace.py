@@ -36,6 +36,9 @@ class WorkspacePage(BaseModel):
     projects: ProjectsPublic
     themes: list[str]
     purposes: list[str]
+    purpose_help: dict[str, str] = Field(
+        default_factory=dict, description="per purpose, the policy's words and its legal basis"
+    )
 
 
 class Refusal(BaseModel):
@@ -110,6 +113,7 @@ def workspace(
         projects=projects.list_projects(settings, who),
         themes=list(projects.learning_themes(policy)),
         purposes=list(policy.purposes),
+        purpose_help={name: purpose.description for name, purpose in policy.purposes.items()},
     )
     return render(request, "workspace.html", data)
 
