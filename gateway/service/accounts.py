@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field, StrictInt
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from gateway.config import Settings
@@ -154,11 +154,11 @@ def disable_user(settings: Settings, actor: Actor, user_id: int) -> UserPublic:
             )
         if user.role is Role.ADMIN and user.disabled_at is None:
             admins = s.execute(
-                select(func.count())
-                .select_from(User)
+                select(User.id)
                 .where(User.role == Role.ADMIN, User.disabled_at.is_(None))
-            ).scalar_one()
-            if admins <= 1:
+                .with_for_update()
+            ).all()
+            if len(admins) <= 1:
                 raise ConflictError(
                     "last_admin",
                     f"{user.name!r} is the last administrator",

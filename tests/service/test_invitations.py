@@ -132,3 +132,24 @@ def test_the_invitation_page_shows_the_token_once_to_its_user(api: Api) -> None:
     assert token[1] not in again.text
     foreign = TestClient(api.client.app).post("/invite", data={"code": code})
     assert foreign.status_code == 403
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one(api_on: Api) -> None:
+    created = api_on.client.post(
+        "/api/users", json={"name": "ada", "role": "admin"}, headers=api_on.as_("adam")
+    ).json()
+    ada = {"Authorization": f"Bearer {_redeem(api_on, _invite_by_id(api_on, created['id']))}"}
+    adam = api_on.as_("adam")
+    moves = [(created["id"], adam), (api_on.people["adam"].id, ada)]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(
+            pool.map(
+                lambda move: api_on.client.post(f"/api/users/{move[0]}/disable", headers=move[1]),
+                moves,
+            )
+        )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses in ([200, 401], [200, 409]), "the loser is disabled already, or the last"
+    users = api_on.client.get("/api/users", headers=adam if answers[0].status_code == 200 else ada)
+    admins = [u for u in users.json()["data"] if u["role"] == "admin" and not u["disabled"]]
+    assert len(admins) == 1
