@@ -33,6 +33,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 import sqlite3
 import tarfile
 import tempfile
@@ -280,8 +281,12 @@ def restore(settings: Settings, archive: Path) -> RestoreSummary:
         keys = _open_keys(work, manifest, secret)  # 2. the keys decrypt
         _known_revision(manifest.revision)  # 3. this gateway can read its schema
         _refuse_non_empty(settings)  # 4. nothing is overwritten
-        files = _write_keys(keys, settings.key_dir)  # 5. keys back, mode 0700/0600
-        _load(settings, work, manifest)  # 6. rows back at their revision, then upgraded
+        try:
+            files = _write_keys(keys, settings.key_dir)  # 5. keys back, mode 0700/0600
+            _load(settings, work, manifest)  # 6. rows back at their revision, then upgraded
+        except BaseException:
+            _empty(settings)  # the targets were empty: a failed restore leaves them so
+            raise
     with transaction(settings) as s:
         audit.record(s, SYSTEM, "backup.restore", "backup", archive.name)
     return RestoreSummary(
@@ -375,6 +380,17 @@ def _refuse_non_empty(settings: Settings) -> None:
             f"the metadata database already has {len(tables)} table(s)",
             hint="point GATEWAY_DATABASE_URL at a new, empty database",
         )
+
+
+def _empty(settings: Settings) -> None:
+    """Remove what a failed restore wrote (the database's own transaction rolls back)."""
+    for folder in (settings.key_dir, settings.data_dir):
+        if folder.is_dir():
+            for child in folder.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
 
 
 def _write_keys(keys: bytes, key_dir: Path) -> int:

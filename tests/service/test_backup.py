@@ -198,6 +198,32 @@ def test_restore_refuses_a_wrong_passphrase_and_an_altered_file(
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_restore_refuses_what_is_no_backup_and_cleans_up_after_a_failed_load(
+    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    junk = tmp_path / "junk.backup"
+    junk.write_bytes(b"not a tar at all")
+    with pytest.raises(BackupError) as refused:
+        restore(fresh(tmp_path / "junk"), junk)
+    assert refused.value.code == "backup_unreadable"
+
+    archive = tmp_path / "gateway.backup"
+    backup(gateway.api.settings, archive)
+
+    def broken_load(settings: Settings, *args: object) -> None:
+        settings.data_dir.mkdir(parents=True)
+        (settings.data_dir / "gateway.sqlite").write_text("half a database")
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr("gateway.service.backup._load", broken_load)
+    target = fresh(tmp_path / "restored")
+    with pytest.raises(RuntimeError):
+        restore(target, archive)
+    assert list(target.key_dir.iterdir()) == []  # no key left behind
+    assert list(target.data_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_backup_needs_a_passphrase_and_a_new_file(gateway: Gateway, tmp_path: Path) -> None:
     settings = gateway.api.settings
     for passphrase in (None, SecretStr("short")):
