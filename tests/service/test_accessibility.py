@@ -65,7 +65,7 @@ def crawl(page: Page, base: str, start: list[str]) -> Iterator[str]:
 @pytest.mark.parametrize(
     ("role", "start"),
     [
-        (None, ["/", "/login"]),
+        (None, ["/", "/login", "/invite"]),
         ("ann", ["/workspace"]),
         ("rita", ["/review"]),
         ("adam", ["/"]),
