@@ -381,7 +381,8 @@ def stated_label(stated: Sequence[ColumnBounds]) -> str:
     """What the releases said about the bounds of the measured column."""
     if not stated:
         return "engine default"
-    how = "chosen" if any(b.chosen for b in stated) else "fixed"
+    fixed = "fixed" if any(b.fixed for b in stated) else "set by the policy"
+    how = "chosen" if any(b.chosen for b in stated) else fixed
     rows = percentile([b.rows_per_group for b in stated], 0.5)
     cells = percentile([b.groups for b in stated], 0.5)
     clamps = [b.clamp[1] for b in stated if b.clamp is not None]
