@@ -379,7 +379,8 @@ def vet_command(
         expected: list[str] = []
         fixed = report.bounds is not None and not report.bounds.chosen
         if accuracy and report.plan is not None and fixed:
-            from gateway.dp.engine import MEAN_GROUP, predict_accuracy
+            from gateway.dp.engine import predict_accuracy
+            from gateway.dp.release import MEAN_GROUP
 
             predicted = predict_accuracy(report.plan, loaded, report.epsilon)
             for alias, half_width in predicted.items():

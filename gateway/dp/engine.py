@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from gateway.dp.release import (
+    MEAN_GROUP,
     Cell,
     ColumnBounds,
     Release,
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
     from gateway.dp.mechanism import Calibration
 
 Interval = tuple[float, float] | None
-MEAN_GROUP = 1000
-"""The group size, in values, a mean's predicted accuracy is stated for."""
 log = logging.getLogger(__name__)
 
 

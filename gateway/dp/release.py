@@ -29,6 +29,10 @@ def engine_version() -> str:
     return f"{ENGINE_FORMAT} opendp {version('opendp')}"
 
 
+MEAN_GROUP = 1000
+"""The group size, in values, a mean's predicted accuracy is stated for."""
+
+
 def release_key(
     plan_hash: str, extract_hash: str, epsilon: float, policy_hash: str, engine: str
 ) -> str:

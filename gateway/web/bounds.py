@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gateway.dp.release import ColumnBounds, Release
+from gateway.dp.release import MEAN_GROUP, ColumnBounds, Release
 from gateway.dp.render import plural, without_interval
 from gateway.policy.model import Aggregation
 from gateway.web.i18n import MESSAGES, Lang, translate
@@ -160,3 +160,14 @@ def _cut(bounds: ColumnBounds, table: str | None, lang: Lang, distinct: bool) ->
 def _percent(share: float, lang: Lang) -> str:
     percent = 100 * share
     return f"{number(round(percent) if percent >= 10 else round(percent, 1), lang)} %"
+
+
+def accuracy_lines(accuracy: Mapping[str, float], lang: Lang) -> list[tuple[str, float, str]]:
+    """Predicted accuracy as (aggregate, ± half-width, note): a mean's in its own units,
+    for a group of ``MEAN_GROUP`` values (its ``.sum`` and ``.count`` parts stay in the API)."""
+    group = translate("mean_group", lang).format(values=number(MEAN_GROUP, lang))
+    return [
+        (name, width, group if f"{name}.sum" in accuracy else "")
+        for name, width in accuracy.items()
+        if not name.endswith((".sum", ".count"))
+    ]

@@ -147,6 +147,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "bounds_chosen": ("met DP gekozen voor deze vraag", "chosen for this query with DP"),
     "bounds_fixed": ("vastgezet door de onderzoeker", "fixed by the researcher"),
+    "mean_group": ("in een groep van {values} waarden", "in a group of {values} values"),
     "bounds_policy": ("vastgesteld door het beleid", "set by the policy"),
     "too_noisy": (
         "{count} waarden worden niet getoond: de ruis bracht ze buiten het bereik",

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
-from gateway.web.bounds import release_notes
+from gateway.web.bounds import accuracy_lines, release_notes
 from gateway.web.charts import monthly_chart, release_charts
 from gateway.web.i18n import DEFAULT, LANGS, Lang, translate
 from gateway.web.numbers import number, scientific
@@ -24,6 +24,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["release_charts"] = release_charts
 templates.env.globals["monthly_chart"] = monthly_chart
 templates.env.globals["release_notes"] = release_notes
+templates.env.globals["accuracy_lines"] = accuracy_lines
 templates.env.filters["number"] = number
 templates.env.filters["scientific"] = scientific
 templates.env.filters["term"] = term

@@ -8,8 +8,8 @@ import duckdb
 import pytest
 
 from gateway.dp import Release, execute, predict_accuracy
-from gateway.dp.engine import MEAN_GROUP
 from gateway.dp.mechanism import calibrate
+from gateway.dp.release import MEAN_GROUP
 from gateway.dp.shape import shape_of
 from gateway.errors import BudgetError, DpError
 from gateway.policy import Policy

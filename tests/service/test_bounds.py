@@ -317,3 +317,14 @@ def test_a_release_without_bounds_shows_nothing_extra(api: Api) -> None:
     english = _words(signed_in(api, "rita").get(f"/review/releases/{release_id}?lang=en").text)
     assert "per member" not in english
     assert "its interval" not in english
+
+
+def test_a_mean_s_predicted_accuracy_reads_in_its_own_units_for_a_stated_group() -> None:
+    from gateway.web.bounds import accuracy_lines
+
+    accuracy = {"n": 3.0, "v": 0.4, "v.sum": 100.0, "v.count": 5.0}
+    assert accuracy_lines(accuracy, "en") == [
+        ("n", 3.0, ""),
+        ("v", 0.4, "in a group of 1,000 values"),
+    ]
+    assert accuracy_lines(accuracy, "nl")[1][2] == "in een groep van 1.000 waarden"
