@@ -178,14 +178,20 @@ def cut_of(output: Output, shape: Shape) -> tuple[str, int] | None:
     return None
 
 
-def cuts(shape: Shape, data: pl.LazyFrame, alpha: float) -> dict[str, Cut]:
+def cuts(
+    plan: QueryPlan,
+    policy: Policy,
+    shape: Shape,
+    connection: duckdb.DuckDBPyConnection,
+    alpha: float,
+) -> dict[str, Cut]:
     """DP totals of what ``shape``'s bounds cut: ``rows``, ``cells``, ``sum<i>``, ``over<i>``.
 
-    ``data`` has one row per member with those columns (``frame.member_cuts``
-    or ``frame.per_member``). Each member's part is capped at ``CUT_CAP``
-    times what bounding lets them contribute, so a few very heavy members are
-    undercounted: the estimate leans low, and its error counts only the noise.
+    Each member's part is capped at ``CUT_CAP`` times what bounding lets them
+    contribute, so a few very heavy members are undercounted: the estimate
+    leans low, and its error counts only the noise.
     """
+    data = per_member("cuts", plan, policy, shape, connection)
     epsilon = shape.bounds_epsilon * WEIGHTS["cuts"] / sum(WEIGHTS.values())
     caps = dict(filter(None, (cut_of(output, shape) for output in shape.outputs)))
     if not caps:

@@ -84,7 +84,7 @@ def execute(
         )
     # OpenDP and Polars load only now: a refusal or a stored answer does not wait for them.
     from gateway.dp import bounding
-    from gateway.dp.frame import load_frame, member_cuts, per_member
+    from gateway.dp.frame import load_frame
     from gateway.dp.mechanism import calibrate, calibrate_bounded, release
 
     confidence = policy.release.confidence
@@ -104,12 +104,7 @@ def execute(
         for record in noisy.iter_rows(named=True):
             table.add(frame.keys[record["cell"]] if shape.grouped else (), record)
         if shape.choice.any:
-            left_out = (
-                member_cuts(frame.cells, final.shape)
-                if frame.cells is not None
-                else per_member("cuts", bounded, policy, final.shape, connection)
-            )
-            cuts = bounding.cuts(final.shape, left_out, alpha=1 - confidence)
+            cuts = bounding.cuts(bounded, policy, final.shape, connection, alpha=1 - confidence)
         notes = _Notes(plan, shape, final.shape, policy, table).columns(cuts)
         columns = [g.alias for g in shape.groups] + [o.alias for o in shape.outputs]
         rows, intervals = _order(plan, columns, table.rows, table.intervals)

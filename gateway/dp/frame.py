@@ -7,11 +7,7 @@ as the policy's contribution limits say:
 
 - pipeline ``cells``: one row per member and cell (a combination of group
   keys) with the member's row count and clamped sums there, counts capped at
-  ``per_group``; a random ``num_groups`` of a member's cells are kept. The
-  file written holds every cell, marked ``kept`` or not, with what bounding
-  left out of it, so what the bounds cut is totalled per member from it
-  (``member_cuts``) without a second pass over the extract; OpenDP reads the
-  kept rows and the frame's columns only;
+  ``per_group``; a random ``num_groups`` of a member's cells are kept;
 - pipeline ``rows``: one row per record, when quantiles need the values; a
   random ``per_group`` of a member's records per cell and a random
   ``num_groups`` of their cells are kept.
@@ -71,16 +67,10 @@ PART_ROWS = 3_000_000
 
 @dataclass(frozen=True)
 class Frame:
-    """What OpenDP reads, and how to name the cells it releases.
-
-    ``cells`` (pipeline cells) is every cell of every member, the frame's
-    rows among them (``kept``), with what bounding left out of each: what
-    ``member_cuts`` totals per member without reading the extract again.
-    """
+    """What OpenDP reads, and how to name the cells it releases."""
 
     data: pl.LazyFrame
     keys: dict[int, tuple[Cell, ...]]
-    cells: pl.LazyFrame | None = None
 
 
 def schema(shape: Shape) -> pl.Schema:
@@ -127,11 +117,7 @@ def load_frame(
                 )
             for batch in reader:
                 writer.write_batch(batch)
-    written = pl.scan_parquet(path)
-    cells = written if shape.pipeline is Pipeline.CELLS else None
-    data = (
-        written.filter(pl.col("kept")).select(list(schema(shape))) if cells is not None else written
-    )
+    data = pl.scan_parquet(path)
     if data.collect_schema() != schema(shape):
         raise DpError(
             "frame_schema", "the frame does not have the columns OpenDP was calibrated for"
@@ -145,28 +131,7 @@ def load_frame(
             raise DpError(
                 "cell_hash_collision", "two group keys share a cell id; regroup the query"
             )
-    return Frame(data, keys, cells)
-
-
-def member_cuts(cells: pl.LazyFrame, shape: Shape) -> pl.LazyFrame:
-    """One row per member: what ``shape``'s bounds left out of them (``Frame.cells``).
-
-    ``rows``: records not counted; ``cells``: cells not kept; per measure,
-    ``sum<i>``: how much less of their sum is counted, and ``over<i>``: how
-    far the values a mean counts lie above the clamp, weighed as it weighs
-    them. Each row is a function of one member's records only.
-    """
-    kept = pl.col("kept")
-    cuts = [
-        (pl.col("x").sum() - pl.col("n").filter(kept).sum()).alias("rows"),
-        (~kept).sum().cast(pl.Int64).alias("cells"),
-    ]
-    for i in range(len(shape.measures)):
-        cuts += [
-            (pl.col(f"t{i}").sum() - pl.col(f"s{i}").filter(kept).sum()).alias(f"sum{i}"),
-            pl.col(f"o{i}").filter(kept).sum().alias(f"over{i}"),
-        ]
-    return cells.group_by("pid").agg(cuts).drop("pid").collect(engine="streaming").lazy()
+    return Frame(data, keys)
 
 
 def per_member(
@@ -223,16 +188,10 @@ class _Sql:
         body, params = self._body(*share)
         columns = ", ".join(schema(self.shape))
         if self.shape.pipeline is Pipeline.CELLS:
-            rows = (
-                f"SELECT {', '.join(select + self._sums() + self._left_out())} {body} GROUP BY ALL"
-            )
-            extra = ", ".join(
-                ["x", *(f"{c}{i}" for i in range(len(self.shape.measures)) for c in "to")]
-            )
+            rows = f"SELECT {', '.join(select + self._sums())} {body} GROUP BY ALL"
             if not self.shape.grouped:
-                return f"SELECT {columns}, {extra}, TRUE AS kept FROM ({rows})", params
-            kept = f"{self._cells()} AS kept"
-            return f"SELECT {columns}, {extra}, {kept} FROM ({rows})", [*params, self.salt]
+                return rows, params
+            return f"SELECT {columns} FROM ({rows}) QUALIFY {self._cells()}", [*params, self.salt]
         for i, measure in enumerate(self.shape.measures):
             x = self.ref(measure.column)
             clamped = f"least(greatest({x}, {measure.lower}), {measure.upper})"
@@ -272,20 +231,6 @@ class _Sql:
                 scaled = self._scaled(f"sum({value})", x)
                 sums.append(f"CAST(coalesce(round({scaled}), 0) AS BIGINT) AS {name}{i}")
         return sums
-
-    def _left_out(self) -> list[str]:
-        """Per member and cell, what the frame's columns leave out: their rows ``x``, and per
-        measure their whole sum ``t<i>`` and, weighed as ``s<i>``, how far above the clamp
-        their values lie ``o<i>`` (for ``member_cuts``)."""
-        left = ["CAST(count(*) AS BIGINT) AS x"]
-        for i, measure in enumerate(self.shape.measures):
-            x = self.ref(measure.column)
-            over = self._scaled(f"sum(greatest({x} - {measure.upper}, 0))", x)
-            left += [
-                f"CAST(coalesce(sum({x}), 0) AS BIGINT) AS t{i}",
-                f"CAST(coalesce(round({over}), 0) AS BIGINT) AS o{i}",
-            ]
-        return left
 
     def _cells(self) -> str:
         """The window condition keeping a random ``num_groups`` of each member's cells.
@@ -328,8 +273,7 @@ class _Sql:
         return f"SELECT {', '.join(outer)} FROM ({cells}) GROUP BY pid", params
 
     def cuts(self) -> tuple[str, list[object]]:
-        """One row per member: what the shape's bounds cut from them, on records (pipeline
-        rows; on cells the frame itself says, ``member_cuts``).
+        """One row per member: what the shape's bounds cut from them.
 
         ``rows``: records not counted (a random ``num_groups`` of their cells
         are kept, so cells beyond it are cut in expectation); ``cells``:
