@@ -380,14 +380,12 @@ def vet_command(
         fixed = report.bounds is not None and not report.bounds.chosen
         if accuracy and report.plan is not None and fixed:
             from gateway.dp.engine import predict_accuracy
-            from gateway.dp.release import MEAN_GROUP
+            from gateway.dp.release import MEAN_GROUP, per_aggregate
 
             predicted = predict_accuracy(report.plan, loaded, report.epsilon)
-            for alias, half_width in predicted.items():
-                mean = f"{alias}.sum" in predicted
+            for alias, half_width, mean in per_aggregate(predicted):
                 group = f" in a group of {MEAN_GROUP:,} values" if mean else ""
-                if not alias.endswith((".sum", ".count")):
-                    expected.append(f"expected 95% error of {alias}: ± {half_width:,.4g}{group}")
+                expected.append(f"expected 95% error of {alias}: ± {half_width:,.4g}{group}")
     payload = report.model_dump(mode="json")
     payload["accuracy"] = predicted
 

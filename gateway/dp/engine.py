@@ -391,10 +391,10 @@ class _Table:
         self.sums[output.alias] += offset * count + total
         width_total = _width(self.calibration.accuracy_half, total_name)
         width_count = _width(self.calibration.accuracy_half, count_name)
-        if count <= 0 or not bounds[0] <= offset + total / count <= bounds[1]:
+        value = offset + total / count if count > 0 else None
+        if value is None or not bounds[0] <= value <= bounds[1]:
             self.too_noisy[output.alias] += 1
             return None, bounds
-        value = offset + total / count
         low_count = count - width_count
         if low_count <= 0:
             return value, bounds

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import version
 from typing import Literal
@@ -31,6 +32,16 @@ def engine_version() -> str:
 
 MEAN_GROUP = 1000
 """The group size, in values, a mean's predicted accuracy is stated for."""
+
+
+def per_aggregate(predicted: Mapping[str, float]) -> list[tuple[str, float, bool]]:
+    """``predict_accuracy``'s figures as (aggregate, ± half-width, is a mean's), without a
+    mean's ``.sum`` and ``.count`` parts: a mean's is in its units, for ``MEAN_GROUP`` values."""
+    return [
+        (name, width, f"{name}.sum" in predicted)
+        for name, width in predicted.items()
+        if not name.endswith((".sum", ".count"))
+    ]
 
 
 def release_key(

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gateway.dp.release import MEAN_GROUP, ColumnBounds, Release
+from gateway.dp.release import MEAN_GROUP, ColumnBounds, Release, per_aggregate
 from gateway.dp.render import plural, without_interval
 from gateway.policy.model import Aggregation
 from gateway.web.i18n import MESSAGES, Lang, translate
@@ -166,8 +166,4 @@ def accuracy_lines(accuracy: Mapping[str, float], lang: Lang) -> list[tuple[str,
     """Predicted accuracy as (aggregate, ± half-width, note): a mean's in its own units,
     for a group of ``MEAN_GROUP`` values (its ``.sum`` and ``.count`` parts stay in the API)."""
     group = translate("mean_group", lang).format(values=number(MEAN_GROUP, lang))
-    return [
-        (name, width, group if f"{name}.sum" in accuracy else "")
-        for name, width in accuracy.items()
-        if not name.endswith((".sum", ".count"))
-    ]
+    return [(name, width, group if mean else "") for name, width, mean in per_aggregate(accuracy)]
