@@ -63,8 +63,8 @@ if TYPE_CHECKING:
     import duckdb
 
     from gateway.dp.release import ColumnBounds, Release
+    from gateway.plan import QueryPlan
     from gateway.policy import Policy
-    from gateway.vet.plan import QueryPlan
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "health_thing.yaml"
@@ -287,9 +287,9 @@ def fix_bounds(sql: str, policy: Policy, bounds: Bounds) -> tuple[QueryPlan, Pol
 
     ``check_fixed`` then checks that each release states these bounds, fixed.
     """
+    from gateway.plan import Contributions
     from gateway.policy.model import Contributions as Maxima
     from gateway.vet import vet
-    from gateway.vet.plan import Contributions
 
     plan = vet(sql, policy)
     tables = dict(policy.tables)

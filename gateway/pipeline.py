@@ -40,13 +40,13 @@ from gateway.dp.tuning import tuning_key
 from gateway.errors import AnalysisError, ExtractError
 from gateway.extract import reader
 from gateway.extract.manifest import Manifest
+from gateway.plan import Contributions, QueryPlan
 from gateway.policy import Policy, policy_hash
 from gateway.sandbox import AnalysisJob, QueryJob, Sandbox, make_sandbox
 from gateway.sandbox import run_analysis as run_analysis_job
 from gateway.sandbox import run_query as run_query_job
 from gateway.vet import vet
 from gateway.vet.bounds import fix_bounds
-from gateway.vet.plan import Contributions, QueryPlan
 
 MAX_CODE_BYTES = 256 * 1024
 """Largest analysis source; base64 inside the job it stays under the sandbox's limit."""

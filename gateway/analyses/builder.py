@@ -30,8 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, NoReturn
 
 from gateway.analyses.plan import AnalysisPlan, PlannedQuery
-from gateway.policy.model import Aggregation
-from gateway.vet.plan import (
+from gateway.plan import (
     Aggregate,
     And,
     Between,
@@ -48,6 +47,7 @@ from gateway.vet.plan import (
     Predicate,
     QueryPlan,
 )
+from gateway.policy.model import Aggregation
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _UNBOUND = ""

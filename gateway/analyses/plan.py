@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.vet.plan import QueryPlan
+from gateway.plan import QueryPlan
 
 MAX_QUERIES = 20
 """Queries per analysis; each costs budget and review time, so keep plans focused."""

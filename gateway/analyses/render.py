@@ -12,8 +12,7 @@ import math
 
 from sqlglot import exp
 
-from gateway.policy.model import Aggregation
-from gateway.vet.plan import (
+from gateway.plan import (
     Aggregate,
     And,
     Between,
@@ -28,6 +27,7 @@ from gateway.vet.plan import (
     Predicate,
     QueryPlan,
 )
+from gateway.policy.model import Aggregation
 
 _COMPARE: dict[str, type[exp.Binary]] = {
     "=": exp.EQ,

@@ -24,10 +24,10 @@ from gateway.analyses.plan import AnalysisPlan, PlannedQuery
 from gateway.analyses.render import to_sql
 from gateway.dp.shape import shape_of
 from gateway.errors import AnalysisError, BudgetError, DpError, Issue, VetError
+from gateway.plan import Contributions, QueryPlan
 from gateway.policy.model import Policy
 from gateway.vet import vet
 from gateway.vet.bounds import check_bounds
-from gateway.vet.plan import Contributions, QueryPlan
 
 
 class VettedQuery(BaseModel):

@@ -37,8 +37,8 @@ from opendp.extras.polars import dp_len
 from gateway.dp.frame import per_member
 from gateway.dp.mechanism import release_per_member
 from gateway.dp.shape import Measure, Output, Pipeline, Shape, additive, shape_of
+from gateway.plan import Contributions, QueryPlan
 from gateway.policy.model import Aggregation, Policy
-from gateway.vet.plan import Contributions, QueryPlan
 
 ROWS_GRID = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256)
 """Candidate row and cell bounds, about a quarter apart; beyond 256 by doubling. Few

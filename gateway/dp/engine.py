@@ -35,9 +35,9 @@ from gateway.dp.shape import ADDITIVE, Output, Pipeline, Shape, StatKind, shape_
 from gateway.dp.store import ReleaseStore
 from gateway.dp.tuning import Tuning
 from gateway.errors import BudgetError, ReleaseFailed
+from gateway.plan import QueryPlan
 from gateway.policy.load import policy_hash
 from gateway.policy.model import Aggregation, Policy
-from gateway.vet.plan import QueryPlan
 from gateway.vet.report import check_epsilon as epsilon_issues
 
 if TYPE_CHECKING:

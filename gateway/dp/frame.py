@@ -45,8 +45,7 @@ from gateway.dp.shape import (
     key_value,
 )
 from gateway.errors import DpError
-from gateway.policy.model import Policy
-from gateway.vet.plan import (
+from gateway.plan import (
     And,
     Between,
     ColumnRef,
@@ -58,6 +57,7 @@ from gateway.vet.plan import (
     Predicate,
     QueryPlan,
 )
+from gateway.policy.model import Policy
 
 TABLE = "t"
 MEMBERS = "m"

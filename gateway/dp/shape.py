@@ -19,9 +19,7 @@ import duckdb
 
 from gateway.dp.release import Cell
 from gateway.errors import DpError
-from gateway.policy.model import Aggregation, Column, ColumnRole, Policy
-from gateway.vet.literals import LiteralProblem, Typed, typed_literal
-from gateway.vet.plan import (
+from gateway.plan import (
     Aggregate,
     And,
     Between,
@@ -35,6 +33,8 @@ from gateway.vet.plan import (
     Predicate,
     QueryPlan,
 )
+from gateway.policy.literals import LiteralProblem, Typed, typed_literal
+from gateway.policy.model import Aggregation, Column, ColumnRole, Policy
 
 MAX_CANDIDATES = 1024
 """Quantile candidates per measure: every integer in range, or this many spread over it."""

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr
 from gateway.dp.release import Release
 from gateway.dp.tuning import Tuning
 from gateway.errors import Issue
+from gateway.plan import QueryPlan
 from gateway.policy.model import Policy
-from gateway.vet.plan import QueryPlan
 
 EXTRACT_INSIDE = "/extract/extract.duckdb"
 """Where the one extract of a query job appears inside the sandbox."""

@@ -2,7 +2,7 @@
 
 ``vet(sql, policy) -> QueryPlan`` is the entry point; ``vet_report`` adds the
 ε check and never raises for a refused query. They load lazily, so modules
-that need only the plan contract (``gateway.vet.plan``: the DP engine, the
+that need only the plan contract (``gateway.plan``: the DP engine, the
 Python SDK inside the sandbox) do not pay for importing sqlglot.
 """
 

@@ -26,9 +26,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.errors import Issue, VetError
+from gateway.plan import Aggregate, ColumnRef, Contributions, QueryPlan
 from gateway.policy.model import Aggregation, ColumnRole, Policy
 from gateway.vet.codes import Code
-from gateway.vet.plan import Aggregate, ColumnRef, Contributions, QueryPlan
 
 CLAMPED = frozenset({Aggregation.SUM, Aggregation.MEAN, Aggregation.MEDIAN, Aggregation.QUANTILE})
 """Aggregates over a measure, which is clamped to a range before it is aggregated."""

@@ -17,12 +17,7 @@ from typing import Literal, cast
 from sqlglot import exp
 
 from gateway.errors import Issue
-from gateway.policy.model import Aggregation, Column, ColumnRole, Policy
-from gateway.vet.classify import Classifier, Context, unsupported
-from gateway.vet.codes import Code
-from gateway.vet.estimate import estimate_groups
-from gateway.vet.literals import LiteralProblem, typed_literal
-from gateway.vet.plan import (
+from gateway.plan import (
     Aggregate,
     And,
     Between,
@@ -37,7 +32,12 @@ from gateway.vet.plan import (
     Predicate,
     QueryPlan,
 )
-from gateway.vet.plan import Literal_ as Value
+from gateway.plan import Literal_ as Value
+from gateway.policy.literals import LiteralProblem, typed_literal
+from gateway.policy.model import Aggregation, Column, ColumnRole, Policy
+from gateway.vet.classify import Classifier, Context, unsupported
+from gateway.vet.codes import Code
+from gateway.vet.estimate import estimate_groups
 from gateway.vet.scope import Bound, Scope
 from gateway.vet.shapes import (
     AGGREGATES,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gateway.plan import And, Between, Compare, GroupKey, InSet, Predicate, QueryPlan
+from gateway.plan import Literal_ as Value
 from gateway.policy.model import Column, Policy
-from gateway.vet.plan import And, Between, Compare, GroupKey, InSet, Predicate, QueryPlan
-from gateway.vet.plan import Literal_ as Value
 from gateway.vet.shapes import grain
 
 

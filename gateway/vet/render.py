@@ -7,8 +7,7 @@ the message and the hint, so a researcher sees what to change.
 from __future__ import annotations
 
 from gateway.errors import Issue
-from gateway.policy.model import Policy
-from gateway.vet.plan import (
+from gateway.plan import (
     Aggregate,
     And,
     Between,
@@ -20,6 +19,7 @@ from gateway.vet.plan import (
     Predicate,
     QueryPlan,
 )
+from gateway.policy.model import Policy
 
 WIDTH = 100
 """Long lines are cut to a window of about this many characters around the fragment."""

@@ -13,10 +13,10 @@ import math
 from pydantic import BaseModel, ConfigDict
 
 from gateway.errors import Issue, VetError
+from gateway.plan import QueryPlan
 from gateway.policy.model import Policy
 from gateway.vet.bounds import FixedBounds, PlanBounds, fix_bounds, plan_bounds
 from gateway.vet.codes import Code
-from gateway.vet.plan import QueryPlan
 from gateway.vet.vetting import vet
 
 

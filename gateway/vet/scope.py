@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from gateway.errors import Issue
+from gateway.plan import ColumnRef
 from gateway.policy.model import Column, ColumnRole, Policy
 from gateway.source.schema import SOURCE_TABLES
 from gateway.vet.codes import Code
-from gateway.vet.plan import ColumnRef
 from gateway.vet.shapes import extra_args
 from gateway.vet.text import QueryText, did_you_mean, fold
 

@@ -22,6 +22,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokenizer_core import Token
 
 from gateway.errors import Issue, VetError
+from gateway.plan import QueryPlan
 from gateway.policy.model import Limits, Policy
 from gateway.vet.codes import Code
 from gateway.vet.compile import compile_select
@@ -33,7 +34,6 @@ from gateway.vet.gate import (
     token_error,
     too_deep,
 )
-from gateway.vet.plan import QueryPlan
 from gateway.vet.text import QueryText
 
 MAX_ISSUES = 50

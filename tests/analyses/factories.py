@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from gateway.analyses import Analysis, AnalysisPlan, col, count, mean, table
 from gateway.analyses.collect import collect_plan
-from gateway.policy.model import Aggregation
-from gateway.vet.plan import (
+from gateway.plan import (
     Aggregate,
     And,
     Between,
@@ -24,6 +23,7 @@ from gateway.vet.plan import (
     Predicate,
     QueryPlan,
 )
+from gateway.policy.model import Aggregation
 
 ROOT = Path(__file__).parent.parent.parent
 POLICY = ROOT / "policies" / "health_thing.yaml"

@@ -18,8 +18,7 @@ from gateway.analyses import (
     sum_,
     table,
 )
-from gateway.policy.model import Aggregation
-from gateway.vet.plan import (
+from gateway.plan import (
     Aggregate,
     And,
     Between,
@@ -33,6 +32,7 @@ from gateway.vet.plan import (
     OrderBy,
     QueryPlan,
 )
+from gateway.policy.model import Aggregation
 from tests.analyses.factories import sleep_trends
 
 TIPS_THEME = ColumnRef(table="tips", column="theme")

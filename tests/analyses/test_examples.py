@@ -18,12 +18,12 @@ from gateway.dp.tuning import tuning_key
 from gateway.extract.build import build_extract
 from gateway.extract.manifest import Manifest, load_manifest
 from gateway.pipeline import run_analysis, run_query
+from gateway.plan import Contributions
 from gateway.policy import Policy
 from gateway.sandbox import Sandbox, make_sandbox
 from gateway.source.generate import generate
 from gateway.source.geography import CITY_PROVINCE
 from gateway.vet import vet
-from gateway.vet.plan import Contributions
 from tests.analyses.factories import EXAMPLES, example_plan
 
 FIXED = Contributions(rows_per_group=20, groups=1)

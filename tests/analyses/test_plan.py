@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from gateway.analyses import MAX_QUERIES, AnalysisPlan, PlannedQuery
-from gateway.vet.plan import QueryPlan
+from gateway.plan import QueryPlan
 from tests.analyses.factories import EXAMPLES, example_plan, query_plans, sleep_trends
 
 analysis_plans = st.lists(

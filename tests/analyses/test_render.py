@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from gateway.analyses import col, count, mean, table
 from gateway.analyses.render import to_sql
-from gateway.vet.plan import ColumnRef, Compare, QueryPlan
+from gateway.plan import ColumnRef, Compare, QueryPlan
 from tests.analyses.factories import EXAMPLES, example_plan, query_plans
 
 

@@ -25,8 +25,8 @@ from bench.accuracy import (
 )
 from gateway.dp.release import ColumnBounds, Release
 from gateway.dp.shape import shape_of
+from gateway.plan import QueryPlan
 from gateway.policy import Policy
-from gateway.vet.plan import QueryPlan
 from tests.dp import factories
 
 

@@ -45,8 +45,8 @@ from scipy import stats
 
 from gateway.dp import frame, mechanism
 from gateway.dp.shape import shape_of
+from gateway.plan import QueryPlan
 from gateway.policy import Policy
-from gateway.vet.plan import QueryPlan
 
 ALPHA = 1e-6
 """Chance that an audit fails an engine that keeps its stated (ε, δ), at most (any data)."""

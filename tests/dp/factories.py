@@ -19,9 +19,9 @@ import polars as pl
 
 from gateway.dp.frame import load_frame
 from gateway.dp.shape import shape_of
+from gateway.plan import Aggregate, ColumnRef, GroupKey, Predicate, QueryPlan
 from gateway.policy import Policy, load_policy
 from gateway.policy.model import Aggregation, Bounding
-from gateway.vet.plan import Aggregate, ColumnRef, GroupKey, Predicate, QueryPlan
 
 POLICY_PATH = Path(__file__).parents[2] / "policies" / "health_thing.yaml"
 

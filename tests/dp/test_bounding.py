@@ -12,9 +12,9 @@ import pytest
 from gateway.dp import bounding, execute
 from gateway.dp.shape import shape_of
 from gateway.errors import DpError
+from gateway.plan import Contributions, QueryPlan
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
-from gateway.vet.plan import Contributions, QueryPlan
 from tests.dp import factories as f
 
 VOTES = ("tips", "helpful_votes")

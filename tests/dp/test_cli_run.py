@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.plan import Contributions
 from gateway.policy import load_policy
 from gateway.vet import vet
 from gateway.vet.bounds import fix_bounds
-from gateway.vet.plan import Contributions
 from tests.dp.factories import POLICY_PATH
 
 QUERY = "SELECT theme, COUNT(*) AS tips FROM tips GROUP BY theme ORDER BY tips DESC"

@@ -12,9 +12,9 @@ from gateway.dp.mechanism import calibrate
 from gateway.dp.release import MEAN_GROUP
 from gateway.dp.shape import shape_of
 from gateway.errors import BudgetError, DpError
+from gateway.plan import Compare, OrderBy
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation, Bounding
-from gateway.vet.plan import Compare, OrderBy
 from tests.dp import factories as f
 
 VOTES = ("tips", "helpful_votes")

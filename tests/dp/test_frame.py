@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from gateway.dp.mechanism import bounds
 from gateway.dp.shape import Pipeline, shape_of
 from gateway.errors import DpError
+from gateway.plan import And, Between, Compare, InSet, IsNull, Not, Or, Predicate, QueryPlan
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
-from gateway.vet.plan import And, Between, Compare, InSet, IsNull, Not, Or, Predicate, QueryPlan
 from tests.dp import factories as f
 
 THEMES = ("sleep", "stress", "nutrition")

@@ -25,10 +25,10 @@ from gateway.dp.mechanism import calibrate
 from gateway.dp.shape import Shape, shape_of
 from gateway.dp.tuning import Noise
 from gateway.errors import DpError
+from gateway.plan import QueryPlan
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
 from gateway.source import schema
-from gateway.vet.plan import QueryPlan
 from tests.dp import factories as f
 
 MONTHS = [dt.date(2022 + i // 12, i % 12 + 1, 3) for i in range(36)]

@@ -21,13 +21,7 @@ import pytest
 
 from gateway.dp import execute
 from gateway.errors import GatewayError, ReleaseFailed
-from gateway.policy import Policy
-from gateway.policy.model import Aggregation
-from gateway.sandbox.jobs import QueryJob
-from gateway.sandbox.protocol import AFTER_DATA, run_query
-from gateway.sandbox.stub import StubSandbox
-from gateway.vet import vet
-from gateway.vet.plan import (
+from gateway.plan import (
     Aggregate,
     Between,
     ColumnRef,
@@ -37,6 +31,12 @@ from gateway.vet.plan import (
     Not,
     QueryPlan,
 )
+from gateway.policy import Policy
+from gateway.policy.model import Aggregation
+from gateway.sandbox.jobs import QueryJob
+from gateway.sandbox.protocol import AFTER_DATA, run_query
+from gateway.sandbox.stub import StubSandbox
+from gateway.vet import vet
 from tests.dp import factories as f
 
 TARGET = 0
@@ -91,7 +91,7 @@ COUNTRY = ColumnRef(table="members", column="country")
 
 def _forged(*extra: Any) -> QueryPlan:
     """A plan as an analysis could forge it: the target's conditions and ``extra``, no vetter."""
-    from gateway.vet.plan import And
+    from gateway.plan import And
 
     target = (
         Compare(column=COUNTRY, op="=", value="SR"),

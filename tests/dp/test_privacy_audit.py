@@ -49,9 +49,9 @@ import polars as pl
 import pytest
 from scipy import stats
 
+from gateway.plan import Aggregate, Contributions, QueryPlan
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
-from gateway.vet.plan import Aggregate, Contributions, QueryPlan
 from tests.dp import audit
 from tests.dp import factories as f
 from tests.dp.audit import Event

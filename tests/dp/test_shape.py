@@ -8,9 +8,9 @@ from gateway.dp import budget_split
 from gateway.dp.mechanism import calibrate
 from gateway.dp.shape import Pipeline, StatKind, shape_of
 from gateway.errors import DpError
+from gateway.plan import QueryPlan
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
-from gateway.vet.plan import QueryPlan
 from tests.dp import factories as f
 
 VOTES = ("tips", "helpful_votes")

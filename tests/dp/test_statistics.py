@@ -28,10 +28,10 @@ from gateway.dp.frame import schema as frame_schema
 from gateway.dp.mechanism import calibrate
 from gateway.dp.shape import shape_of
 from gateway.dp.tuning import Noise
+from gateway.plan import QueryPlan
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
 from gateway.source import schema
-from gateway.vet.plan import QueryPlan
 from tests.dp import factories as f
 
 pytestmark = pytest.mark.slow

@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 
 import gateway
+from gateway.plan import Aggregate, QueryPlan
 from gateway.policy.load import load_policy
 from gateway.sandbox import AnalysisJob, Limits, QueryJob
-from gateway.vet.plan import Aggregate, QueryPlan
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDIN = Path(__file__).resolve().parent / "standin"

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import VetError
-from gateway.policy import Aggregation, Policy
-from gateway.vet import vet
-from gateway.vet.plan import (
+from gateway.plan import (
     Aggregate,
     And,
     Between,
@@ -21,6 +19,8 @@ from gateway.vet.plan import (
     OrderBy,
     QueryPlan,
 )
+from gateway.policy import Aggregation, Policy
+from gateway.vet import vet
 from tests.vet.factories import policy_with
 
 TIPS_THEME = ColumnRef(table="tips", column="theme")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import VetError
+from gateway.plan import QueryPlan
 from gateway.policy import Policy
 from gateway.vet import vet
-from gateway.vet.plan import QueryPlan
 from tests.vet.factories import Case, load_corpus
 
 ACCEPTED = load_corpus("accepted.sql")

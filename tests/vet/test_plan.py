@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from gateway.plan import QueryPlan
 from gateway.policy import Policy
 from gateway.vet import vet
-from gateway.vet.plan import QueryPlan
 
 
 def test_plan_module_does_not_load_the_parser() -> None:
-    probe = "import sys\nimport gateway.vet.plan\nprint('sqlglot' in sys.modules)\n"
+    probe = "import sys\nimport gateway.plan\nprint('sqlglot' in sys.modules)\n"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from gateway.errors import VetError
+from gateway.plan import And, Not, Or, Predicate, QueryPlan
 from gateway.policy import ColumnRole, Policy
 from gateway.vet import vet
-from gateway.vet.plan import And, Not, Or, Predicate, QueryPlan
 from tests.vet.factories import health_thing
 
 POLICY = health_thing()

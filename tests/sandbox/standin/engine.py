@@ -13,9 +13,9 @@ import duckdb
 
 from gateway.dp.release import Release
 from gateway.dp.tuning import Noise, Tuning
+from gateway.plan import QueryPlan
 from gateway.policy.load import policy_hash
 from gateway.policy.model import Policy
-from gateway.vet.plan import QueryPlan
 
 
 def execute(
