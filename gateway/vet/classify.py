@@ -21,10 +21,10 @@ from gateway.vet.scope import Bound, Scope
 from gateway.vet.shapes import AGGREGATES, func_name, is_aggregate_call, is_constant
 from gateway.vet.text import QueryText, did_you_mean, fold
 
-Context = Literal["output", "filter", "group", "other"]
+Clause = Literal["output", "filter", "group", "other"]
 """The clause a node sits in, which decides the code of an identifier found there."""
 
-IDENTIFIER_CODES: dict[Context, Code] = {
+IDENTIFIER_CODES: dict[Clause, Code] = {
     "output": Code.IDENTIFIER_IN_EXPRESSION,
     "filter": Code.IDENTIFIER_IN_FILTER,
     "group": Code.IDENTIFIER_IN_GROUP_BY,
@@ -123,11 +123,11 @@ class Classifier:
     def tables_hint(self) -> str:
         return "the extract tables are: " + ", ".join(self.policy.tables)
 
-    def identifier(self, node: exp.Expr, bound: Bound, context: Context, bare: bool) -> Issue:
+    def identifier(self, node: exp.Expr, bound: Bound, clause: Clause, bare: bool) -> Issue:
         column = bound.ref.column
         what = "the privacy unit" if bound.spec.role is ColumnRole.PRIVACY_UNIT else "an identifier"
-        code = IDENTIFIER_CODES[context]
-        if context == "output" and bare:
+        code = IDENTIFIER_CODES[clause]
+        if clause == "output" and bare:
             code = Code.IDENTIFIER_IN_OUTPUT
         unit = self.policy.privacy_unit
         messages = {
@@ -146,7 +146,7 @@ class Classifier:
         }
         return self.text.issue(code, messages[code], node, hints[code])
 
-    def node(self, node: exp.Expr, context: Context, bare: bool, nested: bool) -> Issue | None:
+    def node(self, node: exp.Expr, clause: Clause, bare: bool, nested: bool) -> Issue | None:
         """The issue a node is by itself, or None for neutral parts (names, constants)."""
         issue = self.text.issue
         if type(node) is exp.Table:
@@ -162,7 +162,7 @@ class Classifier:
                 return bound
             if not bound.protected:
                 return None
-            return self.identifier(node, bound, context, bare)
+            return self.identifier(node, bound, clause, bare)
         if isinstance(node, exp.Star) and type(node.parent) is not exp.Count:
             return issue(Code.ROW_LEVEL_OUTPUT, "`*` stands for whole rows", node, ROWS_HINT)
         if isinstance(node, exp.Query):
@@ -205,8 +205,8 @@ class Classifier:
         if isinstance(node, NEUTRAL) or is_constant(node):
             return None
         if isinstance(node, exp.Func):
-            return self._call(node, context)
-        return self.text.issue(*unsupported(node, context))
+            return self._call(node, clause)
+        return self.text.issue(*unsupported(node, clause))
 
     def _read(self, node: exp.Func) -> Issue | None:
         """A call that reads the engine's settings or catalog, or files."""
@@ -227,17 +227,17 @@ class Classifier:
             )
         return None
 
-    def _call(self, node: exp.Func, context: Context) -> Issue | None:
+    def _call(self, node: exp.Func, clause: Clause) -> Issue | None:
         name = func_name(node)
         read = self._read(node)
         if read is not None:
             return read
         if type(node) in AGGREGATES or is_aggregate_call(node):
-            if context in ("filter", "group"):
-                clause = "WHERE" if context == "filter" else "GROUP BY"
+            if clause in ("filter", "group"):
+                keyword = "WHERE" if clause == "filter" else "GROUP BY"
                 return self.text.issue(
                     Code.MISPLACED_AGGREGATE,
-                    f"an aggregate cannot appear in {clause}",
+                    f"an aggregate cannot appear in {keyword}",
                     node,
                     "aggregates belong in the SELECT list",
                 )
@@ -266,14 +266,14 @@ class Classifier:
         )
 
 
-def unsupported(node: exp.Expr, context: Context) -> tuple[Code, str, exp.Expr, str]:
+def unsupported(node: exp.Expr, clause: Clause) -> tuple[Code, str, exp.Expr, str]:
     where = {
         "output": "the SELECT list holds group keys and aggregates only",
         "filter": "WHERE compares columns with constants written out, such as 'sleep' or "
         "DATE '2024-01-01'",
         "group": "GROUP BY takes category and date columns (optionally date_trunc)",
         "other": "this construct is outside the accepted SQL",
-    }[context]
+    }[clause]
     if is_constant(node) or isinstance(node, exp.Null):
         what = "a constant"
     elif isinstance(node, exp.Func):

@@ -1,7 +1,7 @@
 """Names the vetter recognises in order to refuse them precisely.
 
 Nothing here is an allow-list: the vetter accepts only the shapes it compiles
-(see ``compile.py``) and rejects everything else. These sets only choose the
+(see ``compile/``) and rejects everything else. These sets only choose the
 most helpful error code for a refusal (``system_catalog`` rather than
 ``unknown_table`` for ``information_schema.tables``, say). Names are compared
 lower-case.

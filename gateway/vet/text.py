@@ -205,6 +205,14 @@ class QueryText:
         return index
 
 
+def covering(spans: Iterable[Span | None]) -> Span | None:
+    """The smallest span that holds every located span given, if any is located."""
+    found = [span for span in spans if span is not None]
+    if not found:
+        return None
+    return min(span[0] for span in found), max(span[1] for span in found)
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidate, if any is close."""
     close = difflib.get_close_matches(name.lower(), sorted(set(candidates)), n=1, cutoff=0.6)

@@ -11,7 +11,8 @@ the last collects every issue it finds:
 5. parse: sqlglot, DuckDB dialect;
 6. depth: the tree's expression depth (chains such as ``1+1+...`` nest
    without parentheses), measured without recursion;
-7. compile: the allow-list walk that builds the plan (``compile.py``).
+7. compile: the allow-list walk that builds the plan (``compile/``, one module
+   per clause).
 """
 
 from __future__ import annotations
