@@ -483,10 +483,11 @@ def analysis_run(
     from gateway.dp.render import render_release
     from gateway.pipeline import run_analysis
     from gateway.policy import load_policy
+    from gateway.policy.epsilon import asked_epsilon
 
     with refusals(as_json):
         loaded = load_policy(policy)
-        given = loaded.budget.default_query_epsilon if epsilon is None else epsilon
+        given = asked_epsilon(loaded, epsilon)
         result = run_analysis(file, extract, loaded, given, settings_for(insecure_no_sandbox))
 
     def human() -> None:

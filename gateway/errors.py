@@ -82,7 +82,16 @@ class VetError(GatewayError):
     status = 422
 
 
+class EpsilonError(GatewayError):
+    """A privacy loss the policy does not allow one submission (``gateway.policy.epsilon``)."""
+
+    title = "Privacy loss not allowed"
+    status = 422
+
+
 class BudgetError(GatewayError):
+    """More privacy loss than the project or the platform has left."""
+
     title = "Privacy budget exceeded"
     status = 403
 

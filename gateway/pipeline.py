@@ -32,7 +32,6 @@ from gateway.analyses.collect import CollectedAnalysis, read_collected
 from gateway.analyses.result import AnalysisResult, NamedRelease
 from gateway.analyses.vetting import VettedAnalysis, vet_analysis
 from gateway.config import Settings
-from gateway.dp import check_epsilon
 from gateway.dp.release import Release, engine_version, release_key
 from gateway.dp.shape import shape_of
 from gateway.dp.store import ReleaseStore, TuningStore
@@ -42,6 +41,7 @@ from gateway.extract import reader
 from gateway.extract.manifest import Manifest
 from gateway.plan import Contributions, QueryPlan
 from gateway.policy import Policy, policy_hash
+from gateway.policy.epsilon import check_epsilon
 from gateway.sandbox import AnalysisJob, QueryJob, Sandbox, make_sandbox
 from gateway.sandbox import run_analysis as run_analysis_job
 from gateway.sandbox import run_query as run_query_job

@@ -23,8 +23,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from gateway.analyses.plan import AnalysisPlan, PlannedQuery
 from gateway.analyses.render import to_sql
 from gateway.dp.shape import shape_of
-from gateway.errors import AnalysisError, BudgetError, DpError, Issue, VetError
+from gateway.errors import AnalysisError, DpError, EpsilonError, Issue, VetError
 from gateway.plan import Contributions, QueryPlan
+from gateway.policy.epsilon import check_epsilon
 from gateway.policy.model import Policy
 from gateway.vet import vet
 from gateway.vet.bounds import check_bounds
@@ -67,28 +68,14 @@ def _revalidated(plan: AnalysisPlan) -> AnalysisPlan:
 
 def check_budget(plan: AnalysisPlan, policy: Policy, epsilon: float) -> float:
     """Total ε of ``plan`` run with ``epsilon``; refused if over what was given or the cap."""
-    if not math.isfinite(epsilon) or epsilon <= 0:
-        raise BudgetError(
-            "invalid_epsilon",
-            f"ε must be a positive number, got {epsilon!r}",
-            hint=f"e.g. --epsilon {policy.budget.default_query_epsilon}",
-        )
     if plan.total_share > 1:
-        raise BudgetError(
+        raise EpsilonError(
             "epsilon_over_given",
             f"the budget shares add up to {plan.total_share:g}, more than the ε given",
             hint="lower the shares so they add up to at most 1",
         )
-    total = math.fsum(epsilon * q.share for q in plan.queries)
-    cap = policy.budget.per_query_epsilon_cap
-    if total > cap:
-        raise BudgetError(
-            "epsilon_over_cap",
-            f"the analysis would spend ε = {total:g}, over the policy's cap of {cap:g} "
-            "per submission",
-            hint=f"run it with --epsilon {cap / plan.total_share:g} or less",
-        )
-    return total
+    check_epsilon(policy, epsilon, share=plan.total_share)
+    return math.fsum(epsilon * q.share for q in plan.queries)
 
 
 def _named(name: str, issue: Issue) -> Issue:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from gateway.dp.engine import (
         budget_split,
-        check_epsilon,
         execute,
         predict_accuracy,
         tuning_for,
@@ -28,7 +27,6 @@ __all__ = [
     "ReleaseStore",
     "TuningStore",
     "budget_split",
-    "check_epsilon",
     "execute",
     "predict_accuracy",
     "tuning_for",
@@ -39,7 +37,6 @@ _HOMES = {
     "ReleaseStore": "gateway.dp.store",
     "TuningStore": "gateway.dp.store",
     "budget_split": "gateway.dp.engine",
-    "check_epsilon": "gateway.dp.engine",
     "execute": "gateway.dp.engine",
     "predict_accuracy": "gateway.dp.engine",
     "tuning_for": "gateway.dp.engine",

@@ -36,9 +36,9 @@ from gateway.dp.store import ReleaseStore
 from gateway.dp.tuning import Tuning
 from gateway.errors import BudgetError, ReleaseFailed
 from gateway.plan import QueryPlan
+from gateway.policy.epsilon import check_epsilon
 from gateway.policy.load import policy_hash
 from gateway.policy.model import Aggregation, Policy
-from gateway.vet.report import check_epsilon as epsilon_issues
 
 if TYPE_CHECKING:
     from gateway.dp.mechanism import Calibration
@@ -197,14 +197,6 @@ def predict_accuracy(plan: QueryPlan, policy: Policy, epsilon: float) -> dict[st
         elif output.function not in (Aggregation.MEDIAN, Aggregation.QUANTILE):
             predicted[output.alias] = _width(calibration.accuracy, output.statistics[0])
     return predicted
-
-
-def check_epsilon(policy: Policy, epsilon: float) -> None:
-    """Refuse a privacy loss the policy does not allow, before anything is read."""
-    issues = epsilon_issues(epsilon, policy)
-    if issues:
-        first = issues[0]
-        raise BudgetError(first.code, first.message, hint=first.hint)
 
 
 def _selection(shape: Shape, calibration: Calibration) -> Selection | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from gateway.config import Settings
-from gateway.errors import AnalysisError, Issue, SandboxError, VetError
+from gateway.errors import AnalysisError, EpsilonError, Issue, SandboxError, VetError
 from gateway.policy.model import Policy
 
 
@@ -39,17 +39,17 @@ def analysis_report(
     """Run ``code`` in a sandbox without data and vet the plan it builds under ``epsilon``."""
     from gateway.analyses.vetting import vet_analysis
     from gateway.pipeline import collect
+    from gateway.policy.epsilon import epsilon_issues
     from gateway.sandbox import make_sandbox
-    from gateway.vet import check_epsilon
     from gateway.vet.render import render_plan
 
-    issues = check_epsilon(epsilon, policy)
+    issues = epsilon_issues(policy, epsilon)
     if issues:
         return AnalysisReport(allowed=False, violations=issues, epsilon=epsilon)
     try:
         collected = collect(code, "analysis.py", make_sandbox(settings))
         vetted = vet_analysis(collected.plan, policy, epsilon)
-    except (AnalysisError, VetError, SandboxError) as err:
+    except (AnalysisError, EpsilonError, VetError, SandboxError) as err:
         found = err.issues or [Issue(code=err.code, message=err.message, hint=err.hint)]
         return AnalysisReport(allowed=False, violations=found, epsilon=epsilon)
     return AnalysisReport(

@@ -30,6 +30,7 @@ from gateway.errors import (
     ServiceError,
 )
 from gateway.pipeline import MAX_CODE_BYTES
+from gateway.policy.epsilon import asked_epsilon
 from gateway.policy.model import Policy
 from gateway.service import audit, budget, privacy_loss
 from gateway.service.accounts import Principal
@@ -206,7 +207,7 @@ def submit_query(
     from gateway.vet import vet_report
     from gateway.vet.vetting import rejected
 
-    epsilon = policy.budget.default_query_epsilon if data.epsilon is None else data.epsilon
+    epsilon = asked_epsilon(policy, data.epsilon)
     bounds = data.bounds if data.bounds is not None and not data.bounds.empty else None
     report = vet_report(data.sql, policy, epsilon, bounds)
     refusal = None if report.allowed else rejected(report.violations)
@@ -248,7 +249,7 @@ def submit_analysis(
             f"the analysis is {len(code.encode()):,} bytes; at most {MAX_CODE_BYTES:,}",
             hint="an analysis only builds a plan; keep data and helpers out of it",
         )
-    epsilon = policy.budget.default_query_epsilon if data.epsilon is None else data.epsilon
+    epsilon = asked_epsilon(policy, data.epsilon)
     report = analysis_report(settings, policy, code, epsilon)
     return _submit(
         settings,

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from gateway.config import Settings
 from gateway.db import session
+from gateway.policy.epsilon import asked_epsilon
 from gateway.policy.model import Policy
 from gateway.service.accounts import Principal
 from gateway.service.budget import budget_state, job_delta
@@ -145,7 +146,7 @@ def preview_analysis(
     from gateway.service.analysis_report import analysis_report
     from gateway.vet.render import render_issues
 
-    epsilon = policy.budget.default_query_epsilon if data.epsilon is None else data.epsilon
+    epsilon = asked_epsilon(policy, data.epsilon)
     report = analysis_report(settings, policy, data.code, epsilon)
     rendered = (
         "\n\n".join(f"{q.name} (ε = {q.epsilon:g})\n{q.rendered}" for q in report.queries)

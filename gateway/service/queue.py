@@ -38,6 +38,7 @@ from gateway.errors import (
     AnalysisError,
     BudgetError,
     DpError,
+    EpsilonError,
     ExtractError,
     GatewayError,
     ReleaseFailed,
@@ -193,6 +194,7 @@ def heartbeat(
 FAILURE_CODES: tuple[tuple[type[GatewayError], StatusCode], ...] = (
     (ReleaseFailed, StatusCode.RELEASE_FAILED),
     (VetError, StatusCode.VETTING_REFUSED),
+    (EpsilonError, StatusCode.VETTING_REFUSED),
     (BudgetError, StatusCode.BUDGET_EXHAUSTED),
     (ExtractError, StatusCode.EXTRACT_UNUSABLE),
     (AnalysisError, StatusCode.ANALYSIS_FAILED),

@@ -12,16 +12,15 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gateway.vet.report import VetReport, check_epsilon, vet_report
+    from gateway.vet.report import VetReport, vet_report
     from gateway.vet.vetting import vet
 
-__all__ = ["VetReport", "check_epsilon", "vet", "vet_report"]
+__all__ = ["VetReport", "vet", "vet_report"]
 
 _HOMES = {
     "vet": "gateway.vet.vetting",
     "VetReport": "gateway.vet.report",
     "vet_report": "gateway.vet.report",
-    "check_epsilon": "gateway.vet.report",
 }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from gateway.policy import epsilon
+
 
 class Code(StrEnum):
     # the whole text
@@ -74,5 +76,5 @@ class Code(StrEnum):
     INVALID_BOUNDS = "invalid_bounds"
     CLAMP_NOT_IN_QUERY = "clamp_not_in_query"
     # the privacy budget asked for
-    INVALID_EPSILON = "invalid_epsilon"
-    EPSILON_OVER_CAP = "epsilon_over_cap"
+    INVALID_EPSILON = epsilon.INVALID_EPSILON
+    EPSILON_OVER_CAP = epsilon.EPSILON_OVER_CAP

@@ -8,15 +8,13 @@ says which are fixed and which the engine chooses per query with DP.
 
 from __future__ import annotations
 
-import math
-
 from pydantic import BaseModel, ConfigDict
 
 from gateway.errors import Issue, VetError
 from gateway.plan import QueryPlan
+from gateway.policy.epsilon import asked_epsilon, epsilon_issues
 from gateway.policy.model import Policy
 from gateway.vet.bounds import FixedBounds, PlanBounds, fix_bounds, plan_bounds
-from gateway.vet.codes import Code
 from gateway.vet.vetting import vet
 
 
@@ -39,8 +37,8 @@ def vet_report(
 
     ``epsilon`` defaults to the policy's per-query default.
     """
-    spend = policy.budget.default_query_epsilon if epsilon is None else epsilon
-    violations = check_epsilon(spend, policy)
+    spend = asked_epsilon(policy, epsilon)
+    violations = epsilon_issues(policy, spend)
     plan: QueryPlan | None = None
     try:
         plan = vet(sql, policy)
@@ -57,24 +55,3 @@ def vet_report(
         epsilon=spend,
         bounds=plan_bounds(plan, policy) if allowed and plan is not None else None,
     )
-
-
-def check_epsilon(epsilon: float, policy: Policy) -> list[Issue]:
-    cap = policy.budget.per_query_epsilon_cap
-    if not math.isfinite(epsilon) or epsilon <= 0:
-        return [
-            Issue(
-                code=Code.INVALID_EPSILON,
-                message=f"ε must be a positive number, not {epsilon}",
-                hint=f"pass --epsilon between 0 and {cap}",
-            )
-        ]
-    if epsilon > cap:
-        return [
-            Issue(
-                code=Code.EPSILON_OVER_CAP,
-                message=f"ε = {epsilon} is above the policy's per-query cap of {cap}",
-                hint=f"pass --epsilon {cap} or less; a larger ε needs a policy change",
-            )
-        ]
-    return []

@@ -21,7 +21,7 @@ from gateway.analyses.result import AnalysisResult
 from gateway.config import Settings
 from gateway.dp.release import Release
 from gateway.dp.tuning import Noise, Tuning
-from gateway.errors import AnalysisError, BudgetError, DpError, ExtractError, VetError
+from gateway.errors import AnalysisError, DpError, EpsilonError, ExtractError, VetError
 from gateway.extract.manifest import Manifest, manifest_path
 from gateway.pipeline import (
     MAX_CODE_BYTES,
@@ -124,7 +124,7 @@ def test_over_budget_plan_is_refused_before_any_query_runs(
     dummy_extract: Path, policy: Policy, settings: Settings
 ) -> None:
     stub = stub_for(sleep_trends().plan())
-    with pytest.raises(BudgetError) as err:
+    with pytest.raises(EpsilonError) as err:
         run(stub, dummy_extract, policy, settings, epsilon=3.0)
     assert err.value.code == "epsilon_over_cap"
     assert executed(stub) == 1  # the analysis only

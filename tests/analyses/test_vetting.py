@@ -26,7 +26,7 @@ from gateway.analyses import (
 )
 from gateway.analyses.render import to_sql
 from gateway.analyses.vetting import check_budget, vet_analysis
-from gateway.errors import AnalysisError, BudgetError, VetError
+from gateway.errors import AnalysisError, EpsilonError, VetError
 from gateway.policy import Column, ColumnRole, Policy
 from tests.analyses.factories import EXAMPLES, example_plan, sleep_trends
 
@@ -62,7 +62,7 @@ def test_total_epsilon_is_epsilon_times_the_shares(policy: Policy) -> None:
 def test_budget_refusal_comes_before_any_query_is_vetted(
     policy: Policy, vet_calls: list[str], epsilon: float, code: str
 ) -> None:
-    with pytest.raises(BudgetError) as err:
+    with pytest.raises(EpsilonError) as err:
         vet_analysis(sleep_trends().plan(), policy, epsilon)
     assert err.value.code == code
     assert err.value.hint
@@ -72,7 +72,7 @@ def test_budget_refusal_comes_before_any_query_is_vetted(
 def test_over_cap_hint_names_an_epsilon_that_fits(policy: Policy, vet_calls: list[str]) -> None:
     plan = Analysis("x").add("a", table("tips").agg(count()), share=0.5).plan()
     assert check_budget(plan, policy, 4.0) == pytest.approx(2.0)  # exactly the cap
-    with pytest.raises(BudgetError) as err:
+    with pytest.raises(EpsilonError) as err:
         check_budget(plan, policy, 4.2)
     assert "--epsilon 4 " in str(err.value)
 

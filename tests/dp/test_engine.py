@@ -11,7 +11,7 @@ from gateway.dp import Release, execute, predict_accuracy
 from gateway.dp.mechanism import calibrate
 from gateway.dp.release import MEAN_GROUP
 from gateway.dp.shape import shape_of
-from gateway.errors import BudgetError, DpError
+from gateway.errors import BudgetError, DpError, EpsilonError
 from gateway.plan import Compare, OrderBy
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation, Bounding
@@ -87,7 +87,7 @@ def test_intervals_are_about_the_truth_for_big_groups(
 def test_a_privacy_loss_outside_the_policy_is_refused_before_reading(
     health_policy: Policy, epsilon: float
 ) -> None:
-    with pytest.raises(BudgetError) as err:
+    with pytest.raises(EpsilonError) as err:
         execute(
             f.plan("tips", f.count()), health_policy, _closed(), epsilon=epsilon, extract_hash="e"
         )
