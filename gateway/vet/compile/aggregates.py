@@ -67,7 +67,7 @@ def aggregate(node: exp.Expr, ctx: Context) -> Stat | None:
             hint="call the aggregate on one column, e.g. SUM(helpful_votes)",
         )
         return None
-    argument = unparen(node.this)
+    argument = unparen(node.this) if node.this is not None else None
     if type(node) is exp.Count:
         return _count(node, argument, ctx)
     if isinstance(argument, exp.Distinct):
@@ -99,7 +99,7 @@ def _allowed(function: Aggregation, node: exp.Expr, ctx: Context) -> bool:
     return False
 
 
-def _count(node: exp.Expr, argument: exp.Expr, ctx: Context) -> Stat | None:
+def _count(node: exp.Expr, argument: exp.Expr | None, ctx: Context) -> Stat | None:
     if isinstance(argument, exp.Star) and not extra_args(argument, set()):
         return Stat(Aggregation.COUNT) if _allowed(Aggregation.COUNT, node, ctx) else None
     unit = ctx.policy.privacy_unit
@@ -126,7 +126,8 @@ def _count(node: exp.Expr, argument: exp.Expr, ctx: Context) -> Stat | None:
             node,
             hint="write COUNT(*), with WHERE <column> IS NOT NULL to skip missing values",
         )
-    ctx.reject_inside(argument, "other")
+    if argument is not None:  # COUNT() parses without one
+        ctx.reject_inside(argument, "other")
     return None
 
 
@@ -152,9 +153,17 @@ def _quantile(node: exp.Expr, ctx: Context) -> float | None:
     return None
 
 
-def _measure(node: exp.Expr, argument: exp.Expr, ctx: Context) -> Bound | None:
+def _measure(node: exp.Expr, argument: exp.Expr | None, ctx: Context) -> Bound | None:
     """The bounded measure column an aggregate reads."""
     measures = ctx.measures_hint()
+    if argument is None:  # QUANTILE_CONT() parses without one
+        ctx.add(
+            Code.UNBOUNDED_MEASURE,
+            f"{func_name(node).upper()} needs a measure column",
+            node,
+            hint=f"aggregate a measure column ({measures})",
+        )
+        return None
     if type(argument) is not exp.Column or isinstance(argument.this, exp.Star):
         ctx.add(
             Code.UNBOUNDED_MEASURE,
