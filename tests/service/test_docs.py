@@ -23,10 +23,11 @@ def _trees() -> list[ast.AST]:
     trees: list[ast.AST] = [
         ast.parse(path.read_text()) for path in (ROOT / "gateway" / "service").rglob("*.py")
     ]
-    cli = ast.parse((ROOT / "gateway" / "cli.py").read_text())
+    cli = [ast.parse(path.read_text()) for path in (ROOT / "gateway" / "cli").glob("*.py")]
     return trees + [
         node
-        for node in cli.body
+        for module in cli
+        for node in module.body
         if isinstance(node, ast.FunctionDef) and node.name in SERVICE_COMMANDS
     ]
 

@@ -62,11 +62,11 @@ def _raised_literals(path: Path) -> list[str]:
 
 def test_codes_are_raised_only_through_the_registry() -> None:
     """A code spelled as a bare string could escape the documentation check above."""
-    sources = [*(ROOT / "gateway" / "vet").glob("*.py"), ROOT / "gateway" / "cli.py"]
+    sources = [*(ROOT / "gateway" / "vet").glob("*.py"), ROOT / "gateway" / "cli" / "query.py"]
     vet_section = re.compile(r"# -+ vet\n(.*?)# -+ run", re.S)
     literals = []
     for path in sources:
-        if path.name == "cli.py":
+        if path.parent.name == "cli":
             section = vet_section.search(path.read_text(encoding="utf-8"))
             assert section is not None
             tree = ast.parse(section.group(1))
