@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.errors import Issue, VetError
 from gateway.plan import Aggregate, ColumnRef, Contributions, QueryPlan
-from gateway.policy.model import Aggregation, ColumnRole, Policy
+from gateway.policy.model import Aggregation, Policy
 from gateway.vet.codes import Code
 
 CLAMPED = frozenset({Aggregation.SUM, Aggregation.MEAN, Aggregation.MEDIAN, Aggregation.QUANTILE})
@@ -150,19 +150,17 @@ def _check_clamp(aggregate: Aggregate, policy: Policy) -> list[Issue]:
         return invalid(
             f"the clamp range [{low:g}, {high:g}] is not a range", "give finite ends, low < high"
         )
-    table = policy.tables.get(aggregate.column.table)
-    column = table.columns.get(aggregate.column.column) if table else None
-    if column is None or column.role is not ColumnRole.MEASURE:
+    widest = _policy_clamp(aggregate, policy)
+    if widest is None:
         return []  # not a measure: the vetter and the engine refuse the aggregate itself
-    assert column.lower is not None
-    assert column.upper is not None
-    if low < column.lower or high > column.upper:
+    most_low, most_high = widest
+    if low < most_low or high > most_high:
         return [
             Issue(
                 code=Code.BOUNDS_OUTSIDE_POLICY,
                 message=f"{name}: the clamp range [{low:g}, {high:g}] of {aggregate.column} "
-                f"is outside the policy's [{column.lower:g}, {column.upper:g}]",
-                hint=f"clamp within [{column.lower:g}, {column.upper:g}], or leave the clamp "
+                f"is outside the policy's [{most_low:g}, {most_high:g}]",
+                hint=f"clamp within [{most_low:g}, {most_high:g}], or leave the clamp "
                 "out so that it is chosen per query with DP",
             )
         ]
@@ -207,16 +205,11 @@ def fix_bounds(
         low, high = (float(end) for end in clamp)
         for i in matched:
             aggregates[i] = aggregates[i].model_copy(update={"lower": low, "upper": high})
-    given = contributions or Contributions()
+    given = (contributions or Contributions()).model_dump(exclude_none=True)
     fixed = plan.model_copy(
         update={
             "aggregates": tuple(aggregates),
-            "contributions": Contributions(
-                rows_per_group=given.rows_per_group
-                if given.rows_per_group is not None
-                else plan.contributions.rows_per_group,
-                groups=given.groups if given.groups is not None else plan.contributions.groups,
-            ),
+            "contributions": plan.contributions.model_copy(update=given),
         }
     )
     issues += check_bounds(fixed, policy)
@@ -240,6 +233,17 @@ def _measure_ref(name: str, plan: QueryPlan) -> ColumnRef | None:
     return ColumnRef(table=table or plan.table, column=column)
 
 
+def _policy_clamp(aggregate: Aggregate, policy: Policy) -> Clamp | None:
+    """The policy's clamp range for the measure a clamped aggregate reads, if it reads one."""
+    if aggregate.column is None or aggregate.function not in CLAMPED:
+        return None
+    table = policy.tables.get(aggregate.column.table)
+    column = table.columns.get(aggregate.column.column) if table else None
+    if column is None or column.lower is None or column.upper is None:
+        return None  # not a measure: only measures have clamp bounds
+    return column.lower, column.upper
+
+
 def plan_bounds(plan: QueryPlan, policy: Policy) -> PlanBounds:
     """Which of ``plan``'s bounds are fixed (and at what) and which the engine chooses.
 
@@ -248,14 +252,11 @@ def plan_bounds(plan: QueryPlan, policy: Policy) -> PlanBounds:
     """
     spec = policy.tables.get(plan.table)
     limits = spec.contributions if spec is not None else None
-    maxima: dict[str, Clamp] = {}
-    for aggregate in plan.aggregates:
-        if aggregate.column is None or aggregate.function not in CLAMPED:
-            continue
-        table = policy.tables.get(aggregate.column.table)
-        column = table.columns.get(aggregate.column.column) if table else None
-        if column is not None and column.lower is not None and column.upper is not None:
-            maxima[aggregate.alias] = (column.lower, column.upper)
+    maxima = {
+        aggregate.alias: widest
+        for aggregate in plan.aggregates
+        if (widest := _policy_clamp(aggregate, policy)) is not None
+    }
     choose = policy.bounding.choose
     rows = plan.contributions.rows_per_group
     groups = plan.contributions.groups
