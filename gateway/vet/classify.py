@@ -64,18 +64,19 @@ class Classifier:
         target = node.this
         if isinstance(target, exp.Func):
             name = func_name(target)
+            hint = "query the extract tables: " + ", ".join(self.policy.tables)
             if names.is_system(name) and not names.is_file_reader(name):
                 return self.text.issue(
                     Code.SYSTEM_CATALOG,
                     f"`{name}()` reads the engine's catalog or settings",
                     node,
-                    hint="query the extract tables: " + ", ".join(self.policy.tables),
+                    hint=hint,
                 )
             return self.text.issue(
                 Code.TABLE_FUNCTION,
                 f"`{name}()` is a table function; only extract tables can be read",
                 node,
-                hint="query the extract tables: " + ", ".join(self.policy.tables),
+                hint=hint,
             )
         if not isinstance(target, exp.Identifier):
             return self.text.issue(
@@ -145,6 +146,15 @@ class Classifier:
             Code.IDENTIFIER_IN_EXPRESSION: f"use COUNT(DISTINCT {unit}) to count members",
         }
         return self.text.issue(code, messages[code], node, hints[code])
+
+    def misplaced(self, node: exp.Expr, keyword: str) -> Issue:
+        """An aggregate in WHERE or GROUP BY, which act on rows, not on groups."""
+        return self.text.issue(
+            Code.MISPLACED_AGGREGATE,
+            f"an aggregate cannot appear in {keyword}",
+            node,
+            "aggregates belong in the SELECT list",
+        )
 
     def node(self, node: exp.Expr, clause: Clause, bare: bool, nested: bool) -> Issue | None:
         """The issue a node is by itself, or None for neutral parts (names, constants)."""
@@ -234,13 +244,7 @@ class Classifier:
             return read
         if type(node) in AGGREGATES or is_aggregate_call(node):
             if clause in ("filter", "group"):
-                keyword = "WHERE" if clause == "filter" else "GROUP BY"
-                return self.text.issue(
-                    Code.MISPLACED_AGGREGATE,
-                    f"an aggregate cannot appear in {keyword}",
-                    node,
-                    "aggregates belong in the SELECT list",
-                )
+                return self.misplaced(node, "WHERE" if clause == "filter" else "GROUP BY")
             if type(node) in AGGREGATES:
                 return None
             return self.text.issue(

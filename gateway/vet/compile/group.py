@@ -52,7 +52,7 @@ def group_by(
             if item.key is not None:
                 keys.append((item.key, node))
             elif item.aggregate_attempt:
-                _misplaced(node, ctx)
+                ctx.push(ctx.classify.misplaced(node, "GROUP BY"))
         elif item is not None:
             keys.append((item, node))
     for key, node in keys:
@@ -99,19 +99,10 @@ def _group_item(
     if is_key_shape(node):
         return group_key(node, "group", ctx)
     if type(node) in AGGREGATES or is_aggregate_call(node):
-        _misplaced(node, ctx)
+        ctx.push(ctx.classify.misplaced(node, "GROUP BY"))
         return None
     ctx.reject(node, "group")
     return None
-
-
-def _misplaced(node: exp.Expr, ctx: Context) -> None:
-    ctx.add(
-        Code.MISPLACED_AGGREGATE,
-        "an aggregate cannot appear in GROUP BY",
-        node,
-        hint="aggregates belong in the SELECT list",
-    )
 
 
 def check_grouped(items: list[Item], keys: list[tuple[Key, exp.Expr]], ctx: Context) -> None:
