@@ -3,7 +3,7 @@
 Run from the repository root: ``python -m bench.analyses``. In one run it
 measures, as medians:
 
-* collecting each example's plan in-process (``collect_plan``: the file run
+* collecting each example's plan in-process (``collect``: the file run
   under the SDK's guards) against the same in a cold sandbox job, the way
   ``gateway analysis run`` does it;
 * vetting each example's plan (``vet_analysis``: budget, rendering to SQL,
@@ -23,12 +23,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.analyses.collect import collect_plan
+from gateway import pipeline
+from gateway.analyses.collect import collect
 from gateway.analyses.render import to_sql
 from gateway.analyses.vetting import vet_analysis
 from gateway.config import Settings
 from gateway.extract.dummy import build_dummy
-from gateway.pipeline import collect
 from gateway.policy import load_policy
 from gateway.sandbox import make_sandbox
 from gateway.vet import vet
@@ -50,18 +50,18 @@ def median_ms(action: Callable[[], object], repeat: int) -> float:
 def main() -> None:
     sources = {path.name: path.read_text() for path in EXAMPLES}
     sandbox = make_sandbox(Settings(insecure_no_sandbox=False))
-    plans = {name: collect_plan(code, name).plan for name, code in sources.items()}
+    plans = {name: collect(code, name).plan for name, code in sources.items()}
     texts = [to_sql(q.plan) for plan in plans.values() for q in plan.queries if q.plan]
     vet_analysis(next(iter(plans.values())), POLICY, 1.0)  # warm the engine's imports
 
     rows = [
         (
             "collect a plan in-process",
-            median_ms(lambda: [collect_plan(c, n) for n, c in sources.items()], 20) / len(sources),
+            median_ms(lambda: [collect(c, n) for n, c in sources.items()], 20) / len(sources),
         ),
         (
             "collect a plan in a cold sandbox job",
-            median_ms(lambda: [collect(c, n, sandbox) for n, c in sources.items()], 3)
+            median_ms(lambda: [pipeline.collect(c, n, sandbox) for n, c in sources.items()], 3)
             / len(sources),
         ),
         (

@@ -30,7 +30,10 @@ from gateway.sandbox.jobs import make_spec
 from gateway.sandbox.process import HOST_ENV, ProcessSandbox, inside_argv
 
 GOAL_MS = 50.0
-CODE = "plan = {'answer': 42}"
+CODE = (
+    "from gateway.analyses import Analysis, count, table\n"
+    "analysis = Analysis('b').add('n', table('tips').agg(count()))"
+)
 
 
 def median_ms(action: Callable[[], object], repeat: int) -> float:

@@ -2,8 +2,9 @@
 
 An analysis goes ``code → AnalysisPlan → VettedAnalysis → AnalysisResult``:
 
-``collect``   run the researcher's file in the sandbox with no extract and no
-              key; only its plan comes back, as JSON, validated here.
+``collect``   the researcher's code, as data in the sandbox's analysis job,
+              run there with no extract and no key by the SDK's one entry
+              point; only its plan comes back, parsed once by the sandbox.
 ``vet``       the budget first, then every query with the SQL vetter's rules,
               then the DP engine's check of each query's shape.
 ``execute``   each query through the DP engine in the sandbox, over the one
@@ -20,15 +21,13 @@ sandbox. The CLI, the service and its workers call ``run_query`` and
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import SecretStr
 
-from gateway.analyses.collect import CollectedAnalysis, read_collected
+from gateway.analyses.collect import CollectedAnalysis
 from gateway.analyses.result import AnalysisResult, NamedRelease
 from gateway.analyses.vetting import VettedAnalysis, vet_analysis
 from gateway.config import Settings
@@ -84,21 +83,11 @@ def read_analysis(file: Path) -> str:
         ) from None
 
 
-_COLLECT = """\
-import base64
-from gateway.analyses.collect import collect_plan
-plan = collect_plan(base64.b64decode({code!r}).decode(), {filename!r}).model_dump(mode="json")
-"""
-"""What the sandbox's analysis job runs: the researcher's source, under the SDK's guards."""
-
-
 def collect(code: str, filename: str, sandbox: Sandbox) -> CollectedAnalysis:
     """Stage 1: the researcher's code, run in the sandbox without data, gives its plan."""
     if len(code.encode()) > MAX_CODE_BYTES:
         raise _too_large(filename)
-    encoded = base64.b64encode(code.encode()).decode()
-    job = AnalysisJob(code=_COLLECT.format(code=encoded, filename=filename), filename=filename)
-    return read_collected(json.dumps(run_analysis_job(sandbox, job)))
+    return run_analysis_job(sandbox, AnalysisJob(code=code, filename=filename))
 
 
 def usable_extract(

@@ -7,23 +7,22 @@ second layer whose job is to turn a mistake into a clear message naming what
 to change. Every failure is an ``AnalysisError``; a plan comes back only if
 the file ran to the end and left an ``Analysis`` named ``analysis``.
 
-Run as ``python -m gateway.analyses.collect`` it reads the code on standard
-input and writes one JSON object: ``{"plan": ..., "output": ...}`` or
-``{"error": ...}``.
+``collect`` is the one entry point: the sandbox's analysis job hands it the
+researcher's code as data and sends back what it returns. Running out of
+memory is left to the sandbox, which reports it as ``memory_limit`` like any
+other limit.
 """
 
 from __future__ import annotations
 
 import builtins
 import io
-import json
-import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, NoReturn
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from gateway.analyses.builder import Analysis
 from gateway.analyses.plan import AnalysisPlan
@@ -143,7 +142,7 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + " ..."
 
 
-def collect_plan(code: str, filename: str = "analysis.py") -> CollectedAnalysis:
+def collect(code: str, filename: str = "analysis.py") -> CollectedAnalysis:
     """Execute ``code`` without data and return the ``AnalysisPlan`` it leaves in ``analysis``."""
     try:
         compiled = compile(code, filename, "exec", dont_inherit=True)
@@ -165,6 +164,8 @@ def collect_plan(code: str, filename: str = "analysis.py") -> CollectedAnalysis:
     except _Refused as err:
         line = _line(err.__traceback__, filename)
         raise _located(err.code, str(err), err.hint, filename, line) from None
+    except MemoryError:
+        raise  # a limit of the sandbox's, reported by it
     except (Exception, SystemExit) as err:
         raise _located(
             "analysis_raised",
@@ -186,31 +187,3 @@ def collect_plan(code: str, filename: str = "analysis.py") -> CollectedAnalysis:
             hint=f"set `{PLAN_VARIABLE} = Analysis('name')` and add queries with .add(...)",
         )
     return CollectedAnalysis(plan=plan, output=output.getvalue())
-
-
-def read_collected(payload: str | bytes) -> CollectedAnalysis:
-    """Validate what an analysis job sent back; anything else is refused."""
-    try:
-        return CollectedAnalysis.model_validate_json(payload)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise AnalysisError(
-            "analysis_not_a_plan",
-            _short(f"the analysis did not produce a valid plan: {where}: {first['msg']}"),
-            hint="build the plan only with gateway.analyses (table, col, Analysis)",
-        ) from None
-
-
-def main() -> None:
-    """Sandbox entry point: code on standard input, one JSON object on standard output."""
-    code = sys.stdin.read()
-    try:
-        result: dict[str, Any] = collect_plan(code).model_dump(mode="json")
-    except AnalysisError as err:
-        result = {"error": err.to_dict()}
-    sys.stdout.write(json.dumps(result))
-
-
-if __name__ == "__main__":
-    main()

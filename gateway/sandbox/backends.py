@@ -29,7 +29,11 @@ from gateway.sandbox.view import PACKAGE_DIR
 log = logging.getLogger(__name__)
 
 BACKENDS: tuple[type[ProcessSandbox], ...] = (BubblewrapSandbox, UnshareSandbox)
-_PROBE = AnalysisJob(code="plan = {'probe': 6 * 7}")
+_PROBE = AnalysisJob(
+    code="from gateway.analyses import Analysis, count, table\n"
+    "print(6 * 7)\n"
+    "analysis = Analysis('probe').add('n', table('tips').agg(count()))"
+)
 _probed: dict[tuple[str, Path, Path, Path], str | None] = {}
 
 
@@ -44,10 +48,11 @@ def probe(sandbox: ProcessSandbox) -> str | None:
         reason: str | None = f"{' and '.join(missing)} not found"
     else:
         try:
-            plan = run_analysis(
+            collected = run_analysis(
                 sandbox, _PROBE.model_copy(update={"job_id": f"probe-{sandbox.name}"})
             )
-            reason = None if plan == {"probe": 42} else f"probe job returned {plan!r}"
+            printed = collected.output
+            reason = None if printed == "42\n" else f"probe job printed {printed!r}"
         except GatewayError as err:
             reason = f"probe job failed [{err.code}]: {err.message}"
     _probed[key] = reason

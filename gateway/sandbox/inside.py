@@ -8,9 +8,9 @@ error, so it cannot corrupt the result.
 
 ``query``     attach the extract (read-only, key from the spec), harden the
               DuckDB connection, run the DP engine, return its ``Release``.
-``analysis``  run researcher source with no extract and no key; its
-              module-level ``plan`` (or the value of its ``analysis()``) is the
-              result, as JSON data for the trusted side to vet.
+``analysis``  collect the plan of researcher source, with no extract and
+              no key (``gateway.analyses.collect``); the plan and what the
+              code printed are the result, for the trusted side to vet.
 """
 
 from __future__ import annotations
@@ -21,18 +21,17 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pydantic import JsonValue, TypeAdapter, ValidationError
-from pydantic_core import PydanticSerializationError, to_jsonable_python
+from pydantic import TypeAdapter, ValidationError
 
-from gateway.errors import AnalysisError, GatewayError, SandboxError
+from gateway.errors import GatewayError, SandboxError
 from gateway.sandbox.jobs import (
+    OUTPUT,
     SCRATCH_INSIDE,
     AnalysisOutput,
     AnalysisSpec,
     Failure,
-    Output,
     QueryOutput,
     QuerySpec,
     Spec,
@@ -55,7 +54,6 @@ With external access off, DuckDB also refuses to install or load any
 extension and to write persistent secrets; locking the configuration keeps it so."""
 
 SPEC: TypeAdapter[QuerySpec | AnalysisSpec] = TypeAdapter(Spec)
-OUTPUT: TypeAdapter[QueryOutput | AnalysisOutput | Failure] = TypeAdapter(Output)
 
 
 def _setting(connection: duckdb.DuckDBPyConnection, name: str) -> object:
@@ -131,40 +129,10 @@ def run_query(spec: QuerySpec) -> QueryOutput:
     return QueryOutput(release=release, tuning=tuning)
 
 
-def run_analysis(spec: AnalysisSpec) -> JsonValue:
-    namespace: dict[str, Any] = {"__name__": "__analysis__", "__file__": spec.filename}
-    exec(compile(spec.code, spec.filename, "exec"), namespace)  # noqa: S102 (isolated)
-    if callable(namespace.get("analysis")):
-        value = namespace["analysis"]()
-    elif "plan" in namespace:
-        value = namespace["plan"]
-    else:
-        raise AnalysisError(
-            "no_plan",
-            "the analysis defines neither a variable `plan` nor a function `analysis()`",
-            hint="end the analysis with `plan = ...` built with gateway.analyses",
-        )
-    try:
-        plan: JsonValue = to_jsonable_python(value)
-    except PydanticSerializationError as err:
-        raise AnalysisError(
-            "plan_not_serialisable",
-            f"the analysis plan is not JSON data: {err}",
-            hint="build the plan from gateway.analyses objects, lists, dicts and numbers",
-        ) from None
-    return plan
+def run_analysis(spec: AnalysisSpec) -> AnalysisOutput:
+    from gateway.analyses.collect import collect
 
-
-def _researcher_failure(spec: AnalysisSpec, err: BaseException) -> Failure:
-    """The analysis's own traceback; it never saw data, so it may be shown."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == spec.filename]
-    where = "".join(traceback.format_list(frames[-5:]))
-    return Failure(
-        error="AnalysisError",
-        code="analysis_failed",
-        message=f"{type(err).__name__}: {err}",
-        hint=f"the analysis raised an exception\n{where}".rstrip(),
-    )
+    return AnalysisOutput(collected=collect(spec.code, spec.filename))
 
 
 def perform(raw: bytes) -> QueryOutput | AnalysisOutput | Failure:
@@ -180,7 +148,7 @@ def perform(raw: bytes) -> QueryOutput | AnalysisOutput | Failure:
     try:
         if isinstance(spec, QuerySpec):
             return run_query(spec)
-        return AnalysisOutput(plan=run_analysis(spec))
+        return run_analysis(spec)
     except GatewayError as err:
         return Failure(
             error=type(err).__name__,
@@ -197,8 +165,6 @@ def perform(raw: bytes) -> QueryOutput | AnalysisOutput | Failure:
             hint="ask for fewer groups or a smaller analysis, or raise the sandbox memory limit",
         )
     except (Exception, SystemExit) as err:
-        if isinstance(spec, AnalysisSpec):
-            return _researcher_failure(spec, err)
         # The message of an engine exception may quote extract values: log where it
         # happened and its type, never its text.
         trace = "".join(traceback.format_tb(err.__traceback__))
@@ -215,7 +181,7 @@ def _warm(kind: str) -> None:
     """Load the job kind's runtime while the sandbox waits for its job."""
     modules = ["duckdb", "gateway.dp", "gateway.extract.reader"]
     if kind == "analysis":
-        modules = ["gateway.analyses"]
+        modules = ["gateway.analyses.collect"]
     for name in modules:
         with contextlib.suppress(ImportError):  # reported when the job needs it
             importlib.import_module(name)

@@ -13,8 +13,9 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
 
+from gateway.analyses.collect import CollectedAnalysis
 from gateway.dp.release import Release
 from gateway.dp.tuning import Tuning
 from gateway.errors import Issue
@@ -54,7 +55,7 @@ class QueryJob(_Data):
 
 
 class AnalysisJob(_Data):
-    """Run researcher Python, with no data, to obtain its plan."""
+    """Collect the plan of researcher Python, run with no data (``gateway.analyses.collect``)."""
 
     kind: Literal["analysis"] = "analysis"
     job_id: str = Field(default_factory=_job_id)
@@ -97,7 +98,7 @@ class QueryOutput(_Data):
 
 class AnalysisOutput(_Data):
     kind: Literal["analysis"] = "analysis"
-    plan: JsonValue
+    collected: CollectedAnalysis
 
 
 class Failure(_Data):
@@ -118,6 +119,7 @@ class Failure(_Data):
 
 
 Output = Annotated[QueryOutput | AnalysisOutput | Failure, Field(discriminator="kind")]
+OUTPUT: TypeAdapter[QueryOutput | AnalysisOutput | Failure] = TypeAdapter(Output)
 
 
 def make_spec(

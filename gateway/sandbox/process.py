@@ -21,20 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from pydantic import TypeAdapter, ValidationError
-
 from gateway.errors import GatewayError, SandboxError
 from gateway.sandbox.jobs import (
     SCRATCH_INSIDE,
     AnalysisOutput,
     Failure,
     Job,
-    Output,
     QueryOutput,
     make_spec,
 )
 from gateway.sandbox.limits import Limits
-from gateway.sandbox.protocol import Step, check_job, check_output
+from gateway.sandbox.protocol import Step, check_job, check_output, read_output
 from gateway.sandbox.seccomp import filter_fd
 from gateway.sandbox.view import PACKAGE_DIR, View, extract_of, view_for
 
@@ -362,14 +359,4 @@ def judge(raw: _Raw, limits: Limits) -> QueryOutput | AnalysisOutput | Failure:
             f"the sandbox exited with status {raw.returncode} and no result",
             hint="the operator's log has the sandbox's messages",
         )
-    try:
-        output: QueryOutput | AnalysisOutput | Failure = TypeAdapter(Output).validate_json(
-            raw.stdout
-        )
-    except ValidationError as err:
-        raise SandboxError(
-            "malformed_result",
-            f"the sandbox's result is not a valid result document ({err.error_count()} error(s))",
-            hint="the job wrote something other than its result; the operator's log has details",
-        ) from None
-    return output
+    return read_output(raw.stdout)

@@ -9,8 +9,9 @@ skipped forward (``execute`` prepares if needed, ``finalize`` executes):
               the job on standard input (so a caller can prepare ahead).
 ``execute``   send the job spec, read the result under the wall-clock,
               size and resource limits; the process ends.
-``finalize``  validate the result (pydantic, then that it answers this job)
-              and return it, or raise the ``GatewayError`` it amounts to.
+``finalize``  validate the result (pydantic, once: ``read_output``, then
+              that it answers this job) and return it, or raise the
+              ``GatewayError`` it amounts to.
 ``cleanup``   kill whatever is left of the process group and forget the job;
               safe at any point, also after a failure.
 """
@@ -20,11 +21,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from pydantic import JsonValue
+from pydantic import ValidationError
 
 import gateway.errors
+from gateway.analyses.collect import CollectedAnalysis
 from gateway.errors import AnalysisError, GatewayError, ReleaseFailed, SandboxError
 from gateway.sandbox.jobs import (
+    OUTPUT,
     AnalysisJob,
     AnalysisOutput,
     Failure,
@@ -87,10 +90,36 @@ def run_query(sandbox: Sandbox, job: QueryJob) -> QueryOutput:
     return output
 
 
-def run_analysis(sandbox: Sandbox, job: AnalysisJob) -> JsonValue:
+def run_analysis(sandbox: Sandbox, job: AnalysisJob) -> CollectedAnalysis:
+    """Collect the plan of the job's code; it ran with no data."""
     output = run(sandbox, job)
     assert isinstance(output, AnalysisOutput)
-    return output.plan
+    return output.collected
+
+
+def read_output(raw: bytes | str) -> QueryOutput | AnalysisOutput | Failure:
+    """The one parse of what a sandbox sent back.
+
+    An analysis whose plan breaks the plan's rules is ``analysis_not_a_plan``;
+    anything else that is not a result document is ``malformed_result``.
+    """
+    try:
+        return OUTPUT.validate_json(raw)
+    except ValidationError as err:
+        errors = err.errors()
+        if all(e["loc"][:2] == ("analysis", "collected") for e in errors):
+            first = errors[0]
+            where = ".".join(str(p) for p in first["loc"][2:]) or "(top level)"
+            raise AnalysisError(
+                "analysis_not_a_plan",
+                f"the analysis did not produce a valid plan: {where}: {first['msg']}"[:2000],
+                hint="build the plan only with gateway.analyses (table, col, Analysis)",
+            ) from None
+        raise SandboxError(
+            "malformed_result",
+            f"the sandbox's result is not a valid result document ({err.error_count()} error(s))",
+            hint="the job wrote something other than its result; the operator's log has details",
+        ) from None
 
 
 def check_job(job: Job, limits: Limits) -> None:

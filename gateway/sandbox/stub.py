@@ -1,13 +1,16 @@
 """An in-memory sandbox for testing callers: records every call, can be told to fail.
 
 It never runs anything. It answers a query job with ``release`` (or one built
-by ``release_for(job)``) and ``tuning``, an analysis job with ``plan``, and raises ``error``
-at the step named by ``fail_at``. Steps are idempotent as in real backends:
-``calls`` shows every call, ``effects`` only those that did something.
+by ``release_for(job)``) and ``tuning``, an analysis job with ``analysis`` (what
+collecting the plan gave: ``{"plan": ..., "output": ...}``, read as a real
+sandbox's answer is), and raises ``error`` at the step named by ``fail_at``.
+Steps are idempotent as in real backends: ``calls`` shows every call,
+``effects`` only those that did something.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,7 +20,7 @@ from gateway.dp.release import Release
 from gateway.dp.tuning import Tuning
 from gateway.errors import GatewayError, SandboxError
 from gateway.sandbox.jobs import AnalysisOutput, Job, QueryJob, QueryOutput
-from gateway.sandbox.protocol import Step, check_output
+from gateway.sandbox.protocol import Step, check_output, read_output
 
 
 @dataclass
@@ -25,7 +28,7 @@ class StubSandbox:
     release: Release | None = None
     release_for: Callable[[QueryJob], Release] | None = None
     tuning: Tuning | None = None
-    plan: JsonValue = None
+    analysis: JsonValue = None
     fail_at: Step | None = None
     error: GatewayError = field(
         default_factory=lambda: SandboxError("stub_failure", "the stub sandbox was told to fail")
@@ -75,4 +78,6 @@ class StubSandbox:
             if release is None:
                 raise ValueError("StubSandbox needs `release` or `release_for` to answer a query")
             return check_output(job, QueryOutput(release=release, tuning=self.tuning))
-        return AnalysisOutput(plan=self.plan)
+        answer = read_output(json.dumps({"kind": "analysis", "collected": self.analysis}))
+        assert isinstance(answer, AnalysisOutput)
+        return answer

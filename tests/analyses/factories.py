@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 from gateway.analyses import Analysis, AnalysisPlan, col, count, mean, table
-from gateway.analyses.collect import collect_plan
+from gateway.analyses.collect import collect
 from gateway.plan import (
     Aggregate,
     And,
@@ -31,7 +31,7 @@ EXAMPLES = sorted((ROOT / "analyses").glob("*.py"))
 
 
 def example_plan(path: Path) -> AnalysisPlan:
-    return collect_plan(path.read_text(encoding="utf-8"), path.name).plan
+    return collect(path.read_text(encoding="utf-8"), path.name).plan
 
 
 def sleep_trends() -> Analysis:

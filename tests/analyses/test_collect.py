@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.analyses.collect import MAX_OUTPUT, collect_plan, read_collected
-from gateway.errors import AnalysisError
+from gateway.analyses.collect import MAX_OUTPUT, collect
+from gateway.errors import AnalysisError, SandboxError
 from gateway.policy import Policy
+from gateway.sandbox.jobs import AnalysisOutput
+from gateway.sandbox.protocol import read_output
 from tests.analyses.factories import EXAMPLES
 
 GOOD = """
@@ -29,7 +31,7 @@ print(f"built {len(analysis.plan().queries)} query")
 
 
 def test_a_good_file_gives_its_plan_and_what_it_printed() -> None:
-    collected = collect_plan(GOOD)
+    collected = collect(GOOD)
     assert collected.plan.name == "ok"
     assert [q.name for q in collected.plan.queries] == ["n"]
     assert collected.output == "built 1 query\n"
@@ -37,7 +39,7 @@ def test_a_good_file_gives_its_plan_and_what_it_printed() -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_examples_collect_under_the_guards(path: Path) -> None:
-    plan = collect_plan(path.read_text(encoding="utf-8"), path.name).plan
+    plan = collect(path.read_text(encoding="utf-8"), path.name).plan
     assert plan.name == path.stem
     assert plan.total_share == pytest.approx(1.0)
 
@@ -92,7 +94,7 @@ def test_examples_collect_under_the_guards(path: Path) -> None:
 )
 def test_bad_files_give_one_clear_error(code: str, error_code: str, message: str) -> None:
     with pytest.raises(AnalysisError) as err:
-        collect_plan(code)
+        collect(code)
     assert err.value.code == error_code
     assert message in err.value.message
     assert err.value.hint
@@ -101,46 +103,33 @@ def test_bad_files_give_one_clear_error(code: str, error_code: str, message: str
 
 def test_error_messages_are_capped() -> None:
     with pytest.raises(AnalysisError) as err:
-        collect_plan("raise ValueError('x' * 1_000_000)")
+        collect("raise ValueError('x' * 1_000_000)")
     assert len(err.value.message) < 2100
 
 
 def test_output_cap_is_exact() -> None:
     quiet = GOOD.replace("print(", "len(")
     fits = f"print('x' * {MAX_OUTPUT - 1})\n" + quiet  # with its newline: exactly the cap
-    assert len(collect_plan(fits).output) == MAX_OUTPUT
+    assert len(collect(fits).output) == MAX_OUTPUT
     with pytest.raises(AnalysisError):
-        collect_plan(f"print('x' * {MAX_OUTPUT})\n" + quiet)
+        collect(f"print('x' * {MAX_OUTPUT})\n" + quiet)
 
 
 def test_what_comes_back_is_validated_as_a_plan() -> None:
-    good = collect_plan(GOOD)
-    assert read_collected(good.model_dump_json()) == good
-    for payload in ['{"plan": {"name": "x"}}', "[]", "not json", '{"plan": null, "exec": "os"}']:
+    good = AnalysisOutput(collected=collect(GOOD))
+    assert read_output(good.model_dump_json()) == good
+    for collected in [{"plan": {"name": "x"}}, [], {"plan": None, "exec": "os"}]:
         with pytest.raises(AnalysisError) as err:
-            read_collected(payload)
+            read_output(json.dumps({"kind": "analysis", "collected": collected}))
         assert err.value.code == "analysis_not_a_plan"
+    with pytest.raises(SandboxError) as malformed:
+        read_output("not json")
+    assert malformed.value.code == "malformed_result"
 
 
-def test_module_entry_point_speaks_json_on_stdout() -> None:
-    ran = subprocess.run(
-        [sys.executable, "-m", "gateway.analyses.collect"],
-        input=GOOD + "\nprint('noise on stdout?')\n",
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    collected = read_collected(ran.stdout)
-    assert collected.plan.name == "ok"
-    assert "noise on stdout?" in collected.output
-    failed = subprocess.run(
-        [sys.executable, "-m", "gateway.analyses.collect"],
-        input="import socket",
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(failed.stdout)["error"]["code"] == "analysis_forbidden"
+def test_a_memory_bomb_is_left_to_the_sandbox() -> None:
+    with pytest.raises(MemoryError):
+        collect("raise MemoryError")
 
 
 def test_examples_are_the_policys_templates(policy: Policy) -> None:

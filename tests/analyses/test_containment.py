@@ -45,7 +45,7 @@ def settings(tmp_path: Path) -> Settings:
             AnalysisError,
             "analysis_forbidden",
         ),
-        ("hog = bytearray(8 * 1024**3)", AnalysisError, "analysis_raised"),
+        ("hog = bytearray(8 * 1024**3)", SandboxError, "memory_limit"),
         ("print('spam ' * 1_000_000)", AnalysisError, "analysis_output_too_large"),
         ("analysis = [1, 2, 3]", AnalysisError, "analysis_not_a_plan"),
     ],

@@ -71,7 +71,11 @@ def recording() -> tuple[list[QueryJob], Callable[[QueryJob], Release]]:
 
 def stub_for(plan: AnalysisPlan, **kwargs: object) -> StubSandbox:
     collected = CollectedAnalysis(plan=plan, output="hello\n")
-    return StubSandbox(plan=collected.model_dump(mode="json"), release_for=release_for, **kwargs)  # type: ignore[arg-type]
+    return StubSandbox(
+        analysis=collected.model_dump(mode="json"),
+        release_for=release_for,
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 def executed(stub: StubSandbox) -> int:
@@ -213,7 +217,7 @@ def test_what_the_sandbox_returns_must_be_a_plan(
     dummy_extract: Path, policy: Policy, settings: Settings
 ) -> None:
     for answer in [None, {"probe": 42}, {"plan": {"name": "x", "queries": []}}]:
-        stub = StubSandbox(plan=answer, release_for=release_for)
+        stub = StubSandbox(analysis=answer, release_for=release_for)
         with pytest.raises(AnalysisError) as err:
             run(stub, dummy_extract, policy, settings)
         assert err.value.code == "analysis_not_a_plan"

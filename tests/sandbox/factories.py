@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import compileall
+import json
 import shutil
 import sqlite3
 import textwrap
@@ -10,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from pydantic import JsonValue
 
 import gateway
 from gateway.plan import Aggregate, QueryPlan
 from gateway.policy.load import load_policy
-from gateway.sandbox import AnalysisJob, Limits, QueryJob
+from gateway.sandbox import AnalysisJob, Limits, QueryJob, Sandbox, run_analysis
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDIN = Path(__file__).resolve().parent / "standin"
@@ -131,17 +133,32 @@ def analysis_job(code: str) -> AnalysisJob:
     return AnalysisJob(code=code)
 
 
-PRELUDE = '''
-def attempt(action):
-    """What happened when the analysis tried ``action``: its value or its exception."""
+ESCAPE = """
+import gateway.analyses.collect as _collect
+_report = print  # the SDK's print: what it prints comes back with the plan
+__builtins__.update(vars(_collect.builtins))  # walks around every guard of the SDK's
+
+def attempt(action):  # what happened when the analysis tried: its value or its exception
     try:
         return "ok: " + repr(action())[:300]
     except BaseException as err:
         return f"{type(err).__name__}: {err}"
 
-'''
+"""
+REPORT = """
+from gateway.analyses import Analysis as _Analysis, count as _count, table as _table
+_report(__import__("json").dumps(plan))
+analysis = _Analysis("probe").add("n", _table("tips").agg(_count()))
+"""
 
 
-def probe_code(body: str) -> str:
-    """Analysis source that records its observations as its plan."""
-    return PRELUDE + textwrap.dedent(body)
+def hostile_job(body: str) -> AnalysisJob:
+    """Analysis code that walks around the SDK's guards, as an attacker's would, so that
+    only the sandbox stands in its way; it reports its ``plan`` variable as JSON it prints."""
+    return AnalysisJob(code=ESCAPE + textwrap.dedent(body) + REPORT)
+
+
+def observe(sandbox: Sandbox, body: str) -> JsonValue:
+    """What ``body`` (see ``hostile_job``) observed inside ``sandbox``."""
+    observed: JsonValue = json.loads(run_analysis(sandbox, hostile_job(body)).output)
+    return observed

@@ -4,6 +4,7 @@ protocol's steps are idempotent; the stub behaves like a sandbox for callers."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from gateway.analyses import Analysis, count, table
+from gateway.analyses.collect import CollectedAnalysis
 from gateway.config import Environment, Settings
 from gateway.dp.release import Release
 from gateway.errors import AnalysisError, DpError, SandboxError
@@ -28,7 +31,14 @@ from gateway.sandbox import (
 from gateway.sandbox.jobs import Failure
 from gateway.sandbox.process import ProcessSandbox
 from gateway.sandbox.protocol import check_output
-from tests.sandbox.factories import TEST_LIMITS, Deployment, analysis_job, query_job
+from tests.sandbox.factories import (
+    TEST_LIMITS,
+    Deployment,
+    analysis_job,
+    hostile_job,
+    observe,
+    query_job,
+)
 
 MISSING = Path("/nonexistent/sandbox-launcher")
 
@@ -40,7 +50,7 @@ def test_bubblewrap_is_preferred() -> None:
 def test_unshare_is_the_fallback() -> None:
     chosen = make_sandbox(Settings(), TEST_LIMITS, launchers={"bwrap": MISSING})
     assert isinstance(chosen, UnshareSandbox)
-    assert run_analysis(chosen, analysis_job("plan = 'fallback'")) == "fallback"
+    assert observe(chosen, "plan = 'fallback'") == "fallback"
 
 
 def test_nothing_runs_without_a_backend() -> None:
@@ -69,7 +79,7 @@ def test_no_backend_configured_is_unavailable_too() -> None:
 def test_insecure_mode_runs_in_process_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         chosen = make_sandbox(Settings(insecure_no_sandbox=True))
-        plan = run_analysis(chosen, analysis_job("import os\nplan = os.getpid()"))
+        plan = observe(chosen, "import os\nplan = os.getpid()")
     assert isinstance(chosen, InsecureSandbox)
     assert not chosen.isolated
     assert plan == os.getpid()  # no isolation at all
@@ -90,11 +100,11 @@ def test_insecure_mode_is_refused_in_production() -> None:
 def test_insecure_mode_reports_analysis_errors_like_the_sandbox() -> None:
     with pytest.raises(AnalysisError) as caught:
         run_analysis(InsecureSandbox(Settings()), analysis_job("x = 1"))
-    assert caught.value.code == "no_plan"
+    assert caught.value.code == "analysis_missing"
 
 
 def test_steps_are_idempotent_and_cleanup_kills(sandbox: ProcessSandbox) -> None:
-    job = analysis_job("plan = {'n': 1}")
+    job = hostile_job("plan = {'n': 1}")
     sandbox.prepare(job)
     process = sandbox._runs[job.job_id].process
     sandbox.prepare(job)
@@ -158,7 +168,9 @@ def test_the_stub_records_calls_and_answers(tmp_path: Path) -> None:
         "finalized",
     ]
     assert len(stub.calls) > len(stub.effects)  # repeated steps were recorded, not redone
-    assert run_analysis(StubSandbox(plan={"queries": []}), analysis_job("")) == {"queries": []}
+    collected = CollectedAnalysis(plan=Analysis("x").add("n", table("tips").agg(count())).plan())
+    answered = StubSandbox(analysis=collected.model_dump(mode="json"))
+    assert run_analysis(answered, analysis_job("")) == collected
 
 
 def test_the_stub_can_be_told_to_fail(tmp_path: Path) -> None:
@@ -201,11 +213,11 @@ def test_a_prewarmed_sandbox_is_adopted_by_the_next_job() -> None:
     try:
         sandbox.prewarm("analysis")
         spare = sandbox._spares["analysis"][1]
-        job = analysis_job("plan = 'warm'")
+        job = hostile_job("plan = 'warm'")
         sandbox.prepare(job)
         assert sandbox._runs[job.job_id].process is spare
         assert sandbox._spares["analysis"][1] is not spare  # the next one is on its way
-        assert run_analysis(sandbox, job) == "warm"
+        assert json.loads(run_analysis(sandbox, job).output) == "warm"
     finally:
         sandbox.close()
     assert spare.returncode is not None

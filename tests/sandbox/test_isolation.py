@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
-from gateway.sandbox import run_analysis
+from gateway.sandbox import Sandbox
 from gateway.sandbox.process import INSIDE_ENV, ProcessSandbox
 from gateway.sandbox.view import PACKAGE_DIR, python_roots
-from tests.sandbox.factories import Deployment, analysis_job, probe_code
+from tests.sandbox import factories
+from tests.sandbox.factories import Deployment
 
 
-def observe(sandbox: ProcessSandbox, body: str) -> dict[str, Any]:
-    plan = run_analysis(sandbox, analysis_job(probe_code(body)))
+def observe(sandbox: Sandbox, body: str) -> dict[str, Any]:
+    plan = factories.observe(sandbox, body)
     assert isinstance(plan, dict)
     return plan
 

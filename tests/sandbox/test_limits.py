@@ -11,16 +11,16 @@ from gateway.errors import AnalysisError, SandboxError
 from gateway.sandbox import run_analysis
 from gateway.sandbox.process import ProcessSandbox
 from tests.sandbox.conftest import BACKENDS
-from tests.sandbox.factories import TEST_LIMITS, analysis_job
+from tests.sandbox.factories import TEST_LIMITS, hostile_job, observe
 
 
 def still_works(sandbox: ProcessSandbox) -> None:
-    assert run_analysis(sandbox, analysis_job("plan = [1, 2, 3]")) == [1, 2, 3]
+    assert observe(sandbox, "plan = [1, 2, 3]") == [1, 2, 3]
 
 
 def refused(sandbox: ProcessSandbox, code: str) -> SandboxError | AnalysisError:
     with pytest.raises((SandboxError, AnalysisError)) as caught:
-        run_analysis(sandbox, analysis_job(code))
+        run_analysis(sandbox, hostile_job(code))
     still_works(sandbox)
     assert isinstance(caught.value, (SandboxError, AnalysisError))
     return caught.value
@@ -37,7 +37,7 @@ def tight(request: pytest.FixtureRequest) -> ProcessSandbox:
 
 def test_fork_bomb(sandbox: ProcessSandbox) -> None:
     error = refused(sandbox, "import os\nwhile True:\n    os.fork()")
-    assert error.code == "analysis_failed"
+    assert error.code == "analysis_raised"
     assert error.message.startswith("PermissionError")
 
 
@@ -48,7 +48,7 @@ def test_thread_bomb(sandbox: ProcessSandbox) -> None:
         "while True:\n"
         "    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()",
     )
-    assert error.code == "analysis_failed"
+    assert error.code == "analysis_raised"
     assert "can't start new thread" in error.message
 
 
@@ -108,13 +108,13 @@ def test_cpu_limit_kills_a_busy_job(tight: ProcessSandbox) -> None:
 
 
 def test_huge_result_is_capped(tight: ProcessSandbox) -> None:
-    error = refused(tight, "plan = 'x' * 10_000_000")
+    error = refused(tight, "_collect.MAX_OUTPUT = 10**8\nplan = 'x' * 10_000_000")
     assert error.code == "result_too_large"
 
 
 def test_huge_prints_do_not_corrupt_the_result(tight: ProcessSandbox) -> None:
     code = "import sys\nfor _ in range(200):\n    print('x' * 100_000)\nplan = {'ok': True}"
-    assert run_analysis(tight, analysis_job(code)) == {"ok": True}
+    assert observe(tight, code) == {"ok": True}
 
 
 def test_a_forged_result_is_malformed(sandbox: ProcessSandbox) -> None:
