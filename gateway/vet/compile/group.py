@@ -2,8 +2,7 @@
 
 Only category and date columns are grouped on (an identifier would make
 groups of one); ROLLUP, CUBE and GROUPING SETS are refused, since the plan
-holds one list of keys. A selected column must also be grouped on, or the
-query would release the values of single rows.
+holds one list of keys.
 """
 
 from __future__ import annotations
@@ -103,17 +102,3 @@ def _group_item(
         return None
     ctx.reject(node, "group")
     return None
-
-
-def check_grouped(items: list[Item], keys: list[tuple[Key, exp.Expr]], ctx: Context) -> None:
-    """Refuse a selected key that is not grouped on: it would release row values."""
-    grouped = {k.ident for k, _ in keys}
-    for item in items:
-        if item.key is not None and item.key.ident not in grouped:
-            ctx.add(
-                Code.COLUMN_NOT_GROUPED,
-                f"`{item.key.bound.ref.column}` is selected but not grouped on",
-                item.node,
-                hint=f"add it to GROUP BY, or aggregate it; ({ctx.measures_hint()} "
-                "can be aggregated)",
-            )

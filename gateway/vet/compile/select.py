@@ -2,8 +2,9 @@
 
 Each entry is read as a group key (``keys``) or an aggregate (``aggregates``);
 anything else, such as ``*`` or a computed value, is refused, since only
-aggregates over groups are released. Output names must be short, printable
-and distinct: they become the release's column names.
+aggregates over groups are released: a list with no aggregate, or with a key
+that is not grouped on, would release the values of single rows. Output names
+must be short, printable and distinct: they become the release's column names.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from gateway.vet.compile.aggregates import Stat, aggregate
 from gateway.vet.compile.context import Context
 from gateway.vet.compile.keys import Bucket, Key, group_key
 from gateway.vet.shapes import AGGREGATES, is_aggregate_call, is_key_shape, unparen
+from gateway.vet.text import covering
 
 _MAX_ALIAS = 64
 
@@ -47,8 +49,15 @@ class Item:
         return name
 
 
-def select_item(node: exp.Expr, ctx: Context) -> Item:
-    """One SELECT entry, read as a group key or an aggregate (or refused)."""
+def select_list(select: exp.Select, ctx: Context) -> list[Item]:
+    """The SELECT entries, each read as a group key or an aggregate (or refused)."""
+    items = [_item(node, ctx) for node in select.expressions]
+    if not items:
+        ctx.add(Code.PARSE_ERROR, "the SELECT list is empty", None, "select an aggregate")
+    return items
+
+
+def _item(node: exp.Expr, ctx: Context) -> Item:
     alias_node: exp.Expr | None = None
     alias: str | None = None
     if type(node) is exp.Alias:
@@ -77,6 +86,31 @@ def _check_alias(alias: str, at: exp.Expr, ctx: Context) -> None:
             f"an output name must be 1 to {_MAX_ALIAS} printable characters",
             at,
             hint="use a short plain name, e.g. AS tips_per_theme",
+        )
+
+
+def check_aggregated(items: list[Item], keys: list[tuple[Key, exp.Expr]], ctx: Context) -> None:
+    """Refuse a SELECT list that would release row values.
+
+    That is a list with no aggregate at all, or with a key not grouped on.
+    """
+    if any(item.aggregate_attempt for item in items):
+        grouped = {k.ident for k, _ in keys}
+        for item in items:
+            if item.key is not None and item.key.ident not in grouped:
+                ctx.add(
+                    Code.COLUMN_NOT_GROUPED,
+                    f"`{item.key.bound.ref.column}` is selected but not grouped on",
+                    item.node,
+                    hint=f"add it to GROUP BY, or aggregate it; ({ctx.measures_hint()} "
+                    "can be aggregated)",
+                )
+    elif items and not ctx.has(Code.ROW_LEVEL_OUTPUT):
+        ctx.add(
+            Code.ROW_LEVEL_OUTPUT,
+            "the query has no aggregate, so it would return rows; only aggregates are released",
+            covering(ctx.text.span(item.node) for item in items),
+            hint="add an aggregate such as COUNT(*) or AVG(helpful_votes), with GROUP BY",
         )
 
 

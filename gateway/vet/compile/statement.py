@@ -17,9 +17,9 @@ from gateway.plan import GroupKey, QueryPlan
 from gateway.policy.model import Policy
 from gateway.vet.codes import Code
 from gateway.vet.compile.context import Context
-from gateway.vet.compile.group import check_grouped, group_by
+from gateway.vet.compile.group import group_by
 from gateway.vet.compile.order import limit, order_by
-from gateway.vet.compile.select import outputs, select_item
+from gateway.vet.compile.select import check_aggregated, outputs, select_list
 from gateway.vet.compile.tables import from_tables
 from gateway.vet.compile.where import where
 from gateway.vet.estimate import estimate_groups
@@ -68,24 +68,12 @@ def _compile(tree: exp.Expr, ctx: Context) -> QueryPlan | None:
     _refuse_clauses(tree, ctx)
     table, joined = from_tables(tree, ctx)
     ctx.fallback = text.keyword("SELECT")
-    items = [select_item(node, ctx) for node in tree.expressions]
-    if not items:
-        ctx.add(Code.PARSE_ERROR, "the SELECT list is empty", None, "select an aggregate")
+    items = select_list(tree, ctx)
     ctx.fallback = text.keyword("WHERE")
     predicate = where(tree.args.get("where"), ctx)
     ctx.fallback = text.keyword("GROUP")
     keys = group_by(tree.args.get("group"), items, ctx)
-    aggregated = any(item.aggregate_attempt for item in items)
-    if aggregated:
-        check_grouped(items, keys, ctx)
-    stats = [(item, item.stat) for item in items if item.stat is not None]
-    if items and not aggregated and not ctx.has(Code.ROW_LEVEL_OUTPUT):
-        ctx.add(
-            Code.ROW_LEVEL_OUTPUT,
-            "the query has no aggregate, so it would return rows; only aggregates are released",
-            covering(text.span(item.node) for item in items),
-            hint="add an aggregate such as COUNT(*) or AVG(helpful_votes), with GROUP BY",
-        )
+    check_aggregated(items, keys, ctx)
     shown, named_keys = outputs(items, keys, ctx)
     ctx.fallback = text.keyword("ORDER")
     order = order_by(tree.args.get("order"), items, named_keys, shown, ctx)
@@ -100,7 +88,7 @@ def _compile(tree: exp.Expr, ctx: Context) -> QueryPlan | None:
         group_by=tuple(
             GroupKey(column=k.bound.ref, bucket=k.bucket, alias=a) for k, a in named_keys
         ),
-        aggregates=tuple(stat.to_plan(item.name()) for item, stat in stats),
+        aggregates=tuple(i.stat.to_plan(i.name()) for i in items if i.stat is not None),
         order_by=tuple(order),
         limit=kept,
     )
