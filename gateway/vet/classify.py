@@ -30,6 +30,26 @@ IDENTIFIER_CODES: dict[Clause, Code] = {
     "group": Code.IDENTIFIER_IN_GROUP_BY,
     "other": Code.IDENTIFIER_IN_EXPRESSION,
 }
+IDENTIFIER_WORDING: dict[Code, tuple[str, str]] = {
+    Code.IDENTIFIER_IN_OUTPUT: (
+        "`{column}` is {what} and is never released",
+        "count instead: COUNT(DISTINCT {unit}) or COUNT(*)",
+    ),
+    Code.IDENTIFIER_IN_FILTER: (
+        "filtering on `{column}` ({what}) would single out rows",
+        "filter on categories, dates or measures",
+    ),
+    Code.IDENTIFIER_IN_GROUP_BY: (
+        "grouping on `{column}` ({what}) would make groups of one",
+        "group on a category or date column",
+    ),
+    Code.IDENTIFIER_IN_EXPRESSION: (
+        "`{column}` is {what}; it may appear only in the members join and in "
+        "COUNT(DISTINCT {unit})",
+        "use COUNT(DISTINCT {unit}) to count members",
+    ),
+}
+"""Message and hint per identifier code, filled in with the column, what it is and the unit."""
 ROWS_HINT = "select group keys and aggregates such as COUNT(*)"
 SUBSET_HINT = "see docs/vetting.md for the SQL the gateway accepts"
 NEUTRAL = (
@@ -49,6 +69,40 @@ NEUTRAL = (
     exp.TableAlias,
 )
 """Parts that are harmless in themselves; their parent or children carry any issue."""
+REFUSED_CONSTRUCTS: tuple[tuple[type | tuple[type, ...], Code, str, str], ...] = (
+    (
+        exp.Query,
+        Code.SUBQUERY,
+        "subqueries cannot be bounded by the DP engine",
+        "filter with constants in WHERE; join only members",
+    ),
+    (
+        (exp.Window, exp.WindowSpec),
+        Code.WINDOW_FUNCTION,
+        "window functions are not supported",
+        "aggregate with GROUP BY instead of OVER (...)",
+    ),
+    (
+        exp.Filter,
+        Code.UNSUPPORTED_EXPRESSION,
+        "FILTER (WHERE ...) on an aggregate is not supported",
+        "move the condition to the query's WHERE",
+    ),
+    (
+        exp.Case,
+        Code.UNSUPPORTED_EXPRESSION,
+        "CASE expressions are not supported",
+        "filter rows with WHERE instead of choosing values with CASE",
+    ),
+    (exp.Lambda, Code.LAMBDA, "lambda functions are not supported", SUBSET_HINT),
+    (
+        (exp.Placeholder, exp.Parameter),
+        Code.UNSUPPORTED_EXPRESSION,
+        "query parameters are not supported",
+        "write the value into the query",
+    ),
+)
+"""Constructs refused whatever they hold, in the order they are tried: code, message, hint."""
 
 
 class Classifier:
@@ -125,27 +179,13 @@ class Classifier:
         return "the extract tables are: " + ", ".join(self.policy.tables)
 
     def identifier(self, node: exp.Expr, bound: Bound, clause: Clause, bare: bool) -> Issue:
-        column = bound.ref.column
         what = "the privacy unit" if bound.spec.role is ColumnRole.PRIVACY_UNIT else "an identifier"
         code = IDENTIFIER_CODES[clause]
         if clause == "output" and bare:
             code = Code.IDENTIFIER_IN_OUTPUT
-        unit = self.policy.privacy_unit
-        messages = {
-            Code.IDENTIFIER_IN_OUTPUT: f"`{column}` is {what} and is never released",
-            Code.IDENTIFIER_IN_FILTER: f"filtering on `{column}` ({what}) would single out rows",
-            Code.IDENTIFIER_IN_GROUP_BY: f"grouping on `{column}` ({what}) would make groups "
-            "of one",
-            Code.IDENTIFIER_IN_EXPRESSION: f"`{column}` is {what}; it may appear only in the "
-            f"members join and in COUNT(DISTINCT {unit})",
-        }
-        hints = {
-            Code.IDENTIFIER_IN_OUTPUT: f"count instead: COUNT(DISTINCT {unit}) or COUNT(*)",
-            Code.IDENTIFIER_IN_FILTER: "filter on categories, dates or measures",
-            Code.IDENTIFIER_IN_GROUP_BY: "group on a category or date column",
-            Code.IDENTIFIER_IN_EXPRESSION: f"use COUNT(DISTINCT {unit}) to count members",
-        }
-        return self.text.issue(code, messages[code], node, hints[code])
+        message, hint = IDENTIFIER_WORDING[code]
+        words = {"column": bound.ref.column, "what": what, "unit": self.policy.privacy_unit}
+        return self.text.issue(code, message.format(**words), node, hint.format(**words))
 
     def misplaced(self, node: exp.Expr, keyword: str) -> Issue:
         """An aggregate in WHERE or GROUP BY, which act on rows, not on groups."""
@@ -175,43 +215,9 @@ class Classifier:
             return self.identifier(node, bound, clause, bare)
         if isinstance(node, exp.Star) and type(node.parent) is not exp.Count:
             return issue(Code.ROW_LEVEL_OUTPUT, "`*` stands for whole rows", node, ROWS_HINT)
-        if isinstance(node, exp.Query):
-            return issue(
-                Code.SUBQUERY,
-                "subqueries cannot be bounded by the DP engine",
-                node,
-                "filter with constants in WHERE; join only members",
-            )
-        if isinstance(node, exp.Window | exp.WindowSpec):
-            return issue(
-                Code.WINDOW_FUNCTION,
-                "window functions are not supported",
-                node,
-                "aggregate with GROUP BY instead of OVER (...)",
-            )
-        if isinstance(node, exp.Filter):
-            return issue(
-                Code.UNSUPPORTED_EXPRESSION,
-                "FILTER (WHERE ...) on an aggregate is not supported",
-                node,
-                "move the condition to the query's WHERE",
-            )
-        if isinstance(node, exp.Case):
-            return issue(
-                Code.UNSUPPORTED_EXPRESSION,
-                "CASE expressions are not supported",
-                node,
-                "filter rows with WHERE instead of choosing values with CASE",
-            )
-        if isinstance(node, exp.Lambda):
-            return issue(Code.LAMBDA, "lambda functions are not supported", node, SUBSET_HINT)
-        if isinstance(node, exp.Placeholder | exp.Parameter):
-            return issue(
-                Code.UNSUPPORTED_EXPRESSION,
-                "query parameters are not supported",
-                node,
-                "write the value into the query",
-            )
+        for kinds, code, message, hint in REFUSED_CONSTRUCTS:
+            if isinstance(node, kinds):
+                return issue(code, message, node, hint)
         if isinstance(node, NEUTRAL) or is_constant(node):
             return None
         if isinstance(node, exp.Func):
