@@ -86,10 +86,11 @@ def vet_command(
         expected: list[str] = []
         fixed = report.bounds is not None and not report.bounds.chosen
         if accuracy and report.plan is not None and fixed:
-            from gateway.dp.engine import predict_accuracy
+            from gateway.dp.accuracy import KeptAccuracy, kept_accuracy
             from gateway.dp.release import MEAN_GROUP, per_aggregate
 
-            predicted = predict_accuracy(report.plan, loaded, report.epsilon)
+            kept = KeptAccuracy(settings_for())
+            predicted = kept_accuracy(report.plan, loaded, report.epsilon, kept)
             for alias, half_width, mean in per_aggregate(predicted):
                 group = f" in a group of {MEAN_GROUP:,} values" if mean else ""
                 expected.append(f"expected 95% error of {alias}: ± {half_width:,.4g}{group}")
