@@ -123,25 +123,33 @@ class Settings(BaseSettings):
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` with mode 0700, or refuse one that others can read.
-
-    Key material must not be readable by other users; an existing directory
-    with group or world permissions is an error, never silently fixed.
-    """
-    from gateway.errors import ConfigError
-
+    """Create ``path`` with mode 0700, or refuse one that others can read."""
     if path.exists():
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise ConfigError(
-                "unsafe_key_dir",
-                f"key directory {path} has mode {mode:o}; others can read it",
-                hint=f"run: chmod 700 {path}",
-            )
+        check_private(path)
         return path
     path.mkdir(parents=True, mode=0o700)
     os.chmod(path, 0o700)
     return path
+
+
+def check_private(path: Path) -> None:
+    """Refuse a key file or key directory that group or others can read.
+
+    Key material must not be readable by other users; such a path is an
+    error, never silently fixed.
+    """
+    from gateway.errors import ConfigError
+
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        kind, what, private = (
+            ("dir", "key directory", "700") if path.is_dir() else ("file", "key file", "600")
+        )
+        raise ConfigError(
+            f"unsafe_key_{kind}",
+            f"{what} {path} has mode {mode:o}; others can read it",
+            hint=f"run: chmod {private} {path}",
+        )
 
 
 def get_settings() -> Settings:

@@ -9,7 +9,12 @@ numbers.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 
 class Issue(BaseModel):
@@ -23,6 +28,15 @@ class Issue(BaseModel):
     end: int | None = Field(default=None, description="0-based offset just past the fragment")
     highlight: str | None = None
     hint: str | None = None
+
+
+def field_message(error: ErrorDetails, *, top: str = "(top level)", skip: int = 0) -> str:
+    """One of pydantic's errors as ``field.path: what is wrong``, ``top`` when it has no path.
+
+    ``skip`` drops the leading path parts that name an envelope around the model.
+    """
+    where = ".".join(str(part) for part in error["loc"][skip:]) or top
+    return f"{where}: {error['msg']}"
 
 
 class GatewayError(Exception):

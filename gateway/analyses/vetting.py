@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from gateway.analyses.plan import AnalysisPlan, PlannedQuery
 from gateway.analyses.render import to_sql
 from gateway.dp.shape import shape_of
-from gateway.errors import AnalysisError, DpError, EpsilonError, Issue, VetError
+from gateway.errors import AnalysisError, DpError, EpsilonError, Issue, VetError, field_message
 from gateway.plan import Contributions, QueryPlan
 from gateway.policy.epsilon import check_epsilon
 from gateway.policy.model import Policy
@@ -61,7 +61,7 @@ def _revalidated(plan: AnalysisPlan) -> AnalysisPlan:
     except ValidationError as err:
         raise AnalysisError(
             "analysis_not_a_plan",
-            f"the analysis plan is invalid: {err.errors()[0]['msg']}",
+            f"the analysis plan is invalid: {field_message(err.errors()[0])}",
             hint="build the plan only with gateway.analyses (table, col, Analysis)",
         ) from None
 

@@ -14,10 +14,9 @@ import contextlib
 import os
 import re
 import secrets
-import stat
 from pathlib import Path
 
-from gateway.config import Settings, ensure_private_dir
+from gateway.config import Settings, check_private, ensure_private_dir
 from gateway.errors import ConfigError, ExtractError
 from gateway.extract.encryption import HEX_KEY
 
@@ -110,13 +109,7 @@ def _write_new(path: Path, text: str) -> None:
 
 
 def _read(path: Path) -> str:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise ConfigError(
-            "unsafe_key_file",
-            f"key file {path} has mode {mode:o}; others can read it",
-            hint=f"run: chmod 600 {path}",
-        )
+    check_private(path)
     text = path.read_text(encoding="ascii").strip()
     if not HEX_KEY.fullmatch(text):
         raise ConfigError("corrupt_key_file", f"key file {path} does not hold a 256-bit hex key")

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.config import Settings
 from gateway.db import Base, session
-from gateway.errors import Issue, SourceError
+from gateway.errors import Issue, SourceError, field_message
 from gateway.extract.source import naive, utc
 from gateway.source.schema import PURPOSES
 
@@ -151,12 +151,10 @@ def parse_changes(path: Path) -> list[AnyChange]:
         try:
             change = _CHANGE.validate_json(line)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(line)"
             issues.append(
                 Issue(
                     code="malformed_change",
-                    message=f"line {number}: {where}: {first['msg']}",
+                    message=f"line {number}: {field_message(exc.errors()[0], top='(line)')}",
                     line=number,
                 )
             )

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from gateway.errors import PolicyError
+from gateway.errors import PolicyError, field_message
 from gateway.policy.model import Policy
 
 GUIDE = "docs/policy.md"
@@ -66,10 +66,9 @@ def load_policy(path: str | Path) -> Policy:
         return Policy.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise PolicyError(
             "policy_invalid",
-            f"{path}: {where}: {first['msg']} ({exc.error_count()} problem(s) in all)",
+            f"{path}: {field_message(first)} ({exc.error_count()} problem(s) in all)",
             hint=f"see {GUIDE}#{section(first['loc'])}",
         ) from None
 

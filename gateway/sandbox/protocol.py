@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 import gateway.errors
 from gateway.analyses.collect import CollectedAnalysis
-from gateway.errors import AnalysisError, GatewayError, ReleaseFailed, SandboxError
+from gateway.errors import AnalysisError, GatewayError, ReleaseFailed, SandboxError, field_message
 from gateway.sandbox.jobs import (
     OUTPUT,
     AnalysisJob,
@@ -108,11 +108,10 @@ def read_output(raw: bytes | str) -> QueryOutput | AnalysisOutput | Failure:
     except ValidationError as err:
         errors = err.errors()
         if all(e["loc"][:2] == ("analysis", "collected") for e in errors):
-            first = errors[0]
-            where = ".".join(str(p) for p in first["loc"][2:]) or "(top level)"
+            problem = field_message(errors[0], skip=2)
             raise AnalysisError(
                 "analysis_not_a_plan",
-                f"the analysis did not produce a valid plan: {where}: {first['msg']}"[:2000],
+                f"the analysis did not produce a valid plan: {problem}"[:2000],
                 hint="build the plan only with gateway.analyses (table, col, Analysis)",
             ) from None
         raise SandboxError(

@@ -36,8 +36,8 @@ from gateway.service import audit, budget, privacy_loss
 from gateway.service.accounts import Principal
 from gateway.service.audit import Actor
 from gateway.service.inputs import EPSILON_DEFAULT, Epsilon, Id
-from gateway.service.models import Job, JobKind, Project, ProjectStatus, ReleaseRecord, Role, utcnow
-from gateway.service.projects import get_project, may_see, visible_project
+from gateway.service.models import Job, JobKind, Project, ProjectStatus, ReleaseRecord, utcnow
+from gateway.service.projects import get_project, may_see, only_visible, visible_project
 from gateway.service.status import NEXT, State, StatusCode
 from gateway.service.transaction import transaction
 from gateway.vet.bounds import FixedBounds
@@ -371,11 +371,7 @@ def list_jobs(
 ) -> JobsPublic:
     """Jobs newest first: a researcher's own projects' only; all for reviewers and admins."""
     with session(settings) as s:
-        query = select(Job).order_by(Job.id.desc())
-        if who.role is Role.RESEARCHER:
-            query = query.join(Project, Project.id == Job.project_id).where(
-                Project.owner_id == who.id
-            )
+        query = only_visible(select(Job).order_by(Job.id.desc()), who, Job.project_id)
         if project_id is not None:
             query = query.where(Job.project_id == project_id)
         if status is not None:

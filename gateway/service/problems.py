@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import GatewayError, Issue, ServiceError
+from gateway.errors import GatewayError, Issue, ServiceError, field_message
 from gateway.web import render_problem
 
 PROBLEM_TYPE = "urn:gateway:problem:"
@@ -108,10 +108,7 @@ def handle_gateway_error(request: Request, error: Exception) -> Response:
 def handle_validation(request: Request, error: Exception) -> Response:
     """Malformed input (FastAPI's check of a request, or a model built from it) as a problem."""
     assert isinstance(error, RequestValidationError | ValidationError)
-    issues = [
-        Issue(code=str(e["type"]), message=f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
-        for e in error.errors()
-    ]
+    issues = [Issue(code=str(e["type"]), message=field_message(e)) for e in error.errors()]
     refusal = ServiceError(
         "invalid_request",
         issues[0].message if issues else "the request is not valid",

@@ -18,10 +18,11 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gateway.config import Settings
 from gateway.db import session
@@ -50,6 +51,8 @@ from gateway.service.models import (
 )
 from gateway.service.transaction import transaction
 from gateway.web.i18n import Lang
+
+Q = TypeVar("Q", bound=Select[Any])
 
 
 class ProjectCreate(BaseModel):
@@ -194,6 +197,13 @@ def get_project(s: Session, project_id: int) -> Project:
 def may_see(who: Principal, project: Project) -> bool:
     """Its researcher, reviewers and admins see a project; other researchers do not."""
     return who.role is not Role.RESEARCHER or project.owner_id == who.id
+
+
+def only_visible(query: Q, who: Principal, project_id: InstrumentedAttribute[int]) -> Q:
+    """``query`` narrowed to rows of projects ``who`` may see: ``may_see`` in SQL."""
+    if who.role is not Role.RESEARCHER:
+        return query
+    return query.where(project_id.in_(select(Project.id).where(Project.owner_id == who.id)))
 
 
 def visible_project(s: Session, who: Principal, project_id: int) -> Project:
@@ -497,9 +507,7 @@ def list_projects(
 ) -> ProjectsPublic:
     """A researcher's own projects; every project for reviewers and admins."""
     with session(settings) as s:
-        query = select(Project).order_by(Project.id.desc())
-        if who.role is Role.RESEARCHER:
-            query = query.where(Project.owner_id == who.id)
+        query = only_visible(select(Project).order_by(Project.id.desc()), who, Project.id)
         if status is not None:
             query = query.where(Project.status == status)
         data = [_public(s, p) for p in s.execute(query).scalars()]

@@ -27,8 +27,8 @@ from gateway.policy.model import Aggregation, Policy
 from gateway.service import audit
 from gateway.service.accounts import Principal
 from gateway.service.caveats import Caveat, CaveatCode, caveats, unacknowledged
-from gateway.service.models import Project, ReleaseRecord, Role, utcnow
-from gateway.service.projects import get_project, may_see
+from gateway.service.models import Project, ReleaseRecord, utcnow
+from gateway.service.projects import get_project, may_see, only_visible
 from gateway.service.queue import Part
 from gateway.service.transaction import transaction
 from gateway.web.vocabulary import Labels, labels
@@ -173,11 +173,9 @@ def list_releases(
     Listing reads every release listed, so one audit record names them all.
     """
     with transaction(settings) as s:
-        query = select(ReleaseRecord).order_by(ReleaseRecord.id.desc())
-        if who.role is Role.RESEARCHER:
-            query = query.join(Project, Project.id == ReleaseRecord.project_id).where(
-                Project.owner_id == who.id
-            )
+        query = only_visible(
+            select(ReleaseRecord).order_by(ReleaseRecord.id.desc()), who, ReleaseRecord.project_id
+        )
         if published is not None:
             query = query.where(ReleaseRecord.published == published)
         data = [_public(row) for row in s.execute(query.limit(500)).scalars()]
