@@ -12,6 +12,7 @@ import sys
 
 BENCHMARKS = (
     "vet",
+    "cli",
     "sandbox",
     "source_generate",
     "extract_build",

@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import sqlglot
@@ -42,12 +42,14 @@ def per_query_ms(run: Callable[[str], object], queries: list[str]) -> list[float
     return medians
 
 
-def process_cpu_s(command: list[str]) -> float:
-    """Median user+system CPU seconds of a child process, over STARTS runs."""
+def process_cpu_s(
+    command: list[str], starts: int = STARTS, env: Mapping[str, str] | None = None
+) -> float:
+    """Median user+system CPU seconds of a child process, over ``starts`` runs."""
     spent = []
-    for _ in range(STARTS):
+    for _ in range(starts):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run(command, check=False, capture_output=True)
+        subprocess.run(command, check=False, capture_output=True, env=env)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         spent.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return statistics.median(spent)
