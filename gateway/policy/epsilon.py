@@ -35,7 +35,7 @@ def epsilon_issues(policy: Policy, epsilon: float, *, share: float = 1.0) -> lis
             Issue(
                 code=INVALID_EPSILON,
                 message=f"ε must be a positive number, not {epsilon}",
-                hint=f"pass --epsilon between 0 and {cap / share:g}",
+                hint=f"run it with --epsilon between 0 and {cap / share:g}",
             )
         ]
     spent = epsilon * share
@@ -44,7 +44,7 @@ def epsilon_issues(policy: Policy, epsilon: float, *, share: float = 1.0) -> lis
             Issue(
                 code=EPSILON_OVER_CAP,
                 message=f"ε = {spent:g} is above the policy's per-query cap of {cap:g}",
-                hint=f"pass --epsilon {cap / share:g} or less; a larger ε needs a policy change",
+                hint=f"run it with --epsilon {cap / share:g} or less; more needs a policy change",
             )
         ]
     return []
@@ -55,4 +55,4 @@ def check_epsilon(policy: Policy, epsilon: float, *, share: float = 1.0) -> None
     issues = epsilon_issues(policy, epsilon, share=share)
     if issues:
         first = issues[0]
-        raise EpsilonError(first.code, first.message, hint=first.hint, issues=issues)
+        raise EpsilonError(first.code, first.message, hint=first.hint)
