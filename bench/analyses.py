@@ -6,9 +6,9 @@ measures, as medians:
 * collecting each example's plan in-process (``collect``: the file run
   under the SDK's guards) against the same in a cold sandbox job, the way
   ``gateway analysis run`` does it;
-* vetting each example's plan (``vet_analysis``: budget, rendering to SQL,
-  ``vet()``, the round-trip comparison and the DP engine's shape check)
-  against ``vet()`` of the same SQL texts alone;
+* vetting each example's plan (``vet_analysis``: budget, the plan checker,
+  the SQL rendered for display and the DP engine's shape check) against
+  ``vet()`` of the same SQL texts alone;
 * writing dummy extracts of 20 000 and 100 000 members.
 
 Results go to docs/benchmarks.md, section "Analyses".

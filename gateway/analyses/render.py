@@ -1,9 +1,11 @@
-"""Render a ``QueryPlan`` as the SQL it stands for.
+"""Render a ``QueryPlan`` as the SQL it stands for, to show it.
 
-The trusted side vets builder queries by rendering them and passing the text
-through the same ``vet()`` as researchers' SQL, so one set of rules decides
-both. The SQL is built as a sqlglot tree, never by pasting strings, and every
-name is quoted, so a forged plan cannot smuggle SQL through a name or value.
+Researchers see their builder queries as SQL (``Query.sql()``, the analysis's
+output) and reviewers read them so. The rendering is never vetted again: the
+plan itself is checked (``gateway.vet.plans``), and a test holds that the
+vetter reads the rendering as that same plan. The SQL is built as a sqlglot
+tree, never by pasting strings, and every name is quoted, so what is shown
+is exactly what the plan says.
 """
 
 from __future__ import annotations

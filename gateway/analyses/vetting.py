@@ -1,13 +1,10 @@
 """Trusted-side vetting of an analysis plan, with the same rules as SQL.
 
-Builder queries are rendered to SQL and sent through ``gateway.vet.vet`` like
-any researcher's SQL, so there is one set of rules and one implementation of
-them. The plan the vetter compiles must be the plan the researcher built
-(bounds aside), or the query is refused: the two sides never silently
-disagree about a question. SQL cannot fix bounds, so bounds the researcher
-fixed (contributions, clamp ranges) are then put back on the compiled plan
-and checked against the policy's maxima (``gateway.vet.bounds``); what is
-left out the engine chooses per query with DP.
+A query given as SQL goes through ``gateway.vet.vet`` like any researcher's
+SQL. A builder query is checked as the plan it is (``gateway.vet.plans``),
+with the vetter's rules and codes, bounds the researcher fixed included
+(within the policy's maxima); what is left out the engine chooses per query
+with DP. Its SQL is rendered only to show it (``gateway.analyses.render``).
 The budget is checked first, so an analysis that asks for too much ε is
 refused before any query is even parsed. Last, each query's shape is worked
 out by the DP engine (without data), so a query the engine cannot answer is
@@ -24,11 +21,11 @@ from gateway.analyses.plan import AnalysisPlan, PlannedQuery
 from gateway.analyses.render import to_sql
 from gateway.dp.shape import shape_of
 from gateway.errors import AnalysisError, DpError, EpsilonError, Issue, VetError, field_message
-from gateway.plan import Contributions, QueryPlan
+from gateway.plan import QueryPlan
 from gateway.policy.epsilon import check_epsilon
 from gateway.policy.model import Policy
 from gateway.vet import vet
-from gateway.vet.bounds import check_bounds
+from gateway.vet.plans import check_plan
 
 
 class VettedQuery(BaseModel):
@@ -82,89 +79,22 @@ def _named(name: str, issue: Issue) -> Issue:
     return issue.model_copy(update={"message": f"{name}: {issue.message}"})
 
 
-def _unbounded(plan: QueryPlan) -> QueryPlan:
-    """``plan`` without fixed bounds: the question SQL can ask."""
-    return plan.model_copy(
-        update={
-            "contributions": Contributions(),
-            "aggregates": tuple(
-                a.model_copy(update={"lower": None, "upper": None}) for a in plan.aggregates
-            ),
-        }
-    )
-
-
-def _same_question(built: QueryPlan, compiled: QueryPlan, policy: Policy) -> bool:
-    """True if the vetter compiled the plan that was built, up to two normalisations.
-
-    Fixed bounds are left aside (SQL cannot carry them), and the vetter drops
-    a bucket that is the column's own grain (``date_trunc('month',
-    created_month)`` is ``created_month``); the SDK cannot know a column's
-    grain, so it may ask.
-    """
-    keys = tuple(
-        k.model_copy(update={"bucket": None})
-        if k.bucket == "month" and _monthly(policy, k.column.table, k.column.column)
-        else k
-        for k in built.group_by
-    )
-    return _unbounded(compiled) == _unbounded(built).model_copy(update={"group_by": keys})
-
-
-def _with_bounds(compiled: QueryPlan, built: QueryPlan) -> QueryPlan:
-    """The compiled plan with the bounds fixed in the built one (the same question)."""
-    return compiled.model_copy(
-        update={
-            "contributions": built.contributions,
-            "aggregates": tuple(
-                c.model_copy(update={"lower": b.lower, "upper": b.upper})
-                for c, b in zip(compiled.aggregates, built.aggregates, strict=True)
-            ),
-        }
-    )
-
-
-def _monthly(policy: Policy, table: str, column: str) -> bool:
-    spec = policy.tables.get(table)
-    derive = spec.columns[column].derive if spec and column in spec.columns else None
-    return derive is not None and derive.transform == "month"
-
-
-def _vet_one(
-    query: PlannedQuery, policy: Policy, epsilon: float
-) -> tuple[str, QueryPlan | None, list[Issue]]:
-    if query.plan is None:
-        assert query.sql is not None
-        sql = query.sql
-    else:
-        try:
-            sql = to_sql(query.plan, unit_table=policy.unit_table, privacy_unit=policy.privacy_unit)
-        except ValueError as err:
-            return "", None, [Issue(code="plan_invalid", message=f"{query.name}: {err}")]
+def _vet_one(query: PlannedQuery, policy: Policy, epsilon: float) -> VettedQuery | list[Issue]:
+    """The query ready for the engine, or every issue found in it."""
     try:
-        compiled = vet(sql, policy)
+        if query.plan is None:
+            assert query.sql is not None
+            sql, plan = query.sql, vet(query.sql, policy)
+        else:
+            plan = check_plan(query.plan, policy)
+            sql = to_sql(query.plan, unit_table=policy.unit_table, privacy_unit=policy.privacy_unit)
+        shape_of(plan, policy, epsilon=epsilon)
     except VetError as err:
         found = err.issues or [Issue(code=err.code, message=err.message, hint=err.hint)]
-        return sql, None, [_named(query.name, i) for i in found]
-    if query.plan is not None and not _same_question(query.plan, compiled, policy):
-        mismatch = Issue(
-            code="plan_mismatch",
-            message=f"{query.name}: the vetter read this query differently from how it was built",
-            highlight=sql,
-            hint="write this query with add_sql(...) instead, and report the difference",
-        )
-        return sql, None, [mismatch]
-    if query.plan is not None:
-        compiled = _with_bounds(compiled, query.plan)
-        outside = check_bounds(compiled, policy)
-        if outside:
-            return sql, None, [_named(query.name, i) for i in outside]
-    try:
-        shape_of(compiled, policy, epsilon=epsilon)
+        return [_named(query.name, i) for i in found]
     except DpError as err:
-        issue = Issue(code=err.code, message=f"{query.name}: {err.message}", hint=err.hint)
-        return sql, None, [issue]
-    return sql, compiled, []
+        return [Issue(code=err.code, message=f"{query.name}: {err.message}", hint=err.hint)]
+    return VettedQuery(name=query.name, share=query.share, epsilon=epsilon, sql=sql, plan=plan)
 
 
 def vet_analysis(plan: AnalysisPlan, policy: Policy, epsilon: float) -> VettedAnalysis:
@@ -174,18 +104,11 @@ def vet_analysis(plan: AnalysisPlan, policy: Policy, epsilon: float) -> VettedAn
     issues: list[Issue] = []
     vetted: list[VettedQuery] = []
     for query in plan.queries:
-        sql, compiled, found = _vet_one(query, policy, epsilon * query.share)
-        issues.extend(found)
-        if compiled is not None:
-            vetted.append(
-                VettedQuery(
-                    name=query.name,
-                    share=query.share,
-                    epsilon=epsilon * query.share,
-                    sql=sql,
-                    plan=compiled,
-                )
-            )
+        found = _vet_one(query, policy, epsilon * query.share)
+        if isinstance(found, VettedQuery):
+            vetted.append(found)
+        else:
+            issues += found
     if issues:
         refused = len(plan.queries) - len(vetted)
         raise VetError(

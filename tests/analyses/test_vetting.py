@@ -27,20 +27,26 @@ from gateway.analyses import (
 from gateway.analyses.render import to_sql
 from gateway.analyses.vetting import check_budget, vet_analysis
 from gateway.errors import AnalysisError, EpsilonError, VetError
+from gateway.plan import QueryPlan
 from gateway.policy import Column, ColumnRole, Policy
 from tests.analyses.factories import EXAMPLES, example_plan, sleep_trends
 
 
 @pytest.fixture
 def vet_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Records every SQL text that reaches the vetter, and refuses it."""
+    """Records every query that reaches the SQL vetter or the plan checker (a plan as its
+    SQL), and refuses it."""
     calls: list[str] = []
 
     def vet(sql: str, policy: Policy) -> None:
         calls.append(sql)
         raise VetError("recorded", "vetter reached")
 
+    def check_plan(plan: QueryPlan, policy: Policy) -> None:
+        vet(to_sql(plan), policy)
+
     monkeypatch.setattr(gateway.analyses.vetting, "vet", vet)
+    monkeypatch.setattr(gateway.analyses.vetting, "check_plan", check_plan)
     return calls
 
 
@@ -285,5 +291,5 @@ def test_any_schema_query_compiles_to_the_plan_it_was_built_as(
 ) -> None:
     query = data.draw(schema_queries(policy))
     plan = Analysis("generated").add("q", query).plan()
-    vetted = vet_analysis(plan, policy, 1.0)  # raises plan_mismatch if the two sides disagree
+    vetted = vet_analysis(plan, policy, 1.0)
     assert vetted.queries[0].plan.output_columns == query.plan().output_columns
