@@ -8,8 +8,12 @@ import gateway.analyses
 from tests.analyses.factories import ROOT
 
 DOC = (ROOT / "docs" / "analyses.md").read_text()
-RAISED = re.compile(r'(?:Error\(|_Refused\(|code=)\s*"([a-z_]+)"')
-SOURCES = [*(ROOT / "gateway" / "analyses").glob("*.py"), ROOT / "gateway" / "pipeline.py"]
+RAISED = re.compile(r'(?:Error\(|_Refused\(|_located\(|code=|^[A-Z_]+ = )\s*"([a-z_]+)"', re.M)
+SOURCES = [
+    *(ROOT / "gateway" / "analyses").glob("*.py"),
+    ROOT / "gateway" / "pipeline.py",
+    ROOT / "gateway" / "policy" / "epsilon.py",
+]
 
 
 def test_every_refusal_code_is_documented() -> None:
