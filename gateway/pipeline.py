@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from gateway.analyses.collect import CollectedAnalysis
+from gateway.analyses.collect import CollectedAnalysis, check_size
 from gateway.analyses.result import AnalysisResult, NamedRelease
 from gateway.analyses.vetting import VettedAnalysis, vet_analysis
 from gateway.config import Settings
@@ -47,23 +47,11 @@ from gateway.sandbox import run_query as run_query_job
 from gateway.vet import vet
 from gateway.vet.bounds import fix_bounds
 
-MAX_CODE_BYTES = 256 * 1024
-"""Largest analysis source; base64 inside the job it stays under the sandbox's limit."""
-
-
-def _too_large(name: str) -> AnalysisError:
-    return AnalysisError(
-        "analysis_too_large",
-        f"{name} is more than {MAX_CODE_BYTES:,} bytes",
-        hint="an analysis only builds a plan; keep data and helpers out of it",
-    )
-
 
 def read_analysis(file: Path) -> str:
     """The source of an analysis file, or a clear refusal (a huge file is not read at all)."""
     try:
-        if file.stat().st_size > MAX_CODE_BYTES:
-            raise _too_large(file.name)
+        check_size(file.stat().st_size, file.name)
         raw = file.read_bytes()
     except FileNotFoundError:
         raise AnalysisError(
@@ -84,9 +72,10 @@ def read_analysis(file: Path) -> str:
 
 
 def collect(code: str, filename: str, sandbox: Sandbox) -> CollectedAnalysis:
-    """Stage 1: the researcher's code, run in the sandbox without data, gives its plan."""
-    if len(code.encode()) > MAX_CODE_BYTES:
-        raise _too_large(filename)
+    """Stage 1: the researcher's code, run in the sandbox without data, gives its plan.
+
+    Code larger than an analysis may be is refused before the sandbox starts.
+    """
     return run_analysis_job(sandbox, AnalysisJob(code=code, filename=filename))
 
 

@@ -45,6 +45,8 @@ ALLOWED_IMPORTS = frozenset(
 """What an analysis may import: the SDK and pure helpers. No I/O, no data."""
 
 FORBIDDEN_BUILTINS = ("open", "exec", "eval", "compile", "input", "breakpoint", "exit", "quit")
+MAX_CODE_BYTES = 512 * 1024
+"""Largest analysis source, in bytes of UTF-8: an analysis only builds a plan."""
 MAX_OUTPUT = 64 * 1024
 """Characters of ``print`` output kept; more is an error, not a silent cut."""
 MAX_MESSAGE = 2000
@@ -116,6 +118,20 @@ def _builtins(output: _Output) -> dict[str, Any]:
     namespace["__import__"] = _guarded_import
     namespace["print"] = lambda *args, **kwargs: builtins.print(*args, **{**kwargs, "file": output})
     return namespace
+
+
+def check_size(size: int, name: str) -> None:
+    """Refuse an analysis source of ``size`` bytes that is larger than an analysis may be.
+
+    The one rule, applied where code enters: a file read, an API request and
+    the sandbox's analysis job (``gateway.sandbox.protocol.check_job``).
+    """
+    if size > MAX_CODE_BYTES:
+        raise AnalysisError(
+            "analysis_too_large",
+            f"{name} is {size:,} bytes; an analysis may have at most {MAX_CODE_BYTES:,}",
+            hint="an analysis only builds a plan; keep data and helpers out of it",
+        )
 
 
 def _line(tb: TracebackType | None, filename: str) -> int | None:

@@ -50,7 +50,7 @@ class InsecureSandbox:
     def prepare(self, job: Job) -> None:
         """1. refuse an oversized analysis or a missing extract; 2. record the job."""
         if job.job_id not in self._steps:
-            check_job(job, self.limits)
+            check_job(job)
             self._steps[job.job_id] = Step.PREPARED
 
     def execute(self, job: Job) -> None:

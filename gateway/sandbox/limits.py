@@ -52,6 +52,3 @@ class Limits(BaseModel):
         default=2 * GiB, description="DuckDB memory_limit; spills to the scratch tmpfs beyond"
     )
     duckdb_threads: Annotated[int, Field(ge=1, le=64)] = 2
-    code_bytes: Annotated[int, Field(ge=1024, le=16 * MiB)] = Field(
-        default=512 * 1024, description="largest analysis source accepted"
-    )

@@ -135,7 +135,7 @@ class ProcessSandbox:
         start the spare for the next such job."""
         if job.job_id in self._runs:
             return
-        check_job(job, self.limits)
+        check_job(job)
         extract = extract_of(job)
         process = self._adopt(job.kind, extract) or self._spawn(job.kind, extract)
         self._runs[job.job_id] = _Run(job, process)

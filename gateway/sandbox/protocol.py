@@ -24,7 +24,7 @@ from typing import Protocol, runtime_checkable
 from pydantic import ValidationError
 
 import gateway.errors
-from gateway.analyses.collect import CollectedAnalysis
+from gateway.analyses.collect import CollectedAnalysis, check_size
 from gateway.errors import AnalysisError, GatewayError, ReleaseFailed, SandboxError, field_message
 from gateway.sandbox.jobs import (
     OUTPUT,
@@ -35,7 +35,6 @@ from gateway.sandbox.jobs import (
     QueryJob,
     QueryOutput,
 )
-from gateway.sandbox.limits import Limits
 
 
 class Step(StrEnum):
@@ -121,14 +120,10 @@ def read_output(raw: bytes | str) -> QueryOutput | AnalysisOutput | Failure:
         ) from None
 
 
-def check_job(job: Job, limits: Limits) -> None:
+def check_job(job: Job) -> None:
     """Refuse a job the sandbox will not even start."""
-    if isinstance(job, AnalysisJob) and len(job.code.encode()) > limits.code_bytes:
-        raise AnalysisError(
-            "analysis_too_large",
-            f"the analysis source is larger than {limits.code_bytes} bytes",
-            hint="split the analysis or move data-independent helpers into gateway.analyses",
-        )
+    if isinstance(job, AnalysisJob):
+        check_size(len(job.code.encode()), job.filename)
     if isinstance(job, QueryJob) and not job.extract.is_file():
         raise SandboxError(
             "extract_missing",

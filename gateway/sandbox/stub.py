@@ -19,8 +19,8 @@ from pydantic import JsonValue
 from gateway.dp.release import Release
 from gateway.dp.tuning import Tuning
 from gateway.errors import GatewayError, SandboxError
-from gateway.sandbox.jobs import AnalysisOutput, Job, QueryJob, QueryOutput
-from gateway.sandbox.protocol import Step, check_output, read_output
+from gateway.sandbox.jobs import AnalysisJob, AnalysisOutput, Job, QueryJob, QueryOutput
+from gateway.sandbox.protocol import Step, check_job, check_output, read_output
 
 
 @dataclass
@@ -54,6 +54,8 @@ class StubSandbox:
         return True
 
     def prepare(self, job: Job) -> None:
+        if isinstance(job, AnalysisJob):  # a query's extract need not exist for the stub
+            check_job(job)
         self._advance(job, Step.PREPARED)
 
     def execute(self, job: Job) -> None:

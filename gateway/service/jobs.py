@@ -19,9 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.analyses.collect import check_size
 from gateway.config import Settings
 from gateway.db import session
 from gateway.errors import (
+    AnalysisError,
     BudgetError,
     ConflictError,
     ForbiddenError,
@@ -29,7 +31,6 @@ from gateway.errors import (
     NotFoundError,
     ServiceError,
 )
-from gateway.pipeline import MAX_CODE_BYTES
 from gateway.policy.epsilon import asked_epsilon
 from gateway.policy.model import Policy
 from gateway.service import audit, budget, privacy_loss
@@ -243,12 +244,10 @@ def submit_analysis(
             hint=f"templates: {', '.join(policy.auto_approval.templates) or 'none'}",
         )
     code = data.code if data.code is not None else _template_code(settings, policy, data.template)
-    if len(code.encode()) > MAX_CODE_BYTES:
-        raise ServiceError(
-            "analysis_too_large",
-            f"the analysis is {len(code.encode()):,} bytes; at most {MAX_CODE_BYTES:,}",
-            hint="an analysis only builds a plan; keep data and helpers out of it",
-        )
+    try:
+        check_size(len(code.encode()), "the analysis")
+    except AnalysisError as err:  # refused as a request, before anything is recorded
+        raise ServiceError(err.code, err.message, hint=err.hint) from None
     epsilon = asked_epsilon(policy, data.epsilon)
     report = analysis_report(settings, policy, code, epsilon)
     return _submit(

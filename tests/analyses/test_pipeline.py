@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gateway.analyses import Analysis, AnalysisPlan, count, table
-from gateway.analyses.collect import CollectedAnalysis
+from gateway.analyses.collect import MAX_CODE_BYTES, CollectedAnalysis
 from gateway.analyses.result import AnalysisResult
 from gateway.config import Settings
 from gateway.dp.release import Release
@@ -24,7 +24,6 @@ from gateway.dp.tuning import Noise, Tuning
 from gateway.errors import AnalysisError, DpError, EpsilonError, ExtractError, VetError
 from gateway.extract.manifest import Manifest, manifest_path
 from gateway.pipeline import (
-    MAX_CODE_BYTES,
     read_analysis,
     run_analysis,
     run_query,

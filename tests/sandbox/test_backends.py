@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.analyses import Analysis, count, table
-from gateway.analyses.collect import CollectedAnalysis
+from gateway.analyses.collect import MAX_CODE_BYTES, CollectedAnalysis
 from gateway.config import Environment, Settings
 from gateway.dp.release import Release
 from gateway.errors import AnalysisError, DpError, SandboxError
@@ -201,7 +201,7 @@ def test_a_release_that_does_not_answer_the_job_is_refused(
 
 
 def test_an_oversized_analysis_starts_nothing(sandbox: ProcessSandbox) -> None:
-    job = analysis_job("plan = 1\n" + "#" * sandbox.limits.code_bytes)
+    job = analysis_job("plan = 1\n" + "#" * MAX_CODE_BYTES)
     with pytest.raises(AnalysisError) as caught:
         sandbox.prepare(job)
     assert caught.value.code == "analysis_too_large"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
+from gateway.analyses.collect import MAX_CODE_BYTES
 from gateway.config import Settings
 from gateway.errors import ServiceError
-from gateway.pipeline import MAX_CODE_BYTES
 from gateway.policy import Policy
 from gateway.policy.model import Review
 from gateway.service.jobs import (
