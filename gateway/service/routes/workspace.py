@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -164,23 +165,43 @@ def _project_page(
     return render(request, "project.html", data, status=422 if refusal else 200)
 
 
-def _typed(form: BaseModel, fields: set[str]) -> dict[str, str]:
-    """The ``fields`` a form held, as text to put back in its inputs."""
-    return {name: str(value) for name, value in form.model_dump(include=fields).items() if value}
+def _submitted(
+    request: Request,
+    who: Principal,
+    settings: Settings,
+    policy: Policy,
+    submit: Callable[[], JobPublic],
+    *,
+    project_id: int,
+    form: BaseModel,
+    kept: set[str],
+    refused: Literal["sql", "analysis"],
+    text: str,
+) -> Response:
+    """Run ``submit``: on to its job's page, or back to the project page with the refusal.
 
-
-def _refused(form: Literal["sql", "analysis"], text: str, error: GatewayError) -> Refusal:
+    The refusal is shown beside the ``refused`` form, which keeps the ``kept``
+    fields it held; each issue is drawn under its line of ``text``.
+    """
     from gateway.vet.render import render_issues
 
-    return Refusal(
-        form=form,
-        code=error.code,
-        message=error.message,
-        hint=error.hint,
-        issues=error.issues,
-        rendered=render_issues(text, error.issues) if error.issues else "",
-        job_id=getattr(error, "job_id", None),
-    )
+    try:
+        job = submit()
+    except GatewayError as error:
+        typed = {name: str(value) for name, value in form.model_dump(include=kept).items() if value}
+        refusal = Refusal(
+            form=refused,
+            code=error.code,
+            message=error.message,
+            hint=error.hint,
+            issues=error.issues,
+            rendered=render_issues(text, error.issues) if error.issues else "",
+            job_id=getattr(error, "job_id", None),
+        )
+        return _project_page(
+            request, who, settings, policy, project_id, typed=typed, refusal=refusal
+        )
+    return RedirectResponse(f"/workspace/jobs/{job.id}", status_code=303)
 
 
 @router.post("/queries", dependencies=[SameOrigin])
@@ -192,24 +213,32 @@ def submit_query(
     form: Annotated[EditorForm, Form()],
 ) -> Response:
     """Submit the editor's query; a refusal comes back on the project page, the query kept."""
-    if form.project_id is None:
+    project_id = form.project_id
+    if project_id is None:
         raise ServiceError("project_required", "a query is submitted for a project", hint=None)
-    try:
+
+    def submit() -> JobPublic:
         data = QueryCreate(
-            project_id=form.project_id,
+            project_id=project_id,
             sql=form.sql,
             epsilon=form.epsilon,
             bounds=form.bounds(),
             dummy=form.dummy,
         )
-        job = jobs.submit_query(settings, who, data, policy)
-    except GatewayError as error:
-        typed = _typed(form, {"sql", "epsilon", "rows_per_group", "groups", "clamps"})
-        refusal = _refused("sql", form.sql, error)
-        return _project_page(
-            request, who, settings, policy, form.project_id, typed=typed, refusal=refusal
-        )
-    return RedirectResponse(f"/workspace/jobs/{job.id}", status_code=303)
+        return jobs.submit_query(settings, who, data, policy)
+
+    return _submitted(
+        request,
+        who,
+        settings,
+        policy,
+        submit,
+        project_id=project_id,
+        form=form,
+        kept={"sql", "epsilon", "rows_per_group", "groups", "clamps"},
+        refused="sql",
+        text=form.sql,
+    )
 
 
 @router.post("/analyses", dependencies=[SameOrigin])
@@ -222,15 +251,18 @@ def submit_analysis(
 ) -> Response:
     """Submit an analysis (code or template); a refusal comes back on the project page, the
     code kept."""
-    try:
-        job = jobs.submit_analysis(settings, who, data, policy)
-    except GatewayError as error:
-        typed = _typed(data, {"code", "epsilon"})
-        refusal = _refused("analysis", data.code or "", error)
-        return _project_page(
-            request, who, settings, policy, data.project_id, typed=typed, refusal=refusal
-        )
-    return RedirectResponse(f"/workspace/jobs/{job.id}", status_code=303)
+    return _submitted(
+        request,
+        who,
+        settings,
+        policy,
+        lambda: jobs.submit_analysis(settings, who, data, policy),
+        project_id=data.project_id,
+        form=data,
+        kept={"code", "epsilon"},
+        refused="analysis",
+        text=data.code or "",
+    )
 
 
 @router.post("/vet", dependencies=[SameOrigin])
