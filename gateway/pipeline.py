@@ -129,16 +129,12 @@ def _answer(
         extract_hash=manifest.content_hash,
         key=key,
         tuning=tuning,
+        dummy=manifest.dummy,
     )
     output = run_query_job(sandbox, job)
     if output.tuning is not None and output.tuning != tuning:
         tunings.put(searched, output.tuning)
-    release = output.release
-    if manifest.dummy:
-        release = release.model_copy(
-            update={"dummy": True, "epsilon_spent": 0.0, "delta_spent": 0.0}
-        )
-    return release
+    return output.release
 
 
 def run_query(
@@ -202,7 +198,7 @@ def execute(
         dummy=manifest.dummy,
         epsilon_given=vetted.epsilon_given,
         epsilon_planned=vetted.epsilon,
-        epsilon_spent=0.0 if manifest.dummy else spent,
+        epsilon_spent=spent,
         results=tuple(
             NamedRelease(name=q.name, share=q.share, epsilon=q.epsilon, sql=q.sql, release=release)
             for q, release in zip(vetted.queries, releases, strict=True)

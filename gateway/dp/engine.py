@@ -65,7 +65,8 @@ def execute(
     identical plan on the same extract at the same ε is answered from it at no
     cost. ``remaining_budget`` is the project's unspent ε, if the caller keeps one.
     ``tuning`` is what an earlier calibration of the plan's shape found
-    (``tuning_for``), to spare the search.
+    (``tuning_for``), to spare the search. ``dummy`` says the extract is
+    synthetic (its manifest says so): the release is labelled so and spends nothing.
     """
     check_epsilon(policy, epsilon)
     shape = shape_of(plan, policy, epsilon=epsilon)
@@ -115,9 +116,9 @@ def execute(
         epsilon=epsilon,
         rho=final.rho,
         delta=final.delta,
-        epsilon_spent=epsilon,
-        rho_spent=final.rho,
-        delta_spent=final.delta,
+        epsilon_spent=0.0 if dummy else epsilon,
+        rho_spent=None if final.rho is None else 0.0 if dummy else final.rho,
+        delta_spent=0.0 if dummy else final.delta,
         suppressed_groups=table.suppressed,
         selection=_selection(shape, final),
         confidence=confidence,

@@ -122,7 +122,7 @@ def run_query(spec: QuerySpec) -> QueryOutput:
         connection,
         epsilon=spec.epsilon,
         extract_hash=spec.extract_hash,
-        dummy=spec.key is None,  # only dummy extracts are unencrypted
+        dummy=spec.dummy,
         tuning=spec.tuning,
     )
     tuning = tuning_for(spec.plan, spec.policy, spec.epsilon, spec.tuning)

@@ -52,6 +52,11 @@ class QueryJob(_Data):
     tuning: Tuning | None = Field(
         default=None, description="an earlier calibration of the plan's shape, to spare a search"
     )
+    dummy: bool = Field(
+        default=False,
+        description="the extract's manifest says it is a dummy: the release says so and "
+        "spends nothing",
+    )
 
 
 class AnalysisJob(_Data):
@@ -77,6 +82,7 @@ class QuerySpec(_Data):
     duckdb_memory_bytes: int
     duckdb_threads: int
     tuning: Tuning | None
+    dummy: bool
 
 
 class AnalysisSpec(_Data):
@@ -142,4 +148,5 @@ def make_spec(
         duckdb_memory_bytes=duckdb_memory_bytes,
         duckdb_threads=duckdb_threads,
         tuning=job.tuning,
+        dummy=job.dummy,
     )

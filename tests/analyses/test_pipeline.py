@@ -40,13 +40,15 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def release_for(job: QueryJob) -> Release:
-    """What the engine would send back for ``job``: right shape, right hashes, no rows."""
+    """What the engine would send back for ``job``: right shape, right hashes, no rows;
+    labelled dummy and spending nothing if the job says its extract is a dummy."""
     return Release(
         columns=job.plan.output_columns,
         rows=[],
         ci=[],
         epsilon=job.epsilon,
-        epsilon_spent=job.epsilon,
+        epsilon_spent=0.0 if job.dummy else job.epsilon,
+        dummy=job.dummy,
         delta=job.policy.budget.delta,
         suppressed_groups=0,
         mechanism="stub",
@@ -117,6 +119,7 @@ def test_query_jobs_carry_the_vetted_plan_and_no_key_for_a_dummy(
     run(stub, dummy_extract, policy, settings, epsilon=0.8)
     assert [job.epsilon for job in seen] == [0.4, 0.4]
     assert all(job.key is None for job in seen)
+    assert all(job.dummy for job in seen)  # from the manifest, the one place it is decided
     assert all(job.extract == dummy_extract for job in seen)
     (by_month, _) = seen
     votes = by_month.plan.aggregates[1]

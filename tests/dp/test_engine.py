@@ -202,6 +202,7 @@ def test_dummy_releases_say_so(
         dummy=True,
     )
     assert release.dummy
+    assert (release.epsilon_spent, release.delta_spent) == (0.0, 0.0)
 
 
 def test_predicted_accuracy_is_the_released_half_width(
