@@ -44,10 +44,14 @@ class Context:
         self.scope = Scope(policy, text)
         self.classify = Classifier(text, self.scope, policy)
         self.issues: list[Issue] = []
-        self.fallback: Span | None = None
+        self._fallback: Span | None = None
         """Where the clause being compiled starts: the place of an issue with none."""
         self.derived: set[str | None] = set()
         """Names defined by WITH, refused there rather than again as unknown tables."""
+
+    def enter(self, keyword: str) -> None:
+        """Start on the clause ``keyword`` opens: issues with no place of their own point there."""
+        self._fallback = self.text.keyword(keyword)
 
     def add(
         self,
@@ -59,8 +63,8 @@ class Context:
         self.push(self.text.issue(code, message, at, hint))
 
     def push(self, issue: Issue) -> None:
-        if issue.start is None and self.fallback is not None:
-            issue = self.text.issue(Code(issue.code), issue.message, self.fallback, issue.hint)
+        if issue.start is None and self._fallback is not None:
+            issue = self.text.issue(Code(issue.code), issue.message, self._fallback, issue.hint)
         self.issues.append(issue)
 
     def has(self, code: Code) -> bool:

@@ -64,20 +64,19 @@ def _compile(tree: exp.Expr, ctx: Context) -> QueryPlan | None:
     if type(tree) is not exp.Select:
         _not_a_select(tree, ctx)
         return None
-    text = ctx.text
     _refuse_clauses(tree, ctx)
     table, joined = from_tables(tree, ctx)
-    ctx.fallback = text.keyword("SELECT")
+    ctx.enter("SELECT")
     items = select_list(tree, ctx)
-    ctx.fallback = text.keyword("WHERE")
+    ctx.enter("WHERE")
     predicate = where(tree.args.get("where"), ctx)
-    ctx.fallback = text.keyword("GROUP")
+    ctx.enter("GROUP")
     keys = group_by(tree.args.get("group"), items, ctx)
     check_aggregated(items, keys, ctx)
     shown, named_keys = outputs(items, keys, ctx)
-    ctx.fallback = text.keyword("ORDER")
+    ctx.enter("ORDER")
     order = order_by(tree.args.get("order"), items, named_keys, shown, ctx)
-    ctx.fallback = text.keyword("LIMIT")
+    ctx.enter("LIMIT")
     kept = limit(tree.args.get("limit"), ctx)
     if ctx.issues or table is None:
         return None
