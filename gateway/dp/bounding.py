@@ -5,7 +5,7 @@ cell, in how many cells, and where to clamp a measure trade bias against
 noise, and the right trade depends on the data: fixed bounds made counts
 20-30 % too low and averages mostly noise. So each query spends a share of its
 ε (``Shape.bounds_epsilon``) on reading the bounds off the data, in OpenDP,
-over one row per member (``frame.per_member``; ``contributions=1``):
+over one row per member (``frame.Reduction.members``; ``contributions=1``):
 
 1. a DP count of the members, n̂;
 2. DP quantiles of each member's most rows in one cell, of their number of
@@ -30,11 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import duckdb
 import polars as pl
 from opendp.extras.polars import dp_len
 
-from gateway.dp.frame import per_member
+from gateway.dp.frame import Reduction
 from gateway.dp.mechanism import release_per_member
 from gateway.dp.shape import Measure, Output, Pipeline, Shape, additive, shape_of
 from gateway.plan import Contributions, QueryPlan
@@ -63,9 +62,8 @@ class Cut:
 
 def choose(
     plan: QueryPlan,
-    policy: Policy,
     shape: Shape,
-    connection: duckdb.DuckDBPyConnection,
+    reduction: Reduction,
     unit_noise: Callable[[Shape], float],
 ) -> QueryPlan:
     """``plan`` with the bounds ``shape.choice`` leaves open chosen from the data, with DP.
@@ -75,7 +73,7 @@ def choose(
     every bound, so ``shape_of`` gives the shape to release it with.
     """
     choice = shape.choice
-    data = per_member("members", plan, policy, shape, connection)
+    data = reduction.members()
     part = shape.bounds_epsilon / sum(WEIGHTS.values())
     step = part * WEIGHTS["bounds"] / 3  # cells, rows, clamp ranges: one after the other
     counted = _release(
@@ -178,20 +176,14 @@ def cut_of(output: Output, shape: Shape) -> tuple[str, int] | None:
     return None
 
 
-def cuts(
-    plan: QueryPlan,
-    policy: Policy,
-    shape: Shape,
-    connection: duckdb.DuckDBPyConnection,
-    alpha: float,
-) -> dict[str, Cut]:
+def cuts(shape: Shape, reduction: Reduction, alpha: float) -> dict[str, Cut]:
     """DP totals of what ``shape``'s bounds cut: ``rows``, ``cells``, ``sum<i>``, ``over<i>``.
 
     Each member's part is capped at ``CUT_CAP`` times what bounding lets them
     contribute, so a few very heavy members are undercounted: the estimate
     leans low, and its error counts only the noise.
     """
-    data = per_member("cuts", plan, policy, shape, connection)
+    data = reduction.cuts(shape)
     epsilon = shape.bounds_epsilon * WEIGHTS["cuts"] / sum(WEIGHTS.values())
     caps = dict(filter(None, (cut_of(output, shape) for output in shape.outputs)))
     if not caps:

@@ -85,27 +85,31 @@ def execute(
         )
     # OpenDP and Polars load only now: a refusal or a stored answer does not wait for them.
     from gateway.dp import bounding
-    from gateway.dp.frame import load_frame
+    from gateway.dp.frame import reduced
     from gateway.dp.mechanism import calibrate, calibrate_bounded, release
 
     confidence = policy.release.confidence
     calibration = calibrate(shape, confidence, tuning)
     bounded, final, cuts = plan, calibration, {}
-    with _charged_from_here(), tempfile.TemporaryDirectory(prefix="gateway-dp-") as directory:
+    with (
+        _charged_from_here(),
+        tempfile.TemporaryDirectory(prefix="gateway-dp-") as directory,
+        reduced(plan, policy, shape, connection) as reduction,
+    ):
         if shape.choice.any:
             bounded = bounding.choose(
-                plan, policy, shape, connection, lambda s: _unit_noise(s, confidence, calibration)
+                plan, shape, reduction, lambda s: _unit_noise(s, confidence, calibration)
             )
             final = calibrate_bounded(
                 bounding.bounded_shape(bounded, policy, shape), confidence, calibration
             )
-        frame = load_frame(bounded, policy, final.shape, connection, Path(directory))
+        frame = reduction.frame(final.shape, Path(directory))
         noisy = release(final, frame.data)
         table = _Table(final.shape, final, policy.release.min_group_members)
         for record in noisy.iter_rows(named=True):
             table.add(frame.keys[record["cell"]] if shape.grouped else (), record)
         if shape.choice.any:
-            cuts = bounding.cuts(bounded, policy, final.shape, connection, alpha=1 - confidence)
+            cuts = bounding.cuts(final.shape, reduction, alpha=1 - confidence)
         notes = _Notes(plan, shape, final.shape, policy, table).columns(cuts)
         columns = [g.alias for g in shape.groups] + [o.alias for o in shape.outputs]
         rows, intervals = _order(plan, columns, table.rows, table.intervals)

@@ -19,6 +19,13 @@ privacy unit OpenDP is told about (``mechanism.bounds``), and it derives
 sensitivity, noise and thresholds from it. DuckDB bounds members here because
 it does so with one window over the reduced rows; OpenDP's own truncation in
 its Polars build spends seconds per million rows on the same work.
+
+Grouping the records by member and cell is the costly step, and choosing
+bounds, the frame and the cut estimates all start from it; so it is done once
+per query (``Reduction``), into a temporary table of one row per member and
+cell with unclamped totals. A clamp is applied afterwards: a cell's clamped
+sum is its sum less how far its values lie beyond the clamp, and only the few
+records beyond it are read again for that.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import duckdb
@@ -98,66 +106,129 @@ def load_frame(
     connection: duckdb.DuckDBPyConnection,
     directory: Path,
 ) -> Frame:
-    """Run the exact part of ``plan``; its per-member reduction goes to a file in ``directory``.
+    """The frame of ``plan`` within ``shape``'s bounds, for a query that reads nothing else."""
+    with reduced(plan, policy, shape, connection) as reduction:
+        return reduction.frame(shape, directory)
 
-    OpenDP runs on its own build of Polars: an in-memory frame would be copied
-    into it, a Parquet file is read there directly. ``directory`` should be
-    private to this query and removed after the release.
+
+@contextmanager
+def reduced(
+    plan: QueryPlan, policy: Policy, shape: Shape, connection: duckdb.DuckDBPyConnection
+) -> Iterator[Reduction]:
+    """The filtered extract of ``plan``, reduced per member and cell while the block runs."""
+    reduction = Reduction(plan, policy, shape, connection)
+    try:
+        yield reduction
+    finally:
+        reduction.drop()
+
+
+class Reduction:
+    """One row per member and cell of ``plan``'s filtered records, kept for one query.
+
+    The rows are unbounded: each use bounds them as its ``shape`` says, so the
+    bounds chosen from them (``members``) give the frame and the cuts without
+    grouping the extract again. The table is made on first use: a quantile
+    over fixed bounds reads records only.
     """
-    sql = _Sql(plan, policy, shape)
-    path = directory / "frame.parquet"
-    with _refusing_data_in_errors(), contextlib.ExitStack() as stack:
-        parts = _parts(connection, plan.table)
-        writer: pq.ParquetWriter | None = None
-        for part in range(parts):
-            reader = connection.execute(*sql.frame(part, parts)).fetch_record_batch(BATCH_ROWS)
-            if writer is None:
-                writer = stack.enter_context(
-                    pq.ParquetWriter(path, reader.schema, compression="none")
-                )
-            for batch in reader:
-                writer.write_batch(batch)
-    data = pl.scan_parquet(path)
-    if data.collect_schema() != schema(shape):
-        raise DpError(
-            "frame_schema", "the frame does not have the columns OpenDP was calibrated for"
-        )
-    keys = dict(shape.public_keys) if shape.public_keys is not None else {}
-    if shape.grouped and shape.public_keys is None:
+
+    def __init__(
+        self,
+        plan: QueryPlan,
+        policy: Policy,
+        shape: Shape,
+        connection: duckdb.DuckDBPyConnection,
+    ) -> None:
+        self.plan, self.policy, self.shape = plan, policy, shape
+        self.connection = connection
+        self.name = f"member_cells_{secrets.token_hex(8)}"
+
+    @cached_property
+    def table(self) -> str:
+        """The temporary table's name, once it holds the rows."""
         with _refusing_data_in_errors():
-            decoded = connection.execute(*sql.cells()).fetchall()
+            self.connection.execute(*_Sql(self.plan, self.policy, self.shape).reduce(self.name))
+        return self.name
+
+    def members(self) -> pl.LazyFrame:
+        """One row per member, to choose bounds from (``_Sql.members``)."""
+        return self._per_member(_Sql(self.plan, self.policy, self.shape).members(self.table))
+
+    def cuts(self, shape: Shape) -> pl.LazyFrame:
+        """One row per member: what ``shape``'s bounds cut from them (``_Sql.cuts``)."""
+        return self._per_member(_Sql(self.plan, self.policy, shape).cuts(self.table))
+
+    def frame(self, shape: Shape, directory: Path) -> Frame:
+        """Reduce to ``shape``'s bounds into a file in ``directory``, for OpenDP to read.
+
+        OpenDP runs on its own build of Polars: an in-memory frame would be
+        copied into it, a Parquet file is read there directly. ``directory``
+        should be private to this query and removed after the release.
+        """
+        sql = _Sql(self.plan, self.policy, shape)
+        cells = shape.pipeline is Pipeline.CELLS
+        source = self.table if cells else self.plan.table
+        path = directory / "frame.parquet"
+        with _refusing_data_in_errors(), contextlib.ExitStack() as stack:
+            parts = self._parts(source)
+            writer: pq.ParquetWriter | None = None
+            for part in range(parts):
+                query = sql.bounded(self.table, part, parts) if cells else sql.sampled(part, parts)
+                reader = self.connection.execute(*query).fetch_record_batch(BATCH_ROWS)
+                if writer is None:
+                    writer = stack.enter_context(
+                        pq.ParquetWriter(
+                            path,
+                            reader.schema,
+                            compression="none",
+                            use_dictionary=False,
+                            write_statistics=False,
+                        )
+                    )
+                for batch in reader:
+                    writer.write_batch(batch)
+        data = pl.scan_parquet(path)
+        if data.collect_schema() != schema(shape):
+            raise DpError(
+                "frame_schema", "the frame does not have the columns OpenDP was calibrated for"
+            )
+        return Frame(data, self._keys(sql))
+
+    def drop(self) -> None:
+        """Free the table's memory; the query's connection may be used again."""
+        if "table" in self.__dict__:
+            self.connection.execute(f"DROP TABLE IF EXISTS {_quote(self.name)}")
+
+    def _keys(self, sql: _Sql) -> dict[int, tuple[Cell, ...]]:
+        if not self.shape.grouped:
+            return {}
+        if self.shape.public_keys is not None:
+            return dict(self.shape.public_keys)
+        with _refusing_data_in_errors():
+            decoded = self.connection.execute(*sql.cells()).fetchall()
         keys = {row[0]: tuple(key_value(v) for v in row[1:]) for row in decoded}
         if len(keys) != len(decoded):
             raise DpError(
                 "cell_hash_collision", "two group keys share a cell id; regroup the query"
             )
-    return Frame(data, keys)
+        return keys
 
+    def _per_member(self, query: tuple[str, list[object]]) -> pl.LazyFrame:
+        """A few columns, a row per member: held in memory."""
+        with _refusing_data_in_errors():
+            table = self.connection.execute(*query).fetch_arrow_table()
+        return pl.from_arrow(table).lazy()  # type: ignore[union-attr]
 
-def per_member(
-    kind: str, plan: QueryPlan, policy: Policy, shape: Shape, connection: duckdb.DuckDBPyConnection
-) -> pl.LazyFrame:
-    """A per-member summary of the filtered extract: ``members`` or ``cuts`` of ``_Sql``.
+    def _parts(self, table: str) -> int:
+        """How many passes over members keep DuckDB's per-member work in bounded memory.
 
-    One row per member, so it is held in memory (a few columns, a row a member).
-    """
-    sql = _Sql(plan, policy, shape)
-    query, params = sql.members() if kind == "members" else sql.cuts()
-    with _refusing_data_in_errors():
-        table = connection.execute(query, params).fetch_arrow_table()
-    return pl.from_arrow(table).lazy()  # type: ignore[union-attr]
-
-
-def _parts(connection: duckdb.DuckDBPyConnection, table: str) -> int:
-    """How many passes over members keep DuckDB's per-member work in bounded memory.
-
-    Grouping by member and cell holds a row per pair; in passes of
-    ``PART_ROWS`` source rows a 10M-row table peaks at about 0.6 GB instead
-    of 1.1 GB, for about the same time.
-    """
-    counted = connection.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()
-    rows = int(counted[0]) if counted is not None else 0
-    return max(1, math.ceil(rows / PART_ROWS))
+        A window over members holds their rows; in passes of ``PART_ROWS``
+        rows a 10M-row table peaks at about 0.6 GB instead of 1.1 GB, for
+        about the same time.
+        """
+        counted = self.connection.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()
+        rows = int(counted[0]) if counted is not None else 0
+        return max(1, math.ceil(rows / PART_ROWS))
 
 
 def _quote(name: str) -> str:
@@ -175,28 +246,60 @@ class _Sql:
         alias = TABLE if ref.table == self.plan.table else MEMBERS
         return f"{alias}.{_quote(ref.column)}"
 
-    def frame(self, part: int = 0, parts: int = 1) -> tuple[str, list[object]]:
-        """The frame's query for the members in ``part`` of ``parts``, within the bounds.
+    def reduce(self, name: str) -> tuple[str, list[object]]:
+        """The temporary table ``name``: per member and cell, the rows ``x`` and, per
+        measure, the non-null values ``c<i>``, their sum ``t<i>`` and, where its
+        clamp is to be chosen, one of them drawn at random ``v<i>``. Sums are
+        doubles: arithmetic on DuckDB's 128-bit integer sums is several times
+        slower, and a double is exact to 2⁵³."""
+        body, params = self._body()
+        cell = f"hash({self.keys})" if self.shape.grouped else "0"
+        select = [f"hash({self.unit}) AS pid", f"{cell} AS cell", "count(*) AS x"]
+        for i, measure in enumerate(self.shape.measures):
+            x = self.ref(measure.column)
+            select += [f"count({x}) AS c{i}", f"CAST(sum({x}) AS DOUBLE) AS t{i}"]
+            if i in self.shape.choice.measures:
+                select.append(f"arg_min({x}, random()) FILTER (WHERE {x} IS NOT NULL) AS v{i}")
+        query = f"CREATE TEMPORARY TABLE {_quote(name)} AS SELECT {', '.join(select)} {body}"
+        return f"{query} GROUP BY ALL", params
 
-        Members are split by their hash, so each part holds whole members and
-        the parts together are the frame.
-        """
+    def bounded(self, table: str, part: int = 0, parts: int = 1) -> tuple[str, list[object]]:
+        """The frame of pipeline ``cells`` for the members in ``part`` of ``parts``, from
+        the reduced ``table``: counts capped at ``per_group``; sums clamped, and a
+        member with more than ``per_group`` values in a cell scaled down to that
+        many at their mean; ``d`` sums the clamped values less the middle of their
+        range, for means. Members are split by their hash, so each part holds whole
+        members and the parts together are the frame."""
+        k = self.shape.per_group
+        select = ["pid", "cell"] if self.shape.grouped else ["pid"]
+        select.append(f"CAST(least(x, {k}) AS BIGINT) AS n")
+        for i, measure in enumerate(self.shape.measures):
+            clamped = self._clamped(i)
+            select.append(f"CAST(least(c{i}, {k}) AS BIGINT) AS c{i}")
+            for name, value in (("s", clamped), ("d", f"{clamped} - {measure.middle} * c{i}")):
+                scaled = self._scaled(value, f"c{i}")
+                select.append(f"CAST(coalesce(round({scaled}), 0) AS BIGINT) AS {name}{i}")
+        source, params = self._source(table)
+        share = f" WHERE pid % {parts} = {part}" if parts > 1 else ""
+        query = f"SELECT {', '.join(select)} FROM {source}{share}"
+        if not self.shape.grouped:
+            return query, params
+        return f"{query} QUALIFY {self._cells()}", [*params, self.salt]
+
+    def sampled(self, part: int = 0, parts: int = 1) -> tuple[str, list[object]]:
+        """The frame of pipeline ``rows`` for the members in ``part`` of ``parts``:
+        a random ``per_group`` of a member's records in a cell, clamped."""
         select = [f"hash({self.unit}) AS pid"]
         if self.shape.grouped:
             select.append(f"hash({self.keys}) AS cell")
         share = [f"hash({self.unit}) % {parts} = {part}"] if parts > 1 else []
         body, params = self._body(*share)
-        columns = ", ".join(schema(self.shape))
-        if self.shape.pipeline is Pipeline.CELLS:
-            rows = f"SELECT {', '.join(select + self._sums())} {body} GROUP BY ALL"
-            if not self.shape.grouped:
-                return rows, params
-            return f"SELECT {columns} FROM ({rows}) QUALIFY {self._cells()}", [*params, self.salt]
         for i, measure in enumerate(self.shape.measures):
             x = self.ref(measure.column)
             clamped = f"least(greatest({x}, {measure.lower}), {measure.upper})"
             select.append(f"CAST({clamped} AS BIGINT) AS x{i}")
         rows = f"SELECT {', '.join(select)} {body}"
+        columns = ", ".join(schema(self.shape))
         query = f"SELECT {columns} FROM ({self._ranked(rows)}) WHERE r <= {self.shape.per_group}"
         if not self.shape.grouped:
             return query, params
@@ -213,66 +316,68 @@ class _Sql:
         ranked = f"SELECT *, row_number() OVER (PARTITION BY {within} ORDER BY random()) AS r"
         return f"SELECT *, CAST(r = 1 AS BIGINT) AS f FROM ({ranked} FROM ({rows}))"
 
-    def _sums(self) -> list[str]:
-        """Per member and cell: rows, and each measure's non-null count and clamped sums.
-
-        A member with more than ``per_group`` rows in a cell is scaled down to
-        that many, keeping their mean; the counts are capped at the bound, the
-        sums by OpenDP's clamp at ``per_group`` times the measure's bounds.
-        ``d`` sums the clamped values less the middle of their range, for means.
-        """
-        k = self.shape.per_group
-        sums = [f"CAST(least(count(*), {k}) AS BIGINT) AS n"]
-        for i, measure in enumerate(self.shape.measures):
-            x = self.ref(measure.column)
-            clamped = f"least(greatest({x}, {measure.lower}), {measure.upper})"
-            sums.append(f"CAST(least(count({x}), {k}) AS BIGINT) AS c{i}")
-            for name, value in (("s", clamped), ("d", f"{clamped} - {measure.middle}")):
-                scaled = self._scaled(f"sum({value})", x)
-                sums.append(f"CAST(coalesce(round({scaled}), 0) AS BIGINT) AS {name}{i}")
-        return sums
-
     def _cells(self) -> str:
         """The window condition keeping a random ``num_groups`` of each member's cells.
 
-        Cells are ranked per member by a hash salted per query, so which cells
-        a heavy member keeps is random and not the same from query to query.
-        With a row per cell, ``row_number`` never gives two rows one rank; with
-        many (pipeline rows), ``dense_rank`` gives a cell's rows one rank, and
-        the cell itself breaks ties, so no two cells share one.
+        Cells are ranked per member by a hash of the member, the cell and a
+        salt drawn per query, so which cells a heavy member keeps is random,
+        not the same from query to query, and independent of which cells other
+        members keep: what bounding cuts is spread over the cells instead of
+        piling onto the ones a shared order happens to put last. With a row per
+        cell, ``row_number`` never gives two rows one rank; with many (pipeline
+        rows), ``dense_rank`` gives a cell's rows one rank, and the cell itself
+        breaks ties, so no two cells share one.
         """
+        order = "hash(pid, cell, CAST(? AS UBIGINT))"
         if self.shape.pipeline is Pipeline.CELLS:
-            rank = "row_number() OVER (PARTITION BY pid ORDER BY hash(cell, CAST(? AS UBIGINT)))"
+            rank = f"row_number() OVER (PARTITION BY pid ORDER BY {order})"
         else:
-            order = "hash(cell, CAST(? AS UBIGINT)), cell"
-            rank = f"dense_rank() OVER (PARTITION BY pid ORDER BY {order})"
+            rank = f"dense_rank() OVER (PARTITION BY pid ORDER BY {order}, cell)"
         return f"{rank} <= {self.shape.num_groups}"
 
-    def members(self) -> tuple[str, list[object]]:
+    def _source(self, table: str) -> tuple[str, list[object]]:
+        """The reduced ``table`` with, per member and cell, how far its records lie
+        beyond a clamp: ``o<i>`` above measure i's, ``u<i>`` below (null in a cell
+        with none). Only those records are read again."""
+        if not self.shape.measures:
+            return _quote(table), []
+        beyond, select = [], [f"hash({self.unit}) AS pid"]
+        select.append(f"hash({self.keys}) AS cell" if self.shape.grouped else "0 AS cell")
+        for i, measure in enumerate(self.shape.measures):
+            x = self.ref(measure.column)
+            beyond.append(f"{x} > {measure.upper} OR {x} < {measure.lower}")
+            select += [
+                f"CAST(sum(greatest({x} - {measure.upper}, 0)) AS DOUBLE) AS o{i}",
+                f"CAST(sum(greatest({measure.lower} - {x}, 0)) AS DOUBLE) AS u{i}",
+            ]
+        body, params = self._body(f"({' OR '.join(beyond)})")
+        over = f"(SELECT {', '.join(select)} {body} GROUP BY ALL)"
+        return f"{_quote(table)} LEFT JOIN {over} USING (pid, cell)", params
+
+    def _clamped(self, i: int) -> str:
+        """A cell's sum of measure i with its values clamped (null with no values)."""
+        return f"(t{i} - coalesce(o{i}, 0) + coalesce(u{i}, 0))"
+
+    def members(self, table: str) -> tuple[str, list[object]]:
         """One row per member: their most rows in one cell ``k``, their cells ``g``, their
-        rows ``t``, and one of their values of each measure ``v<i>``, drawn at random.
+        rows ``t``, and one of their values ``v<i>`` of each measure whose clamp is to
+        be chosen, drawn at random.
 
         What bounds to choose is read from this (``bounding``); each row is a
         function of one member's records only.
         """
-        body, params = self._body()
-        cell = f"hash({self.keys})" if self.shape.grouped else "0"
-        inner = [f"hash({self.unit}) AS pid", f"{cell} AS cell", "count(*) AS x"]
-        outer = [
+        select = [
             "CAST(max(x) AS BIGINT) AS k",
             "CAST(count(*) AS BIGINT) AS g",
             "CAST(sum(x) AS BIGINT) AS t",
         ]
-        for i, measure in enumerate(self.shape.measures):
-            x = self.ref(measure.column)
-            inner.append(f"arg_min({x}, random()) FILTER (WHERE {x} IS NOT NULL) AS v{i}")
-            outer.append(
+        for i in self.shape.choice.measures:
+            select.append(
                 f"CAST(arg_min(v{i}, random()) FILTER (WHERE v{i} IS NOT NULL) AS BIGINT) AS v{i}"
             )
-        cells = f"SELECT {', '.join(inner)} {body} GROUP BY ALL"
-        return f"SELECT {', '.join(outer)} FROM ({cells}) GROUP BY pid", params
+        return f"SELECT {', '.join(select)} FROM {_quote(table)} GROUP BY pid", []
 
-    def cuts(self) -> tuple[str, list[object]]:
+    def cuts(self, table: str) -> tuple[str, list[object]]:
         """One row per member: what the shape's bounds cut from them.
 
         ``rows``: records not counted (a random ``num_groups`` of their cells
@@ -283,35 +388,26 @@ class _Sql:
         at most ``per_group``, in the cells kept).
         """
         k, groups = self.shape.per_group, self.shape.num_groups
-        body, params = self._body()
-        cell = f"hash({self.keys})" if self.shape.grouped else "0"
-        inner = [f"hash({self.unit}) AS pid", f"{cell} AS cell", "count(*) AS x"]
         kept = f"least(1.0, {groups} / count(*))"
-        outer = [
+        select = [
             f"CAST(round(sum(x) - sum(least(x, {k})) * {kept}) AS BIGINT) AS rows",
             f"CAST(greatest(count(*) - {groups}, 0) AS BIGINT) AS cells",
         ]
-        for i, measure in enumerate(self.shape.measures):
-            x = self.ref(measure.column)
-            clamped = f"sum(least(greatest({x}, {measure.lower}), {measure.upper}))"
-            over = f"sum(greatest({x} - {measure.upper}, 0))"
-            inner += [
-                f"coalesce(sum({x}), 0) AS t{i}",
-                f"coalesce({self._scaled(clamped, x)}, 0) AS b{i}",
-                f"coalesce({self._scaled(over, x)}, 0) AS o{i}",
+        for i in range(len(self.shape.measures)):
+            counted = f"sum(coalesce({self._scaled(self._clamped(i), f'c{i}')}, 0))"
+            over = f"coalesce({self._scaled(f'o{i}', f'c{i}')}, 0)"
+            select += [
+                f"CAST(round(coalesce(sum(t{i}), 0) - {counted} * {kept}) AS BIGINT) AS sum{i}",
+                f"CAST(round(sum({over}) * {kept}) AS BIGINT) AS over{i}",
             ]
-            outer += [
-                f"CAST(round(sum(t{i}) - sum(b{i}) * {kept}) AS BIGINT) AS sum{i}",
-                f"CAST(round(sum(o{i}) * {kept}) AS BIGINT) AS over{i}",
-            ]
-        cells = f"SELECT {', '.join(inner)} {body} GROUP BY ALL"
-        return f"SELECT {', '.join(outer)} FROM ({cells}) GROUP BY pid", params
+        source, params = self._source(table)
+        return f"SELECT {', '.join(select)} FROM {source} GROUP BY pid", params
 
-    def _scaled(self, total: str, x: str) -> str:
-        """``total`` over a member's values ``x`` in a cell, as if they had at most
+    def _scaled(self, total: str, count: str) -> str:
+        """``total`` over a member's ``count`` values in a cell, as if they had at most
         ``per_group`` of them: scaled down, at their average."""
         k = self.shape.per_group
-        return f"CASE WHEN count({x}) <= {k} THEN {total} ELSE {total} * {k} / count({x}) END"
+        return f"CASE WHEN {count} <= {k} THEN {total} ELSE {total} * {k} / {count} END"
 
     def cells(self) -> tuple[str, list[object]]:
         """Cell id -> key values, for naming the cells OpenDP decides to release."""

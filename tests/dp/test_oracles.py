@@ -198,7 +198,7 @@ def test_a_failure_while_reading_is_charged_and_says_nothing_of_its_cause(
         def fail(*_: object, cause: BaseException = cause) -> None:
             raise cause
 
-        monkeypatch.setattr("gateway.dp.frame.load_frame", fail)
+        monkeypatch.setattr("gateway.dp.frame.Reduction.frame", fail)
         with pytest.raises(ReleaseFailed) as caught:
             execute(plan, policy, present, epsilon=1.0, extract_hash="oracle")
         assert caught.value.charged
