@@ -307,3 +307,23 @@ def test_a_literal_of_the_wrong_type_is_refused_before_any_row_is_read(
     with pytest.raises(DpError) as err:
         f.frame(plan, health_policy, con)
     assert err.value.code == "type_mismatch"
+
+
+def test_members_keep_their_cells_independently_of_each_other() -> None:
+    """Which cells a member keeps is drawn for them alone, so bounding's loss spreads.
+
+    200 members have one tip in each of the 9 theme × month cells and keep 3:
+    drawn independently, each cell is kept by about 67 members (binomial, sd
+    about 7, so within [33, 100] but with probability about 1e-6). A shared
+    ranking of cells, as the engine once had, keeps every member's same 3
+    cells: 200 in three cells and 0 in six, which this test refuses.
+    """
+    tips = [(m, theme, month, 1) for m in range(200) for theme in THEMES for month in MONTHS]
+    rows = [f.tip(m, theme, day, votes, n=i) for i, (m, theme, day, votes) in enumerate(tips)]
+    con = f.extract(TIGHT, {"tips": rows})
+    data, keys = f.frame(CELLS_PLAN, TIGHT, con)
+    kept = Counter(keys[cell] for cell in data["cell"])
+    assert len(kept) == 9
+    assert all(33 <= n <= 100 for n in kept.values()), kept
+    temporary = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()
+    assert temporary == (0,)  # the per-member reduction is dropped with its query
