@@ -408,6 +408,7 @@ class Runner:
     ) -> tuple[Summary, list[ColumnBounds]]:
         """``reps`` fresh releases; with ``fixed``, each is checked to have kept those bounds."""
         from gateway.dp.engine import execute
+        from gateway.dp.shape import shape_of
 
         alias = plan.aggregates[-1].alias
         observations: list[Observation] = []
@@ -415,8 +416,13 @@ class Runner:
         start = time.perf_counter()
         for _ in range(reps):
             release = execute(
-                plan, policy, self.connection, epsilon=EPSILON, extract_hash=self.extract_hash
-            )
+                plan,
+                policy,
+                self.connection,
+                shape=shape_of(plan, policy, epsilon=EPSILON),
+                epsilon=EPSILON,
+                extract_hash=self.extract_hash,
+            ).release
             if fixed is not None:
                 check_fixed(release, plan, fixed)
             column = release.bounds.get(alias)

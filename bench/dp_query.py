@@ -123,11 +123,14 @@ def measure_dp(data: Path) -> dict[str, Any]:
     plan = vet(SQL, policy)
     connection, manifest = open_extract(data / "e.duckdb", Settings(data_dir=data / "state"))
 
+    shape = shape_of(plan, policy, epsilon=EPSILON)
+
     def run(tuning: Any = None) -> Any:
         return execute(
             plan,
             policy,
             connection,
+            shape=shape,
             epsilon=EPSILON,
             extract_hash=manifest.content_hash,
             tuning=tuning,
@@ -135,7 +138,6 @@ def measure_dp(data: Path) -> dict[str, Any]:
 
     cold = _timed(run)
     warm = [_timed(run) for _ in range(5)]
-    shape = shape_of(plan, policy, epsilon=EPSILON)
     calibration = calibrate(shape, policy.release.confidence)
     for cache in (calibrate, mechanism._rho):  # as in a new process that is given the tuning
         cache.cache_clear()
@@ -173,9 +175,9 @@ def measure_jobs(data: Path) -> dict[str, Any]:
 
     from gateway.config import Settings
     from gateway.db import session
-    from gateway.dp.store import StoredTuning
     from gateway.pipeline import run_query
     from gateway.policy import load_policy
+    from gateway.release_store import StoredTuning
 
     policy = load_policy(POLICY)
     settings = Settings(data_dir=data / "state")

@@ -21,7 +21,7 @@ from gateway.config import Settings
 
 MODEL_MODULES: tuple[str, ...] = (
     "gateway.extract.ledger",
-    "gateway.dp.store",
+    "gateway.release_store",
     "gateway.service.models",
 )
 """Modules that declare tables on ``Base``; Alembic's environment imports them."""

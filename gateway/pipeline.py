@@ -31,9 +31,8 @@ from gateway.analyses.collect import CollectedAnalysis, check_size
 from gateway.analyses.result import AnalysisResult, NamedRelease
 from gateway.analyses.vetting import VettedAnalysis, vet_analysis
 from gateway.config import Settings
-from gateway.dp.release import Release, engine_version, release_key
+from gateway.dp.release import Release
 from gateway.dp.shape import shape_of
-from gateway.dp.store import ReleaseStore, TuningStore
 from gateway.dp.tuning import tuning_key
 from gateway.errors import AnalysisError, ExtractError
 from gateway.extract import reader
@@ -41,6 +40,7 @@ from gateway.extract.manifest import Manifest
 from gateway.plan import Contributions, QueryPlan
 from gateway.policy import Policy, policy_hash
 from gateway.policy.epsilon import check_epsilon
+from gateway.release_store import ReleaseStore, TuningStore, question
 from gateway.sandbox import AnalysisJob, QueryJob, Sandbox, make_sandbox
 from gateway.sandbox import run_analysis as run_analysis_job
 from gateway.sandbox import run_query as run_query_job
@@ -97,34 +97,31 @@ def usable_extract(
     return manifest, None if key is None else SecretStr(key)
 
 
-def _answer(
+def _compute(
     plan: QueryPlan,
     epsilon: float,
     policy: Policy,
     extract: Path,
     access: tuple[Manifest, SecretStr | None],
-    store: ReleaseStore,
+    settings: Settings,
     sandbox: Sandbox,
 ) -> Release:
-    """The stored release for this question, or a new one from the sandbox (not yet stored).
+    """A new release from the sandbox, not yet stored.
 
-    The engine is given how it calibrated this shape before, if it did, and
+    The plan's shape is derived here, once, and travels with the job. The
+    engine is given how it calibrated this shape before, if it did, and
     tells how it calibrated it now; both only spare a search.
     """
     manifest, key = access
-    asked = release_key(
-        plan.plan_hash(), manifest.content_hash, epsilon, policy_hash(policy), engine_version()
-    )
-    stored = store.get(asked)
-    if stored is not None:
-        return stored
-    tunings = TuningStore(store.settings)
-    searched = tuning_key(shape_of(plan, policy, epsilon=epsilon), policy.release.confidence)
+    shape = shape_of(plan, policy, epsilon=epsilon)
+    tunings = TuningStore(settings)
+    searched = tuning_key(shape, policy.release.confidence)
     tuning = tunings.get(searched)
     job = QueryJob(
         plan=plan,
         policy=policy,
         epsilon=epsilon,
+        shape=shape,
         extract=extract,
         extract_hash=manifest.content_hash,
         key=key,
@@ -162,10 +159,12 @@ def run_query(
     check_epsilon(policy, epsilon)
     access = usable_extract(extract, policy, settings)
     store = ReleaseStore(settings)
-    release = _answer(
-        plan, epsilon, policy, extract, access, store, sandbox or make_sandbox(settings)
-    )
-    return release if release.from_store else store.put(release)
+    asked = question(plan, policy, epsilon, access[0].content_hash)
+    stored = store.get(asked)
+    if stored is not None:  # before any sandbox starts or the engine loads
+        return stored
+    sandbox = sandbox or make_sandbox(settings)
+    return store.put(asked, _compute(plan, epsilon, policy, extract, access, settings, sandbox))
 
 
 def execute(
@@ -185,11 +184,14 @@ def execute(
     """
     manifest = access[0]
     store = ReleaseStore(settings)
+    asked = [question(q.plan, policy, q.epsilon, manifest.content_hash) for q in vetted.queries]
     releases = [
-        _answer(query.plan, query.epsilon, policy, extract, access, store, sandbox)
-        for query in vetted.queries
+        store.get(key) or _compute(q.plan, q.epsilon, policy, extract, access, settings, sandbox)
+        for key, q in zip(asked, vetted.queries, strict=True)
     ]
-    releases = [r if r.from_store else store.put(r) for r in releases]
+    releases = [
+        r if r.from_store else store.put(key, r) for key, r in zip(asked, releases, strict=True)
+    ]
     spent = math.fsum(r.epsilon_spent for r in releases)
     return AnalysisResult(
         name=vetted.name,

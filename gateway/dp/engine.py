@@ -1,7 +1,9 @@
 """``execute`` and ``predict_accuracy``: a vetted plan in, a DP release out.
 
-The order is the promise: check the budget, look in the release store, and
-only then touch the extract. DuckDB computes the exact, per-member part
+The order is the promise: check the privacy loss, and only then touch the
+extract. The release store and the budget are the trusted side's
+(``gateway.pipeline``): this module runs in the sandbox and imports only the
+plan, the policy, the errors, DuckDB, Polars and OpenDP. DuckDB computes the exact, per-member part
 (``frame``), OpenDP everything private (``mechanism``), and what OpenDP
 releases is post-processed here into rows with confidence intervals. Nothing
 un-noised leaves this module.
@@ -18,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import duckdb
 
@@ -28,13 +30,10 @@ from gateway.dp.release import (
     ColumnBounds,
     Release,
     Selection,
-    engine_version,
-    release_key,
 )
 from gateway.dp.shape import ADDITIVE, Output, Pipeline, Shape, StatKind, shape_of
-from gateway.dp.store import ReleaseStore
 from gateway.dp.tuning import Tuning
-from gateway.errors import BudgetError, ReleaseFailed
+from gateway.errors import ReleaseFailed
 from gateway.plan import QueryPlan
 from gateway.policy.epsilon import check_epsilon
 from gateway.policy.load import policy_hash
@@ -47,43 +46,35 @@ Interval = tuple[float, float] | None
 log = logging.getLogger(__name__)
 
 
+class Outcome(NamedTuple):
+    """What ``execute`` gives back: the release, and how it calibrated the shape."""
+
+    release: Release
+    tuning: Tuning
+    """Kept by the trusted side for the next query of this shape, to spare the search."""
+
+
 def execute(
     plan: QueryPlan,
     policy: Policy,
     connection: duckdb.DuckDBPyConnection,
     *,
+    shape: Shape,
     epsilon: float,
     extract_hash: str,
-    store: ReleaseStore | None = None,
-    remaining_budget: float | None = None,
     dummy: bool = False,
     tuning: Tuning | None = None,
-) -> Release:
+) -> Outcome:
     """Release ``plan`` over the extract behind ``connection`` at privacy loss ``epsilon``.
 
-    ``connection`` sees the extract's tables unqualified. With a ``store``, an
-    identical plan on the same extract at the same ε is answered from it at no
-    cost. ``remaining_budget`` is the project's unspent ε, if the caller keeps one.
-    ``tuning`` is what an earlier calibration of the plan's shape found
-    (``tuning_for``), to spare the search. ``dummy`` says the extract is
-    synthetic (its manifest says so): the release is labelled so and spends nothing.
+    ``connection`` sees the extract's tables unqualified. ``shape`` is the
+    plan's at ``epsilon`` (``shape_of``), derived once by the caller.
+    ``tuning`` is what an earlier calibration of that shape found, to spare
+    the search. ``dummy`` says the extract is synthetic (its manifest says
+    so): the release is labelled so and spends nothing.
     """
     check_epsilon(policy, epsilon)
-    shape = shape_of(plan, policy, epsilon=epsilon)
-    if store is not None:
-        asked = release_key(
-            plan.plan_hash(), extract_hash, epsilon, policy_hash(policy), engine_version()
-        )
-        stored = store.get(asked)
-        if stored is not None:
-            return stored
-    if remaining_budget is not None and epsilon > remaining_budget:
-        raise BudgetError(
-            "budget_exhausted",
-            f"the query costs ε={epsilon}; the project has ε={remaining_budget} left",
-            hint="ask at a smaller ε, or ask a reviewer for more budget",
-        )
-    # OpenDP and Polars load only now: a refusal or a stored answer does not wait for them.
+    # OpenDP and Polars load only now: a refusal does not wait for them.
     from gateway.dp import bounding
     from gateway.dp.frame import reduced
     from gateway.dp.mechanism import calibrate, calibrate_bounded, release
@@ -136,7 +127,7 @@ def execute(
         created_at=dt.datetime.now(dt.UTC),
         dummy=dummy,
     )
-    return store.put(result) if store is not None else result
+    return Outcome(result, calibration.tuning)
 
 
 @contextmanager
@@ -153,19 +144,6 @@ def _charged_from_here() -> Iterator[None]:
         trace = "".join(traceback.format_tb(exc.__traceback__))
         log.error("release failed after data was read:\n%s%s", trace, type(exc).__name__)
         raise ReleaseFailed from None
-
-
-def tuning_for(
-    plan: QueryPlan, policy: Policy, epsilon: float, tuning: Tuning | None = None
-) -> Tuning:
-    """How ``execute`` calibrates ``plan`` at ``epsilon`` (given ``tuning``), to keep for later.
-
-    Free after ``execute`` with the same arguments: calibrations are cached.
-    """
-    from gateway.dp.mechanism import calibrate
-
-    shape = shape_of(plan, policy, epsilon=epsilon)
-    return calibrate(shape, policy.release.confidence, tuning).tuning
 
 
 def predict_accuracy(plan: QueryPlan, policy: Policy, epsilon: float) -> dict[str, float]:

@@ -10,7 +10,6 @@ store at no cost.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import version
@@ -42,18 +41,6 @@ def per_aggregate(predicted: Mapping[str, float]) -> list[tuple[str, float, bool
         for name, width in predicted.items()
         if not name.endswith((".sum", ".count"))
     ]
-
-
-def release_key(
-    plan_hash: str, extract_hash: str, epsilon: float, policy_hash: str, engine: str
-) -> str:
-    """The question a release answers: only an identical question gets it again.
-
-    A changed policy (bounds, δ, confidence, ``min_group_members``) or engine
-    asks another question, even of the same extract.
-    """
-    asked = f"{plan_hash} {extract_hash} {epsilon!r} {policy_hash} {engine}"
-    return hashlib.sha256(asked.encode()).hexdigest()
 
 
 class Selection(BaseModel):
@@ -168,10 +155,3 @@ class Release(BaseModel):
     created_at: dt.datetime
     from_store: bool = False
     dummy: bool = Field(default=False, description="computed on dummy data; not an insight")
-
-    @property
-    def key(self) -> str:
-        """The release store's key: this release answers exactly this question."""
-        return release_key(
-            self.plan_hash, self.extract_hash, self.epsilon, self.policy_hash or "", self.engine
-        )

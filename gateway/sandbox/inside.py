@@ -40,7 +40,7 @@ from gateway.sandbox.jobs import (
 if TYPE_CHECKING:
     import duckdb
 
-    from gateway.dp.release import Release
+    from gateway.dp.engine import Outcome
 
 ENGINE_SETTINGS: dict[str, object] = {
     "enable_external_access": False,
@@ -98,8 +98,7 @@ def harden(connection: duckdb.DuckDBPyConnection, spec: QuerySpec) -> None:
 
 def run_query(spec: QuerySpec) -> QueryOutput:
     try:
-        dp = importlib.import_module("gateway.dp")
-        execute, tuning_for = dp.execute, dp.tuning_for
+        execute = importlib.import_module("gateway.dp").execute
         attach = importlib.import_module("gateway.extract.reader").attach
     except (ImportError, AttributeError) as err:
         raise SandboxError(
@@ -116,17 +115,17 @@ def run_query(spec: QuerySpec) -> QueryOutput:
         temp_directory=Path(SCRATCH_INSIDE),
     )
     harden(connection, spec)
-    release: Release = execute(
+    outcome: Outcome = execute(
         spec.plan,
         spec.policy,
         connection,
+        shape=spec.shape,
         epsilon=spec.epsilon,
         extract_hash=spec.extract_hash,
         dummy=spec.dummy,
         tuning=spec.tuning,
     )
-    tuning = tuning_for(spec.plan, spec.policy, spec.epsilon, spec.tuning)
-    return QueryOutput(release=release, tuning=tuning)
+    return QueryOutput(release=outcome.release, tuning=outcome.tuning)
 
 
 def run_analysis(spec: AnalysisSpec) -> AnalysisOutput:

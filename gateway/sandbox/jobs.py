@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
 
 from gateway.analyses.collect import CollectedAnalysis
 from gateway.dp.release import Release
+from gateway.dp.shape import Shape
 from gateway.dp.tuning import Tuning
 from gateway.errors import Issue
 from gateway.plan import QueryPlan
@@ -44,6 +45,7 @@ class QueryJob(_Data):
     plan: QueryPlan
     policy: Policy
     epsilon: Annotated[float, Field(gt=0)]
+    shape: Shape = Field(description="the plan's shape at `epsilon`, derived on the trusted side")
     extract: Path = Field(description="the extract file on the trusted side")
     extract_hash: str
     key: SecretStr | None = Field(
@@ -76,6 +78,7 @@ class QuerySpec(_Data):
     plan: QueryPlan
     policy: Policy
     epsilon: float
+    shape: Shape
     extract_path: str
     extract_hash: str
     key: str | None
@@ -142,6 +145,7 @@ def make_spec(
         plan=job.plan,
         policy=job.policy,
         epsilon=job.epsilon,
+        shape=job.shape,
         extract_path=extract_path,
         extract_hash=job.extract_hash,
         key=None if job.key is None else job.key.get_secret_value(),

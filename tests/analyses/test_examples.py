@@ -13,13 +13,13 @@ from gateway.analyses.vetting import vet_analysis
 from gateway.config import Settings
 from gateway.dp.release import Release
 from gateway.dp.shape import shape_of
-from gateway.dp.store import TuningStore
 from gateway.dp.tuning import tuning_key
 from gateway.extract.build import build_extract
 from gateway.extract.manifest import Manifest, load_manifest
 from gateway.pipeline import run_analysis, run_query
 from gateway.plan import Contributions
 from gateway.policy import Policy
+from gateway.release_store import TuningStore
 from gateway.sandbox import Sandbox, make_sandbox
 from gateway.source.generate import generate
 from gateway.source.geography import CITY_PROVINCE

@@ -17,7 +17,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from gateway.dp.engine import execute
 from gateway.dp.frame import load_frame
+from gateway.dp.release import Release
 from gateway.dp.shape import shape_of
 from gateway.plan import Aggregate, ColumnRef, GroupKey, Predicate, QueryPlan
 from gateway.policy import Policy, load_policy
@@ -28,6 +30,29 @@ POLICY_PATH = Path(__file__).parents[2] / "policies" / "health_thing.yaml"
 
 def policy() -> Policy:
     return load_policy(POLICY_PATH)
+
+
+def released(
+    plan: QueryPlan,
+    policy: Policy,
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    epsilon: float,
+    extract_hash: str,
+    dummy: bool = False,
+) -> Release:
+    """The engine's release of ``plan``, its shape derived first as the pipeline derives it."""
+    shape = shape_of(plan, policy, epsilon=epsilon)
+    outcome = execute(
+        plan,
+        policy,
+        connection,
+        shape=shape,
+        epsilon=epsilon,
+        extract_hash=extract_hash,
+        dummy=dummy,
+    )
+    return outcome.release
 
 
 def fixed(policy: Policy, rows: int = 20, groups: int = 24) -> Policy:

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from gateway.dp import bounding, execute
+from gateway.dp import bounding
 from gateway.dp.shape import shape_of
 from gateway.errors import DpError
 from gateway.plan import Contributions, QueryPlan
@@ -57,7 +57,7 @@ def test_chosen_bounds_stay_within_the_policy_and_are_paid_for(
 ) -> None:
     plan = PLANS[name]
     maxima = health_policy.tables["tips"].contributions
-    release = execute(plan, health_policy, heavy, epsilon=1.0, extract_hash="h")
+    release = f.released(plan, health_policy, heavy, epsilon=1.0, extract_hash="h")
     share = health_policy.bounding.selection_share
     assert release.bounds_epsilon == pytest.approx(share)
     assert release.budget_split["bounds"] == pytest.approx(share)
@@ -86,7 +86,7 @@ def test_levels_take_one_value_per_member_and_cell(
     count); a median over public keys has nothing left to choose and spends
     nothing on it.
     """
-    release = execute(LEVELS[name], health_policy, heavy, epsilon=1.0, extract_hash="h")
+    release = f.released(LEVELS[name], health_policy, heavy, epsilon=1.0, extract_hash="h")
     (bounds,) = release.bounds.values()
     assert bounds.rows_per_group == 1
     if name == "median":
@@ -116,7 +116,9 @@ def test_bound_selection_spends_exactly_its_share_in_opendp(
         return original(data, expressions, epsilon, alpha)
 
     monkeypatch.setattr(bounding, "release_per_member", recording)
-    release = execute(PLANS["count and sum"], health_policy, heavy, epsilon=1.5, extract_hash="h")
+    release = f.released(
+        PLANS["count and sum"], health_policy, heavy, epsilon=1.5, extract_hash="h"
+    )
     query = shape_of(PLANS["count and sum"], health_policy, epsilon=1.5).epsilon
     assert len(spent) == 4  # members and rows; the row bound; the clamp; the cut (no cells)
     assert sum(spent) <= release.bounds_epsilon + 1e-12
@@ -135,7 +137,7 @@ def test_fixed_bounds_spend_nothing_on_choosing(
             ),
         }
     )
-    release = execute(plan, health_policy, heavy, epsilon=1.0, extract_hash="h")
+    release = f.released(plan, health_policy, heavy, epsilon=1.0, extract_hash="h")
     assert release.bounds_epsilon == 0
     assert "bounds" not in release.budget_split
     (bounds,) = release.bounds.values()
@@ -163,7 +165,7 @@ def test_fixed_bounds_beyond_the_policy_are_refused_before_reading(
     closed = duckdb.connect(":memory:")
     closed.close()
     with pytest.raises(DpError) as err:
-        execute(plan, health_policy, closed, epsilon=1.0, extract_hash="h")
+        f.released(plan, health_policy, closed, epsilon=1.0, extract_hash="h")
     assert err.value.code == "bounds_outside_policy"
 
 
@@ -199,7 +201,7 @@ def test_the_cut_share_is_within_its_stated_error_of_what_it_estimates(
     on_target = not_above = 0
     shares = []
     for _ in range(20):
-        bounds = execute(plan, health_policy, heavy, epsilon=1.0, extract_hash="h").bounds["n"]
+        bounds = f.released(plan, health_policy, heavy, epsilon=1.0, extract_hash="h").bounds["n"]
         k = bounds.rows_per_group
         capped, whole = heavy.execute(
             "SELECT sum(least(r, ?)), sum(r) FROM (SELECT member_pid, "
@@ -226,7 +228,7 @@ def test_a_count_whose_cut_is_past_the_tolerance_is_flagged_biased(
     )
     plan = PLANS["count"].model_copy(update={"contributions": Contributions(rows_per_group=None)})
     flags = [
-        execute(plan, tight, heavy, epsilon=1.0, extract_hash="h").bounds["n"].biased
+        f.released(plan, tight, heavy, epsilon=1.0, extract_hash="h").bounds["n"].biased
         for _ in range(3)
     ]
     assert any(flags)

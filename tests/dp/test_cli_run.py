@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +80,40 @@ def test_a_repeat_comes_from_the_store_at_no_cost(root: Path) -> None:
     assert code == 0
     assert (again["from_store"], again["epsilon_spent"], again["epsilon"]) == (True, 0.0, 1.0)
     assert again["rows"] == first["rows"]
+
+
+REPEAT = """
+import json, sys
+import gateway.pipeline
+
+def no_sandbox(*args, **kwargs):
+    raise AssertionError("a sandbox was started")
+
+gateway.pipeline.make_sandbox = no_sandbox
+from gateway.cli import app
+try:
+    app(sys.argv[1:])
+finally:
+    loaded = [name for name in ("opendp", "polars", "gateway.dp.engine") if name in sys.modules]
+    print(json.dumps(loaded), file=sys.stderr)
+"""
+"""``gateway run`` in a process of its own that may not start a sandbox; it tells what it loaded."""
+
+
+def test_a_repeat_is_answered_before_a_sandbox_starts_or_opendp_loads(root: Path) -> None:
+    first = _json(_run(root, "--sql", QUERY, "--epsilon", "1.0", "--json")[1])
+    asked = ["run", "--extract", str(root / "e.duckdb"), "--policy", str(POLICY_PATH)]
+    repeat = subprocess.run(
+        [sys.executable, "-c", REPEAT, *asked, "--sql", QUERY, "--epsilon", "1.0", "--json"],
+        env={**os.environ, "GATEWAY_DATA_DIR": str(root / "state")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert repeat.returncode == 0, repeat.stderr
+    again = _json(repeat.stdout)
+    assert (again["from_store"], again["rows"]) == (True, first["rows"])
+    assert json.loads(repeat.stderr.splitlines()[-1]) == []
 
 
 def test_the_table_shows_each_value_with_its_interval(root: Path) -> None:

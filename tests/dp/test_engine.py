@@ -11,7 +11,7 @@ from gateway.dp import Release, execute, predict_accuracy
 from gateway.dp.mechanism import calibrate
 from gateway.dp.release import MEAN_GROUP
 from gateway.dp.shape import shape_of
-from gateway.errors import BudgetError, DpError, EpsilonError
+from gateway.errors import DpError, EpsilonError
 from gateway.plan import Compare, OrderBy
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation, Bounding
@@ -45,7 +45,7 @@ def test_a_release_has_a_dp_value_and_an_interval_per_cell(
     health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
 ) -> None:
     plan = COUNT_AND_MEAN_BY_THEME
-    release = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
+    release = f.released(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
     assert release.columns == ["theme", "n", "votes"]
     shown = {row[0] for row in release.rows}
     assert {"sleep", "movement"} <= shown  # public themes: big groups are always there
@@ -71,7 +71,7 @@ def test_intervals_are_about_the_truth_for_big_groups(
     health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
 ) -> None:
     plan = f.plan("tips", f.count(), f.members(), group_by=[f.by("tips", "theme")])
-    release = execute(plan, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+    release = f.released(plan, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
     rows = {row[0]: (row, ci) for row, ci in zip(release.rows, release.ci, strict=True)}
     misses = 0
     for theme, truth in PER_THEME.items():
@@ -87,26 +87,11 @@ def test_intervals_are_about_the_truth_for_big_groups(
 def test_a_privacy_loss_outside_the_policy_is_refused_before_reading(
     health_policy: Policy, epsilon: float
 ) -> None:
+    plan = f.plan("tips", f.count())
+    shape = shape_of(plan, health_policy, epsilon=1.0)
     with pytest.raises(EpsilonError) as err:
-        execute(
-            f.plan("tips", f.count()), health_policy, _closed(), epsilon=epsilon, extract_hash="e"
-        )
+        execute(plan, health_policy, _closed(), shape=shape, epsilon=epsilon, extract_hash="e")
     assert err.value.code == ("epsilon_over_cap" if epsilon == 2.5 else "invalid_epsilon")
-
-
-def test_a_query_over_the_remaining_budget_is_refused_before_reading(
-    health_policy: Policy,
-) -> None:
-    with pytest.raises(BudgetError) as err:
-        execute(
-            f.plan("tips", f.count()),
-            health_policy,
-            _closed(),
-            epsilon=0.5,
-            extract_hash="e",
-            remaining_budget=0.4,
-        )
-    assert err.value.code == "budget_exhausted"
 
 
 def test_order_by_and_limit_apply_to_released_values(
@@ -119,11 +104,11 @@ def test_order_by_and_limit_apply_to_released_values(
         order_by=(OrderBy(alias="n", descending=True),),
         limit=2,
     )
-    release = execute(plan, fixed_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+    release = f.released(plan, fixed_policy, tips_extract, epsilon=2.0, extract_hash="e1")
     assert [row[0] for row in release.rows] == ["sleep", "movement"]
     bad = plan.model_copy(update={"order_by": (OrderBy(alias="nope"),)})
     with pytest.raises(DpError) as err:
-        execute(bad, fixed_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+        f.released(bad, fixed_policy, tips_extract, epsilon=2.0, extract_hash="e1")
     assert err.value.code == "unknown_order_alias"
 
 
@@ -131,7 +116,7 @@ def test_without_grouping_a_release_is_one_row(
     health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
 ) -> None:
     plan = f.plan("tips", f.count(), f.measure(Aggregation.SUM, *VOTES, "votes"))
-    release = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
+    release = f.released(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
     assert release.columns == ["n", "votes"]
     assert len(release.rows) == 1
     assert release.suppressed_groups == 0
@@ -150,14 +135,14 @@ def test_a_release_over_private_keys_says_how_big_a_group_must_be_to_be_shown(
     months = [f.by("tips", "created_month", "month", bucket="month")]  # no public domain
     plan = f.plan("tips", statistic, group_by=months)  # type: ignore[arg-type]
     fixed = health_policy.model_copy(update={"bounding": Bounding(choose=False)})
-    release = execute(plan, fixed, tips_extract, epsilon=1.0, extract_hash="e1")
+    release = f.released(plan, fixed, tips_extract, epsilon=1.0, extract_hash="e1")
     threshold = calibrate(shape_of(plan, fixed, epsilon=1.0), 0.95).threshold
     assert release.selection is not None
     assert (release.selection.threshold, release.selection.size) == (threshold, size)
-    chosen = execute(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
+    chosen = f.released(plan, health_policy, tips_extract, epsilon=1.0, extract_hash="e1")
     assert chosen.selection is not None  # from the chosen bounds: no larger than the maxima's
     assert 0 < chosen.selection.threshold <= threshold * 1.5
-    public = execute(
+    public = f.released(
         COUNT_AND_MEAN_BY_THEME, health_policy, tips_extract, epsilon=1.0, extract_hash="e1"
     )
     assert public.selection is None  # every theme is released, none selected
@@ -169,7 +154,7 @@ def test_a_median_is_a_candidate_and_has_no_interval(
     plan = f.plan(
         "tips", f.measure(Aggregation.MEDIAN, *VOTES, "median"), group_by=[f.by("tips", "theme")]
     )
-    release = execute(plan, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+    release = f.released(plan, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
     for row, intervals in zip(release.rows, release.ci, strict=True):
         assert row[1] in range(51)
         assert intervals == [None, None]
@@ -185,7 +170,7 @@ def test_members_join_groups_tips_by_a_members_column(health_policy: Policy) -> 
         "DATE '2020-01-01' FROM tips"
     )
     plan = f.plan("tips", f.count(), group_by=[f.by("members", "age_band")], join_members=True)
-    release = execute(plan, health_policy, con, epsilon=2.0, extract_hash="e")
+    release = f.released(plan, health_policy, con, epsilon=2.0, extract_hash="e")
     counts = {row[0]: row[1] for row in release.rows}
     assert abs(counts["35-44"] - 4000) < 2000  # type: ignore[operator]
 
@@ -193,7 +178,7 @@ def test_members_join_groups_tips_by_a_members_column(health_policy: Policy) -> 
 def test_dummy_releases_say_so(
     health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
 ) -> None:
-    release = execute(
+    release = f.released(
         f.plan("tips", f.count()),
         health_policy,
         tips_extract,
@@ -211,7 +196,7 @@ def test_predicted_accuracy_is_the_released_half_width(
     plan = COUNT_AND_MEAN_BY_THEME
     predicted = predict_accuracy(plan, fixed_policy, 1.0)
     assert set(predicted) == {"n", "votes", "votes.sum", "votes.count"}
-    release: Release = execute(plan, fixed_policy, tips_extract, epsilon=1.0, extract_hash="e1")
+    release: Release = f.released(plan, fixed_policy, tips_extract, epsilon=1.0, extract_hash="e1")
     row = next(i for i, r in enumerate(release.rows) if r[0] == "sleep")
     interval = release.ci[row][1]
     assert interval is not None
@@ -233,7 +218,7 @@ def test_medians_share_a_query_with_counts_sums_and_averages(
         f.measure(Aggregation.QUANTILE, "tips", "word_count", "q90", quantile=0.9),
         group_by=[f.by("tips", "theme")],
     )
-    release = execute(plan, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
+    release = f.released(plan, health_policy, tips_extract, epsilon=2.0, extract_hash="e1")
     truth = {"n": 6000, "words": 40 * 6000}
     row = next(i for i, r in enumerate(release.rows) if r[0] == "sleep")
     values = dict(zip(release.columns, release.rows[row], strict=True))
@@ -277,7 +262,7 @@ def test_a_lone_member_s_group_is_withheld_whatever_the_query_releases(
 ) -> None:
     policy, con = one_member_alone
     plan = f.plan("tips", f.measure(function, *VOTES, "v"), group_by=[f.by("tips", "theme")])
-    release = execute(plan, policy, con, epsilon=2.0, extract_hash="alone")
+    release = f.released(plan, policy, con, epsilon=2.0, extract_hash="alone")
     shown = {row[0] for row in release.rows}
     assert "sleep" in shown
     assert "diabetes" not in shown
@@ -298,7 +283,7 @@ def test_a_filter_down_to_one_member_releases_nothing(
         f.measure(Aggregation.MEAN, *VOTES, "v"),
         where=Compare(column=f.col("tips", "theme"), op="=", value="diabetes"),
     )
-    release = execute(plan, policy, con, epsilon=2.0, extract_hash="alone")
+    release = f.released(plan, policy, con, epsilon=2.0, extract_hash="alone")
     assert release.rows == []
     assert release.suppressed_groups == 1
 
@@ -332,3 +317,13 @@ def test_a_mean_s_predicted_accuracy_is_in_its_own_units(fixed_policy: Policy) -
     assert predicted["v"] == pytest.approx((parts[0] + 25 * parts[1]) / MEAN_GROUP)
     four_times = predict_accuracy(plan, fixed_policy, 2.0)["v"]  # a quarter of the noise or less
     assert 0 < four_times < predicted["v"] / 2
+
+
+def test_execute_returns_how_it_calibrated_the_shape_it_was_given(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+) -> None:
+    plan = f.plan("tips", f.count(), group_by=[f.by("tips", "theme")])
+    shape = shape_of(plan, health_policy, epsilon=1.0)
+    outcome = execute(plan, health_policy, tips_extract, shape=shape, epsilon=1.0, extract_hash="e")
+    assert outcome.tuning == calibrate(shape, health_policy.release.confidence).tuning
+    assert outcome.release.plan_hash == plan.plan_hash()

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from gateway.dp import execute
+from gateway.dp.shape import shape_of
 from gateway.errors import GatewayError, ReleaseFailed
 from gateway.plan import (
     Aggregate,
@@ -146,7 +146,7 @@ def outcome(question: str | QueryPlan, policy: Policy, con: duckdb.DuckDBPyConne
     """What a researcher learns besides the noisy numbers: refused how, released, or failed."""
     try:
         plan = vet(question, policy) if isinstance(question, str) else question
-        release = execute(plan, policy, con, epsilon=1.0, extract_hash="oracle")
+        release = f.released(plan, policy, con, epsilon=1.0, extract_hash="oracle")
     except ReleaseFailed:
         return ("failed after reading",)
     except GatewayError as err:
@@ -200,7 +200,7 @@ def test_a_failure_while_reading_is_charged_and_says_nothing_of_its_cause(
 
         monkeypatch.setattr("gateway.dp.frame.Reduction.frame", fail)
         with pytest.raises(ReleaseFailed) as caught:
-            execute(plan, policy, present, epsilon=1.0, extract_hash="oracle")
+            f.released(plan, policy, present, epsilon=1.0, extract_hash="oracle")
         assert caught.value.charged
         assert "SR" not in str(caught.value)
         assert "1948" not in str(caught.value)
@@ -217,10 +217,12 @@ def test_a_query_job_killed_after_it_started_is_a_charged_release_failure(
 
     extract = tmp_path / "e.duckdb"
     extract.touch()
+    plan = QueryPlan(table="tips", aggregates=(Aggregate(function="count", alias="n"),))
     job = QueryJob(
-        plan=QueryPlan(table="tips", aggregates=(Aggregate(function="count", alias="n"),)),
+        plan=plan,
         policy=f.policy(),
         epsilon=1.0,
+        shape=shape_of(plan, f.policy(), epsilon=1.0),
         extract=extract,
         extract_hash="e",
         key=None,

@@ -23,7 +23,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from gateway.dp import Release, execute, mechanism
+from gateway.dp import Release, mechanism
 from gateway.dp.frame import schema as frame_schema
 from gateway.dp.mechanism import calibrate
 from gateway.dp.shape import shape_of
@@ -46,7 +46,7 @@ THEMES = {t: 4000 + 500 * i for i, t in enumerate(schema.THEMES)}
 def _releases(
     plan: QueryPlan, policy: Policy, con: duckdb.DuckDBPyConnection, runs: int, epsilon: float
 ) -> list[Release]:
-    return [execute(plan, policy, con, epsilon=epsilon, extract_hash="e") for _ in range(runs)]
+    return [f.released(plan, policy, con, epsilon=epsilon, extract_hash="e") for _ in range(runs)]
 
 
 def _pmf(noise: str, scale: float) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ import duckdb
 from pydantic import JsonValue
 
 import gateway
+from gateway.dp.shape import shape_of
 from gateway.plan import Aggregate, QueryPlan
 from gateway.policy.load import load_policy
 from gateway.sandbox import AnalysisJob, Limits, QueryJob, Sandbox, run_analysis
@@ -111,18 +112,20 @@ def package_with_standin_engine(target: Path, *, standin_reader: bool = True) ->
         shutil.copy(STANDIN / "reader.py", package / "extract" / "reader.py")
     shutil.copy(STANDIN / "engine.py", package / "dp" / "standin_engine.py")
     with (package / "dp" / "__init__.py").open("a") as init:
-        init.write(
-            "\nfrom gateway.dp.standin_engine import execute, tuning_for  # noqa: E402,F401\n"
-        )
+        init.write("\nfrom gateway.dp.standin_engine import execute  # noqa: E402,F401\n")
     compileall.compile_dir(package, quiet=1)  # the sandbox cannot write bytecode
     return package
 
 
 def query_job(extract: Path, table: str = "tips", key: str = KEY) -> QueryJob:
+    """A count over ``table``; its shape is a count over tips (the stand-in ignores it)."""
+    policy = load_policy(ROOT / "policies" / "health_thing.yaml")
+    count = QueryPlan(table="tips", aggregates=(Aggregate(function="count", alias="n"),))
     return QueryJob(
-        plan=QueryPlan(table=table, aggregates=(Aggregate(function="count", alias="n"),)),
-        policy=load_policy(ROOT / "policies" / "health_thing.yaml"),
+        plan=count.model_copy(update={"table": table}),
+        policy=policy,
         epsilon=1.0,
+        shape=shape_of(count, policy, epsilon=1.0),
         extract=extract,
         extract_hash="sha256:test-extract",
         key=key,

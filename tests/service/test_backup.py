@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 from gateway.cli import app
 from gateway.config import Settings
 from gateway.db import engine_for, session
-from gateway.dp.store import ReleaseStore
 from gateway.errors import BackupError
 from gateway.extract.build import build_extract
 from gateway.extract.reader import open_extract
 from gateway.policy import Policy
+from gateway.release_store import ReleaseStore
 from gateway.service import audit
 from gateway.service.app import create_app
 from gateway.service.audit import SYSTEM, verify
@@ -63,14 +63,15 @@ def gateway(backend: Settings, policy: Policy, tmp_path: Path) -> Gateway:
     settings = sealed(backend)
     api = make_api(settings, policy)
     published(api)
-    stored = ReleaseStore(settings).put(
-        make_release(0.5).model_copy(update={"policy_hash": "h" * 64})
+    stored_key = "k" * 64
+    ReleaseStore(settings).put(
+        stored_key, make_release(0.5).model_copy(update={"policy_hash": "h" * 64})
     )
     source = make_source(tmp_path / "platform.duckdb")
     extract = tmp_path / "extracts" / "mission.duckdb"
     extract.parent.mkdir()
     build_extract(source, policy, "1", "mission", extract, settings, now=BUILT_AT)
-    return Gateway(api, extract, stored.key)
+    return Gateway(api, extract, stored_key)
 
 
 def test_backup_wipe_restore_gives_the_same_gateway(

@@ -11,7 +11,9 @@ import datetime as dt
 
 import duckdb
 
+from gateway.dp.engine import Outcome
 from gateway.dp.release import Release
+from gateway.dp.shape import Shape
 from gateway.dp.tuning import Noise, Tuning
 from gateway.plan import QueryPlan
 from gateway.policy.load import policy_hash
@@ -23,13 +25,14 @@ def execute(
     policy: Policy,
     connection: duckdb.DuckDBPyConnection,
     *,
+    shape: Shape,
     epsilon: float,
     extract_hash: str,
     dummy: bool = False,
     tuning: Tuning | None = None,
-) -> Release:
+) -> Outcome:
     (count,) = connection.execute(f"SELECT count(*) FROM {plan.table}").fetchone() or (None,)
-    return Release(
+    release = Release(
         columns=["n"],
         rows=[[count]],
         ci=[[None]],
@@ -44,9 +47,4 @@ def execute(
         created_at=dt.datetime.now(dt.UTC),
         dummy=dummy,
     )
-
-
-def tuning_for(
-    plan: QueryPlan, policy: Policy, epsilon: float, tuning: Tuning | None = None
-) -> Tuning:
-    return tuning or Tuning(noise=Noise.LAPLACE, scale=1.0)
+    return Outcome(release, tuning or Tuning(noise=Noise.LAPLACE, scale=1.0))

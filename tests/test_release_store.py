@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -11,11 +12,11 @@ from sqlalchemy import inspect, text
 
 from gateway.config import Settings
 from gateway.db import engine_for
-from gateway.dp import ReleaseStore, TuningStore, execute
 from gateway.dp import release as release_module
 from gateway.dp.tuning import Noise, Tuning
 from gateway.policy import Policy
 from gateway.policy.model import Aggregation
+from gateway.release_store import ReleaseStore, TuningStore, question
 from tests.dp import factories as f
 
 PLAN = f.plan(
@@ -27,20 +28,41 @@ PLAN = f.plan(
 
 
 @pytest.fixture
+def health_policy() -> Policy:
+    return f.policy()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "state")
+
+
+@pytest.fixture
 def tips_extract(health_policy: Policy) -> duckdb.DuckDBPyConnection:
     con = f.extract(health_policy)
     f.tips_per_theme(con, {"sleep": 500, "stress": 300})
     return con
 
 
-def test_a_repeat_returns_the_stored_release_without_reading_or_spending(
+def _kept(
+    store: ReleaseStore, policy: Policy, con: duckdb.DuckDBPyConnection, epsilon: float = 1.0
+) -> str:
+    """Release ``PLAN`` over ``con`` and keep it, as the pipeline does; its question."""
+    asked = question(PLAN, policy, epsilon, "e")
+    store.put(asked, f.released(PLAN, policy, con, epsilon=epsilon, extract_hash="e"))
+    return asked
+
+
+def test_a_repeat_returns_the_stored_release_without_spending(
     health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection, settings: Settings
 ) -> None:
     store = ReleaseStore(settings)
-    first = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
-    closed = duckdb.connect(":memory:")
-    closed.close()
-    again = execute(PLAN, health_policy, closed, epsilon=1.0, extract_hash="e", store=store)
+    asked = question(PLAN, health_policy, 1.0, "e")
+    assert store.get(asked) is None
+    first = f.released(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e")
+    assert store.put(asked, first) == first
+    again = store.get(asked)
+    assert again is not None
     assert again.from_store
     assert (again.epsilon_spent, again.rho_spent) == (0.0, 0.0 if first.rho is not None else None)
     assert (again.epsilon, again.rho, again.delta) == (first.epsilon, first.rho, first.delta)
@@ -49,25 +71,8 @@ def test_a_repeat_returns_the_stored_release_without_reading_or_spending(
     assert first.epsilon_spent == 1.0
 
 
-def test_a_repeat_is_answered_even_when_the_budget_is_spent(
-    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection, settings: Settings
-) -> None:
-    store = ReleaseStore(settings)
-    first = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
-    again = execute(
-        PLAN,
-        health_policy,
-        tips_extract,
-        epsilon=1.0,
-        extract_hash="e",
-        store=store,
-        remaining_budget=0.0,
-    )
-    assert again.rows == first.rows
-
-
 @pytest.mark.parametrize(("epsilon", "extract_hash"), [(0.5, "e"), (1.0, "other")])
-def test_another_epsilon_or_extract_is_a_new_release(
+def test_another_epsilon_or_extract_is_another_question(
     health_policy: Policy,
     tips_extract: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -75,12 +80,8 @@ def test_another_epsilon_or_extract_is_a_new_release(
     extract_hash: str,
 ) -> None:
     store = ReleaseStore(settings)
-    execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
-    other = execute(
-        PLAN, health_policy, tips_extract, epsilon=epsilon, extract_hash=extract_hash, store=store
-    )
-    assert not other.from_store
-    assert other.epsilon_spent == epsilon
+    _kept(store, health_policy, tips_extract)
+    assert store.get(question(PLAN, health_policy, epsilon, extract_hash)) is None
 
 
 @pytest.mark.parametrize(
@@ -100,14 +101,14 @@ def test_a_release_made_under_another_policy_is_not_served_again(
     change: dict[str, dict[str, object]],
 ) -> None:
     store = ReleaseStore(settings)
-    first = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
+    first = store.get(_kept(store, health_policy, tips_extract))
+    assert first is not None
     other = _changed(health_policy, change)
-    again = execute(PLAN, other, tips_extract, epsilon=1.0, extract_hash="e", store=store)
-    assert not again.from_store
+    assert store.get(question(PLAN, other, 1.0, "e")) is None
+    again = store.get(_kept(store, other, tips_extract))
+    assert again is not None  # the same question under the new policy is answered from the store
     assert again.policy_hash != first.policy_hash
     assert (again.delta, again.confidence) == (other.budget.delta, other.release.confidence)
-    repeat = execute(PLAN, other, tips_extract, epsilon=1.0, extract_hash="e", store=store)
-    assert repeat.from_store  # the same question under the new policy is answered from the store
 
 
 def test_a_release_made_by_another_engine_is_not_served_again(
@@ -117,16 +118,13 @@ def test_a_release_made_by_another_engine_is_not_served_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = ReleaseStore(settings)
-    execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
+    _kept(store, health_policy, tips_extract)
     monkeypatch.setattr(release_module, "ENGINE_FORMAT", release_module.ENGINE_FORMAT + 1)
     release_module.engine_version.cache_clear()
     try:
-        again = execute(
-            PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store
-        )
+        assert store.get(question(PLAN, health_policy, 1.0, "e")) is None
     finally:
         release_module.engine_version.cache_clear()
-    assert not again.from_store
 
 
 def _changed(policy: Policy, change: dict[str, dict[str, object]]) -> Policy:
@@ -143,8 +141,8 @@ def _changed(policy: Policy, change: dict[str, dict[str, object]]) -> Policy:
 def test_only_the_release_is_stored(
     health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection, settings: Settings
 ) -> None:
-    store = ReleaseStore(settings)
-    release = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e", store=store)
+    release = f.released(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e")
+    ReleaseStore(settings).put(question(PLAN, health_policy, 1.0, "e"), release)
     engine = engine_for(settings.metadata_url)
     columns = {c["name"] for c in inspect(engine).get_columns("dp_releases")}
     assert columns == {
@@ -166,10 +164,11 @@ def test_a_release_stored_meanwhile_wins(
     health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection, settings: Settings
 ) -> None:
     store = ReleaseStore(settings)
-    first = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e")
-    second = execute(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e")
-    assert store.put(first) == first
-    kept = store.put(second)
+    first = f.released(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e")
+    second = f.released(PLAN, health_policy, tips_extract, epsilon=1.0, extract_hash="e")
+    asked = question(PLAN, health_policy, 1.0, "e")
+    assert store.put(asked, first) == first
+    kept = store.put(asked, second)
     assert kept.from_store
     assert (kept.rows, kept.created_at) == (first.rows, first.created_at)
 

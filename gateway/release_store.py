@@ -1,6 +1,8 @@
 """The release store: an identical question on the same extract gets the same answer.
 
-Releases are kept by the question they answer (``release_key``: plan,
+It lives on the trusted side, beside the metadata database: the pipeline
+asks it before any sandbox starts, and keeps what the engine released.
+Releases are kept by the question they answer (``question``: plan,
 extract, ε, policy and engine). Asking again returns the stored release,
 marked ``from_store`` and charged nothing, so repeating a query cannot
 average its noise away; under another policy or engine it is a new question.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 
 from sqlalchemy import DateTime, Float, String, Text
 from sqlalchemy.exc import IntegrityError
@@ -21,8 +24,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.config import Settings
 from gateway.db import Base, session
-from gateway.dp.release import Release
+from gateway.dp.release import Release, engine_version
 from gateway.dp.tuning import Tuning
+from gateway.plan import QueryPlan
+from gateway.policy import Policy, policy_hash
+
+
+def question(plan: QueryPlan, policy: Policy, epsilon: float, extract_hash: str) -> str:
+    """The key a release is kept by: only an identical question gets it again.
+
+    A changed policy (bounds, δ, confidence, ``min_group_members``) or engine
+    asks another question, even of the same extract.
+    """
+    asked = (
+        f"{plan.plan_hash()} {extract_hash} {epsilon!r} {policy_hash(policy)} {engine_version()}"
+    )
+    return hashlib.sha256(asked.encode()).hexdigest()
 
 
 class StoredRelease(Base):
@@ -45,18 +62,18 @@ class ReleaseStore:
         self.settings = settings
 
     def get(self, key: str) -> Release | None:
-        """The stored release for the question ``key`` (``release_key``), charged nothing."""
+        """The stored release for the question ``key`` (``question``), charged nothing."""
         with session(self.settings) as s:
             row = s.get(StoredRelease, key)
             return None if row is None else _from_store(Release.model_validate_json(row.release))
 
-    def put(self, release: Release) -> Release:
-        """Keep ``release``; if the same question was stored meanwhile, return that one."""
+    def put(self, key: str, release: Release) -> Release:
+        """Keep ``release`` as the answer to ``key``; if it was answered meanwhile, return that."""
         try:
             with session(self.settings) as s:
                 s.add(
                     StoredRelease(
-                        key=release.key,
+                        key=key,
                         plan_hash=release.plan_hash,
                         extract_hash=release.extract_hash,
                         epsilon=release.epsilon,
@@ -67,7 +84,7 @@ class ReleaseStore:
                     )
                 )
         except IntegrityError:
-            stored = self.get(release.key)
+            stored = self.get(key)
             assert stored is not None
             return stored
         return release
