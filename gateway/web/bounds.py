@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from gateway.dp.release import MEAN_GROUP, ColumnBounds, Release, per_aggregate
 from gateway.dp.render import plural, without_interval
 from gateway.policy.model import Aggregation
-from gateway.web.i18n import MESSAGES, Lang, translate
+from gateway.web.i18n import Lang, translate
 from gateway.web.numbers import number
-from gateway.web.vocabulary import column_word
+from gateway.web.vocabulary import column_word, row_nouns
 
 
 @dataclass(frozen=True)
@@ -101,13 +101,6 @@ def _for_members(
     return translate("member_covers", lang).format(counted=counted) + f"{known}."
 
 
-def _nouns(table: str | None, lang: Lang) -> tuple[str, str]:
-    """(one, many) rows of ``table``: ("tip", "tips"); "rows" for members or unknown."""
-    key = f"noun_{table}"
-    one, many = translate(key if key in MESSAGES else "noun_rows", lang).split("|")
-    return one, many
-
-
 def _counted(
     bounds: ColumnBounds,
     keys: list[str],
@@ -115,7 +108,7 @@ def _counted(
     lang: Lang,
     function: Aggregation | None,
 ) -> str:
-    one, many = _nouns(table, lang)
+    one, many = row_nouns(table, lang)
     noun = one if bounds.rows_per_group == 1 else many
     rows = number(bounds.rows_per_group, lang)
     cell = " × ".join(keys)
@@ -150,7 +143,7 @@ def _cut(bounds: ColumnBounds, table: str | None, lang: Lang, distinct: bool) ->
         return translate("cut_unknown", lang)
     share = _percent(bounds.cut_share, lang)
     key = "cut_members" if distinct else "cut_rows" if bounds.clamp is None else "cut_value"
-    text = translate(key, lang).format(share=share, noun=_nouns(table, lang)[1])
+    text = translate(key, lang).format(share=share, noun=row_nouns(table, lang)[1])
     if bounds.cut_share_error is not None:
         error = _percent(bounds.cut_share_error, lang)
         text += " " + translate("cut_error", lang).format(error=error)

@@ -138,16 +138,19 @@ def column_word(name: str, lang: Lang) -> str:
     return name.replace("_", " ") if pair is None else pair[0 if lang == "nl" else 1]
 
 
+def row_nouns(table: str | None, lang: Lang) -> tuple[str, str]:
+    """(one, many) rows of ``table``: ("tip", "tips"); "rows" for members or unknown."""
+    key = f"noun_{table}"
+    one, many = translate(key if key in MESSAGES else "noun_rows", lang).split("|")
+    return one, many
+
+
 def _aggregate(
     function: Aggregation | None, measure: str | None, table: str | None, lang: Lang
 ) -> str | None:
     if function is None:
         return None
-    if measure is not None:
-        what = column_word(measure, lang)
-    else:
-        noun = f"noun_{table}"
-        what = translate(noun if noun in MESSAGES else "noun_rows", lang).split("|")[1]
+    what = column_word(measure, lang) if measure is not None else row_nouns(table, lang)[1]
     return AGGREGATES[function][0 if lang == "nl" else 1].format(what=what)
 
 
