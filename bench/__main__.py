@@ -13,6 +13,7 @@ import sys
 BENCHMARKS = (
     "vet",
     "cli",
+    "run_repeat",
     "sandbox",
     "source_generate",
     "extract_build",

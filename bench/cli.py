@@ -11,14 +11,14 @@ run. Results go to docs/benchmarks.md, section "Command line".
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
-from bench.report import DOC, machine, write_section
+from bench.report import cpu_table, start_up_main
 from bench.vet import STARTS, process_cpu_s
 from tests.vet.factories import POLICY_PATH
 
@@ -52,8 +52,6 @@ def measure(starts: int = STARTS) -> dict[str, float]:
 
 def section(spent: dict[str, float], starts: int, note: str) -> str:
     """The doc's section: the commands, a table of CPU seconds and ratios, the verdict."""
-    bare = spent["python -c pass"]
-    rows = [f"| {name} | {s:.3f} | {s / bare:.0f} |" for name, s in spent.items()]
     warm = spent[WARM]
     verdict = "met" if warm <= GOAL_S and spent["gateway --help"] <= GOAL_S else "MISSED"
     return "\n".join(
@@ -67,9 +65,7 @@ def section(spent: dict[str, float], starts: int, note: str) -> str:
             " `GATEWAY_DATA_DIR` (OpenDP calibrates the shape), warm once the shape's"
             " prediction is kept there (`calibrations/`).",
             "",
-            "| command | CPU s | × python -c pass |",
-            "|---|---:|---:|",
-            *rows,
+            *cpu_table(spent),
             "",
             f"Goal: `gateway --help` and a warm `gateway vet` within {GOAL_S} s — {verdict}"
             f" (warm vet {warm:.2f} s, {warm / spent[COLD]:.0%}"
@@ -84,16 +80,9 @@ def section(spent: dict[str, float], starts: int, note: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--starts", type=int, default=STARTS)
-    parser.add_argument("--no-write", action="store_true", help=f"do not update {DOC.name}")
-    args = parser.parse_args()
-    load_before = os.getloadavg()
-    spent = measure(args.starts)
-    text = section(spent, args.starts, machine(load_before, os.getloadavg(), STEADY))
-    print(text)
-    if not args.no_write:
-        write_section(HEADING, text)
+    start_up_main(
+        __doc__, HEADING, STEADY, lambda starts: partial(section, measure(starts), starts), STARTS
+    )
 
 
 if __name__ == "__main__":

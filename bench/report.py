@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -34,3 +36,36 @@ def write_section(heading: str, text: str) -> None:
     )
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(new.rstrip() + "\n", encoding="utf-8")
+
+
+def cpu_table(spent: dict[str, float]) -> list[str]:
+    """CPU seconds per command and each one's ratio to the first, ``python -c pass``."""
+    bare = next(iter(spent.values()))
+    return [
+        "| command | CPU s | × python -c pass |",
+        "|---|---:|---:|",
+        *(f"| {name} | {s:.3f} | {s / bare:.0f} |" for name, s in spent.items()),
+    ]
+
+
+def start_up_main(
+    doc: str | None,
+    heading: str,
+    steady: str,
+    measured: Callable[[int], Callable[[str], str]],
+    starts: int,
+) -> None:
+    """A start-up benchmark's command line: ``--starts N`` (default ``starts``), ``--no-write``.
+
+    ``measured(starts)`` measures, and gives the section for a note on the machine.
+    """
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--starts", type=int, default=starts)
+    parser.add_argument("--no-write", action="store_true", help=f"do not update {DOC.name}")
+    args = parser.parse_args()
+    load_before = os.getloadavg()
+    section = measured(args.starts)
+    text = section(machine(load_before, os.getloadavg(), steady))
+    print(text)
+    if not args.no_write:
+        write_section(heading, text)

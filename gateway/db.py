@@ -11,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from gateway.config import Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MODEL_MODULES: tuple[str, ...] = (
     "gateway.extract.ledger",
@@ -47,14 +51,37 @@ def engine_for(url: str) -> Engine:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "gateway:migrations")
     return config
 
 
+def head_revision() -> str:
+    """The newest migration's revision: each is the four-digit number its file starts with."""
+    versions = Path(__file__).parent / "migrations" / "versions"
+    return max(f.name[:4] for f in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _revision(engine: Engine) -> str | None:
+    """The revision the database is at; None before its first migration."""
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(text("SELECT version_num FROM alembic_version"))
+            return found.scalar_one_or_none()
+    except DBAPIError:
+        return None
+
+
 @lru_cache(maxsize=8)
 def _migrated(url: str) -> Engine:
+    """Run the migrations a database lacks; one already at the newest costs one read, no Alembic."""
     engine = engine_for(url)
+    if _revision(engine) == head_revision():
+        return engine
+    from alembic import command
+
     with engine.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection

@@ -12,6 +12,9 @@ An analysis goes ``code → AnalysisPlan → VettedAnalysis → AnalysisResult``
               failure releases nothing.
 
 The extract is checked (expired, stale, other policy) before the sandbox starts.
+A repeated question is answered from the release store before the sandbox,
+the engine's shape or the analysis stages are even imported: they load here
+when first used, so a repeat costs little more than vetting.
 
 A SQL query takes the short road, ``sql → QueryPlan → Release``: vetted,
 checked against the budget and the release store, then executed in the
@@ -24,16 +27,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from gateway.analyses.collect import CollectedAnalysis, check_size
-from gateway.analyses.result import AnalysisResult, NamedRelease
-from gateway.analyses.vetting import VettedAnalysis, vet_analysis
 from gateway.config import Settings
 from gateway.dp.release import Release
-from gateway.dp.shape import shape_of
-from gateway.dp.tuning import tuning_key
 from gateway.errors import AnalysisError, ExtractError
 from gateway.extract import reader
 from gateway.extract.manifest import Manifest
@@ -41,15 +40,20 @@ from gateway.plan import Contributions, QueryPlan
 from gateway.policy import Policy, policy_hash
 from gateway.policy.epsilon import check_epsilon
 from gateway.release_store import ReleaseStore, TuningStore, question
-from gateway.sandbox import AnalysisJob, QueryJob, Sandbox, make_sandbox
-from gateway.sandbox import run_analysis as run_analysis_job
-from gateway.sandbox import run_query as run_query_job
 from gateway.vet import vet
 from gateway.vet.bounds import fix_bounds
+
+if TYPE_CHECKING:
+    from gateway.analyses.collect import CollectedAnalysis
+    from gateway.analyses.result import AnalysisResult
+    from gateway.analyses.vetting import VettedAnalysis
+    from gateway.sandbox import Sandbox
 
 
 def read_analysis(file: Path) -> str:
     """The source of an analysis file, or a clear refusal (a huge file is not read at all)."""
+    from gateway.analyses.collect import check_size
+
     try:
         check_size(file.stat().st_size, file.name)
         raw = file.read_bytes()
@@ -76,6 +80,9 @@ def collect(code: str, filename: str, sandbox: Sandbox) -> CollectedAnalysis:
 
     Code larger than an analysis may be is refused before the sandbox starts.
     """
+    from gateway.sandbox import AnalysisJob
+    from gateway.sandbox import run_analysis as run_analysis_job
+
     return run_analysis_job(sandbox, AnalysisJob(code=code, filename=filename))
 
 
@@ -112,6 +119,11 @@ def _compute(
     engine is given how it calibrated this shape before, if it did, and
     tells how it calibrated it now; both only spare a search.
     """
+    from gateway.dp.shape import shape_of
+    from gateway.dp.tuning import tuning_key
+    from gateway.sandbox import QueryJob
+    from gateway.sandbox import run_query as run_query_job
+
     manifest, key = access
     shape = shape_of(plan, policy, epsilon=epsilon)
     tunings = TuningStore(settings)
@@ -163,6 +175,8 @@ def run_query(
     stored = store.get(asked)
     if stored is not None:  # before any sandbox starts or the engine loads
         return stored
+    from gateway.sandbox import make_sandbox
+
     sandbox = sandbox or make_sandbox(settings)
     return store.put(asked, _compute(plan, epsilon, policy, extract, access, settings, sandbox))
 
@@ -182,6 +196,8 @@ def execute(
     has succeeded: a release that is kept is always one that was returned, and
     charged.
     """
+    from gateway.analyses.result import AnalysisResult, NamedRelease
+
     manifest = access[0]
     store = ReleaseStore(settings)
     asked = [question(q.plan, policy, q.epsilon, manifest.content_hash) for q in vetted.queries]
@@ -223,6 +239,9 @@ def run_analysis(
     an expired extract) are raised before any data is read; nothing is
     released unless every query succeeds.
     """
+    from gateway.analyses.vetting import vet_analysis
+    from gateway.sandbox import make_sandbox
+
     if isinstance(analysis, Path):
         code, filename = read_analysis(analysis), analysis.name
     else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from gateway.config import Settings
-from gateway.db import MODEL_MODULES, Base, alembic_config, engine_for, migrate
+from gateway.db import MODEL_MODULES, Base, alembic_config, engine_for, head_revision, migrate
 from tests.conftest import postgres_url
 
 
@@ -87,3 +89,23 @@ def test_the_delta_budget_migration_keeps_old_projects_running(backend: Settings
         assert connection.execute(text("SELECT delta FROM jobs")).scalar_one() == 0.0
     with pytest.raises(DBAPIError), engine.begin() as connection:
         connection.execute(text("UPDATE budget_ledger SET delta = 1"))
+
+
+def test_the_newest_migration_file_is_alembics_head() -> None:
+    """``migrate`` skips Alembic for a database at ``head_revision``: it must be Alembic's head."""
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_database_at_the_newest_revision_is_opened_without_alembic(tmp_path: Path) -> None:
+    migrate(Settings(data_dir=tmp_path))
+    opened = (
+        "import sys; from gateway.config import Settings; from gateway.db import migrate; "
+        "migrate(Settings(data_dir=sys.argv[1])); "
+        "print([m for m in sys.modules if m.startswith('alembic')])"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", opened, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "[]"

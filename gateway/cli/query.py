@@ -136,9 +136,6 @@ def run_command(
     policy's maxima, unless fixed here. The same query on the same extract at
     the same ε (and bounds) is answered from the release store, at no cost.
     """
-    from rich.console import Console
-
-    from gateway.dp.render import render_release
     from gateway.pipeline import run_query
     from gateway.policy import load_policy
 
@@ -156,11 +153,14 @@ def run_command(
             clamps=bounds.clamps if bounds else None,
         )
 
-    emit(
-        release,
-        as_json,
-        lambda: Console().print(render_release(release, **counted(text, loaded))),
-    )
+    def human() -> None:  # rich and the table load only for people, not for --json
+        from rich.console import Console
+
+        from gateway.dp.render import render_release
+
+        Console().print(render_release(release, **counted(text, loaded)))
+
+    emit(release, as_json, human)
 
 
 # ---------------------------------------------------------------- analysis run

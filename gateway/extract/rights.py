@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 import duckdb
-import pyarrow as pa
 
 from gateway.extract._sql import literal
 from gateway.extract.ledger import LedgerEntry
@@ -31,29 +30,28 @@ class Change(StrEnum):
     ACCOUNT_DELETION = "account_deletion"
 
 
-_LEDGER_SCHEMA = pa.schema(
-    [
-        ("seq", pa.int64()),
-        ("kind", pa.string()),
-        ("account_id", pa.int64()),
-        ("purpose", pa.string()),
-        ("granted", pa.bool_()),
-        ("scope", pa.string()),
-        ("effective_at", pa.timestamp("us")),
-        ("until", pa.timestamp("us")),
-    ]
-)
-
-
 def load_rights(con: duckdb.DuckDBPyConnection, ledger: Sequence[LedgerEntry]) -> None:
     """Create temp views ``_consents``, ``_restrictions``, ``_erasures``, ``_deletions``.
 
     A ledger restriction with the same account and ``since`` as an earlier one
     (in the ledger or the source) replaces it, which is how a restriction ends.
     """
+    import pyarrow as pa  # a build needs it; the freshness check every query makes does not
+
+    schema = pa.schema(
+        [
+            ("seq", pa.int64()),
+            ("kind", pa.string()),
+            ("account_id", pa.int64()),
+            ("purpose", pa.string()),
+            ("granted", pa.bool_()),
+            ("scope", pa.string()),
+            ("effective_at", pa.timestamp("us")),
+            ("until", pa.timestamp("us")),
+        ]
+    )
     rows = pa.Table.from_pylist(
-        [{name: getattr(entry, name) for name in _LEDGER_SCHEMA.names} for entry in ledger],
-        schema=_LEDGER_SCHEMA,
+        [{name: getattr(entry, name) for name in schema.names} for entry in ledger], schema=schema
     )
     con.register("_ledger_rows", rows)
     try:
