@@ -407,7 +407,7 @@ class _Sql:
         """``total`` over a member's ``count`` values in a cell, as if they had at most
         ``per_group`` of them: scaled down, at their average."""
         k = self.shape.per_group
-        return f"CASE WHEN {count} <= {k} THEN {total} ELSE {total} * {k} / {count} END"
+        return f"CASE WHEN {count} <= {k} THEN {total} ELSE ({total}) * {k} / {count} END"
 
     def cells(self) -> tuple[str, list[object]]:
         """Cell id -> key values, for naming the cells OpenDP decides to release."""

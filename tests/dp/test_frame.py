@@ -190,6 +190,7 @@ def test_a_heavy_member_is_scaled_to_the_bound_keeping_their_mean(health_policy:
     data, _ = f.frame(CELLS_PLAN, health_policy, _extract(health_policy, tips))
     (row,) = data.iter_rows(named=True)
     assert (row["n"], row["c0"], row["s0"]) == (k, k, 20 * k)
+    assert row["d0"] == (20 - 25) * k  # centred on the middle of [0, 50], for the mean
 
 
 def _count_where(policy: Policy, con: duckdb.DuckDBPyConnection, where: Predicate) -> int:
