@@ -123,10 +123,11 @@ class _Check:
             )
             return None
         if spec.role in PROTECTED:
+            what = "the privacy unit" if spec.role is ColumnRole.PRIVACY_UNIT else "an identifier"
             for code in protected:
                 self.add(
                     code,
-                    f"`{ref}` is {spec.role.value}: never released, grouped or filtered on",
+                    f"`{ref}` is {what}: never released, grouped on or filtered on",
                     "count members with count_members(), rows with count()",
                 )
             return None
