@@ -13,7 +13,7 @@ class NamedRelease(BaseModel):
     name: str
     share: float
     epsilon: float
-    sql: str = Field(description="the SQL that was vetted for this query")
+    sql: str = Field(description="the query as SQL: as written, or as the builder query reads")
     release: Release
 
 

@@ -29,7 +29,7 @@ from gateway.vet.plans import check_plan
 
 
 class VettedQuery(BaseModel):
-    """One query ready for the DP engine, with its ε and the SQL that was vetted."""
+    """One query ready for the DP engine, with its ε and its SQL (to show)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
