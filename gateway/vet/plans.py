@@ -49,6 +49,17 @@ _OUTPUT_IDENTIFIER = (Code.IDENTIFIER_IN_OUTPUT, Code.IDENTIFIER_IN_GROUP_BY)
 
 def check_plan(plan: QueryPlan, policy: Policy) -> QueryPlan:
     """The plan as the vetter compiles the same question; raises one ``VetError`` otherwise."""
+    most = policy.limits.max_query_bytes // 2
+    if (size := _size(plan)) > most:
+        raise rejected(
+            [
+                Issue(
+                    code=Code.QUERY_TOO_LONG,
+                    message=f"the plan has {size} parts; the policy allows {most}",
+                    hint="shorten the query: long IN lists can often become a range (between)",
+                )
+            ]
+        )
     check = _Check(plan, policy)
     keys = tuple(check.key(k) for k in plan.group_by)
     for aggregate in plan.aggregates:
@@ -69,6 +80,23 @@ def check_plan(plan: QueryPlan, policy: Policy) -> QueryPlan:
         )
         raise rejected(check.issues)
     return checked
+
+
+def _size(plan: QueryPlan) -> int:
+    """Aggregates, keys, conditions and constants: each takes at least two bytes of SQL
+    (``1,``), so a plan over the policy's query size in halves has no SQL the vetter
+    would take. Counted before anything else, so a huge plan costs no more than this."""
+    size, stack = len(plan.aggregates) + len(plan.group_by), [plan.where]
+    while stack:
+        term = stack.pop()
+        size += 1
+        if isinstance(term, And | Or):
+            stack += term.terms
+        elif isinstance(term, Not):
+            stack.append(term.term)
+        elif isinstance(term, InSet):
+            size += len(term.values)
+    return size
 
 
 class _Check:

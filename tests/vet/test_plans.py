@@ -23,6 +23,7 @@ from gateway.plan import (
     ColumnRef,
     Compare,
     GroupKey,
+    InSet,
     Not,
     OrderBy,
     Predicate,
@@ -304,6 +305,24 @@ def test_a_deep_filter_is_refused_not_recursed_into(policy: Policy) -> None:
         table="tips", where=term, aggregates=(Aggregate(function=Aggregation.COUNT, alias="n"),)
     )
     assert codes(lambda: check_plan(plan, policy)) == {"too_deeply_nested"}
+
+
+def test_a_plan_longer_than_any_query_the_policy_allows_is_refused(policy: Policy) -> None:
+    """An IN list as long as the policy's query size in bytes is longer than any SQL the
+    vetter takes (each value needs at least two bytes); so is its plan. One value less
+    than half of it fits in an accepted query, and so in an accepted plan."""
+    theme = ColumnRef(table="tips", column="theme")
+    count = (Aggregate(function=Aggregation.COUNT, alias="n"),)
+
+    def plan(values: int) -> QueryPlan:
+        return QueryPlan(
+            table="tips", where=InSet(column=theme, values=("sleep",) * values), aggregates=count
+        )
+
+    most = policy.limits.max_query_bytes
+    assert codes(lambda: check_plan(plan(most), policy)) == {"query_too_long"}
+    assert codes(lambda: vet(to_sql(plan(most)), policy)) == {"query_too_long"}
+    assert check_plan(plan(most // 2 - 3), policy).where is not None
 
 
 def test_the_checked_plan_is_the_vetters_form_of_the_question(policy: Policy) -> None:
