@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from gateway.analyses.collect import CollectedAnalysis
     from gateway.analyses.result import AnalysisResult
     from gateway.analyses.vetting import VettedAnalysis
+    from gateway.dp.shape import Shape
     from gateway.sandbox import Sandbox
 
 
@@ -106,6 +107,7 @@ def usable_extract(
 
 def _compute(
     plan: QueryPlan,
+    shape: Shape,
     epsilon: float,
     policy: Policy,
     extract: Path,
@@ -115,17 +117,15 @@ def _compute(
 ) -> Release:
     """A new release from the sandbox, not yet stored.
 
-    The plan's shape is derived here, once, and travels with the job. The
-    engine is given how it calibrated this shape before, if it did, and
-    tells how it calibrated it now; both only spare a search.
+    ``shape`` is the plan's, derived once before (``shape_of``); it travels
+    with the job. The engine is given how it calibrated this shape before,
+    if it did, and tells how it calibrated it now; both only spare a search.
     """
-    from gateway.dp.shape import shape_of
     from gateway.dp.tuning import tuning_key
     from gateway.sandbox import QueryJob
     from gateway.sandbox import run_query as run_query_job
 
     manifest, key = access
-    shape = shape_of(plan, policy, epsilon=epsilon)
     tunings = TuningStore(settings)
     searched = tuning_key(shape, policy.release.confidence)
     tuning = tunings.get(searched)
@@ -175,10 +175,13 @@ def run_query(
     stored = store.get(asked)
     if stored is not None:  # before any sandbox starts or the engine loads
         return stored
+    from gateway.dp.shape import shape_of
     from gateway.sandbox import make_sandbox
 
+    shape = shape_of(plan, policy, epsilon=epsilon)
     sandbox = sandbox or make_sandbox(settings)
-    return store.put(asked, _compute(plan, epsilon, policy, extract, access, settings, sandbox))
+    release = _compute(plan, shape, epsilon, policy, extract, access, settings, sandbox)
+    return store.put(asked, release)
 
 
 def execute(
@@ -202,7 +205,8 @@ def execute(
     store = ReleaseStore(settings)
     asked = [question(q.plan, policy, q.epsilon, manifest.content_hash) for q in vetted.queries]
     releases = [
-        store.get(key) or _compute(q.plan, q.epsilon, policy, extract, access, settings, sandbox)
+        store.get(key)
+        or _compute(q.plan, q.shape, q.epsilon, policy, extract, access, settings, sandbox)
         for key, q in zip(asked, vetted.queries, strict=True)
     ]
     releases = [

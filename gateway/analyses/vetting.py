@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gateway.analyses.plan import AnalysisPlan, PlannedQuery
 from gateway.analyses.render import to_sql
-from gateway.dp.shape import shape_of
+from gateway.dp.shape import Shape, shape_of
 from gateway.errors import AnalysisError, DpError, EpsilonError, Issue, VetError, field_message
 from gateway.plan import QueryPlan
 from gateway.policy.epsilon import check_epsilon
@@ -29,7 +29,8 @@ from gateway.vet.plans import check_plan
 
 
 class VettedQuery(BaseModel):
-    """One query ready for the DP engine, with its ε and its SQL (to show)."""
+    """One query ready for the DP engine, with its ε, its SQL (to show) and the shape the
+    engine found for it (derived once, here, and carried to the engine)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -38,6 +39,7 @@ class VettedQuery(BaseModel):
     epsilon: float
     sql: str
     plan: QueryPlan
+    shape: Shape
 
 
 class VettedAnalysis(BaseModel):
@@ -88,13 +90,15 @@ def _vet_one(query: PlannedQuery, policy: Policy, epsilon: float) -> VettedQuery
         else:
             plan = check_plan(query.plan, policy)
             sql = to_sql(query.plan, unit_table=policy.unit_table, privacy_unit=policy.privacy_unit)
-        shape_of(plan, policy, epsilon=epsilon)
+        shape = shape_of(plan, policy, epsilon=epsilon)
     except VetError as err:
         found = err.issues or [Issue(code=err.code, message=err.message, hint=err.hint)]
         return [_named(query.name, i) for i in found]
     except DpError as err:
         return [Issue(code=err.code, message=f"{query.name}: {err.message}", hint=err.hint)]
-    return VettedQuery(name=query.name, share=query.share, epsilon=epsilon, sql=sql, plan=plan)
+    return VettedQuery(
+        name=query.name, share=query.share, epsilon=epsilon, sql=sql, plan=plan, shape=shape
+    )
 
 
 def vet_analysis(plan: AnalysisPlan, policy: Policy, epsilon: float) -> VettedAnalysis:

@@ -15,11 +15,14 @@ from pathlib import Path
 
 import pytest
 
+import gateway.analyses.vetting
+import gateway.dp.shape
 from gateway.analyses import Analysis, AnalysisPlan, count, table
 from gateway.analyses.collect import MAX_CODE_BYTES, CollectedAnalysis
 from gateway.analyses.result import AnalysisResult
 from gateway.config import Settings
 from gateway.dp.release import Release
+from gateway.dp.shape import Shape, shape_of
 from gateway.dp.tuning import Noise, Tuning
 from gateway.errors import AnalysisError, DpError, EpsilonError, ExtractError, VetError
 from gateway.extract.manifest import Manifest, manifest_path
@@ -29,6 +32,7 @@ from gateway.pipeline import (
     run_query,
     usable_extract,
 )
+from gateway.plan import QueryPlan
 from gateway.policy import Policy, policy_hash
 from gateway.sandbox import QueryJob, StubSandbox
 from tests.analyses.factories import sleep_trends
@@ -306,3 +310,21 @@ def test_a_query_job_is_given_how_its_shape_was_calibrated_before(
     run_query(filtered, dummy_extract, policy, 0.5, settings, sandbox=stub)
     run_query(other, dummy_extract, policy, 0.5, settings, sandbox=stub)
     assert [job.tuning for job in jobs[3:]] == [found, stub.tuning]
+
+
+def test_each_query_s_shape_is_derived_once_and_carried_to_its_job(
+    dummy_extract: Path, policy: Policy, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    derived: list[Shape] = []
+
+    def counted(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
+        derived.append(shape_of(plan, policy, epsilon=epsilon))
+        return derived[-1]
+
+    monkeypatch.setattr(gateway.analyses.vetting, "shape_of", counted)
+    monkeypatch.setattr(gateway.dp.shape, "shape_of", counted)
+    seen, answer = recording()
+    stub = stub_for(sleep_trends().plan())
+    stub.release_for = answer
+    run(stub, dummy_extract, policy, settings, epsilon=0.8)
+    assert [job.shape for job in seen] == derived  # one derivation per query, at vetting
