@@ -183,11 +183,11 @@ def cuts(shape: Shape, reduction: Reduction, alpha: float) -> dict[str, Cut]:
     contribute, so a few very heavy members are undercounted: the estimate
     leans low, and its error counts only the noise.
     """
-    data = reduction.cuts(shape)
-    epsilon = shape.bounds_epsilon * WEIGHTS["cuts"] / sum(WEIGHTS.values())
     caps = dict(filter(None, (cut_of(output, shape) for output in shape.outputs)))
     if not caps:
         return {}
+    data = reduction.cuts(shape)
+    epsilon = shape.bounds_epsilon * WEIGHTS["cuts"] / sum(WEIGHTS.values())
     low = {name: 0 if not name.startswith("sum") else -cap for name, cap in caps.items()}
     sums = [
         _noisy(pl.col(name).clip(low[name], cap)).sum((low[name], cap)).alias(name)

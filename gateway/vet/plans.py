@@ -86,7 +86,8 @@ def _size(plan: QueryPlan) -> int:
     """Aggregates, keys, conditions and constants: each takes at least two bytes of SQL
     (``1,``), so a plan over the policy's query size in halves has no SQL the vetter
     would take. Counted before anything else, so a huge plan costs no more than this."""
-    size, stack = len(plan.aggregates) + len(plan.group_by), [plan.where]
+    size = len(plan.aggregates) + len(plan.group_by)
+    stack = [plan.where] if plan.where is not None else []
     while stack:
         term = stack.pop()
         size += 1
