@@ -174,15 +174,15 @@ def measure_jobs(data: Path) -> dict[str, Any]:
     from sqlalchemy import delete
 
     from gateway.config import Settings
-    from gateway.db import session
+    from gateway.db import connection
     from gateway.pipeline import run_query
     from gateway.policy import load_policy
-    from gateway.release_store import StoredTuning
+    from gateway.release_store import TUNINGS
 
     policy = load_policy(POLICY)
     settings = Settings(data_dir=data / "state")
-    with session(settings) as s:
-        s.execute(delete(StoredTuning))
+    with connection(settings) as c:
+        c.execute(delete(TUNINGS))
     bound = secrets.randbelow(10**9) + 1
 
     def job(i: int) -> float:

@@ -1,9 +1,12 @@
-"""The metadata database: SQLAlchemy 2 engine, sessions and the declarative base.
+"""The metadata database: SQLAlchemy 2 engine, connections, sessions and the tables' metadata.
 
 SQLite in ``GATEWAY_DATA_DIR`` by default; PostgreSQL (``GATEWAY_DATABASE_URL``)
 when several processes share it. Every stage that keeps state on the trusted
 side (rights ledger, release store, budget ledger, jobs, audit log) declares
-its tables on ``Base``; Alembic migrations create them.
+its tables on ``METADATA``; Alembic migrations create them. The stages a
+repeated ``gateway run`` passes (the rights ledger, the release store) use
+SQLAlchemy Core over a ``connection``; the service's models use the ORM and
+``session``. Importing this module loads no ORM: ``session`` does, when used.
 """
 
 from __future__ import annotations
@@ -14,25 +17,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from gateway.config import Settings
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.orm import Session
 
 MODEL_MODULES: tuple[str, ...] = (
     "gateway.extract.ledger",
     "gateway.release_store",
     "gateway.service.models",
 )
-"""Modules that declare tables on ``Base``; Alembic's environment imports them."""
+"""Modules that declare tables on ``METADATA``; Alembic's environment imports them."""
 
-
-class Base(DeclarativeBase):
-    pass
+METADATA = MetaData()
+"""Every table of the metadata database, Core and ORM alike."""
 
 
 @lru_cache(maxsize=8)
@@ -96,8 +98,17 @@ def migrate(settings: Settings) -> Engine:
 
 
 @contextmanager
+def connection(settings: Settings) -> Iterator[Connection]:
+    """A Core transaction: committed on success, rolled back on any error."""
+    with migrate(settings).begin() as c:
+        yield c
+
+
+@contextmanager
 def session(settings: Settings) -> Iterator[Session]:
-    """A transaction: committed on success, rolled back on any error."""
+    """An ORM transaction: committed on success, rolled back on any error."""
+    from sqlalchemy.orm import sessionmaker
+
     factory = sessionmaker(migrate(settings), expire_on_commit=False)
     with factory.begin() as s:
         yield s

@@ -14,7 +14,9 @@ An analysis goes ``code → AnalysisPlan → VettedAnalysis → AnalysisResult``
 The extract is checked (expired, stale, other policy) before the sandbox starts.
 A repeated question is answered from the release store before the sandbox,
 the engine's shape or the analysis stages are even imported: they load here
-when first used, so a repeat costs little more than vetting.
+when first used. With the command line's kept plans (``gateway.vet.kept``)
+the vetter is not imported either, so a repeat costs the checks and one
+read of the store.
 
 A SQL query takes the short road, ``sql → QueryPlan → Release``: vetted,
 checked against the budget and the release store, then executed in the
@@ -34,14 +36,14 @@ from pydantic import SecretStr
 from gateway.config import Settings
 from gateway.dp.release import Release
 from gateway.errors import AnalysisError, ExtractError
-from gateway.extract import reader
+from gateway.extract import usable
 from gateway.extract.manifest import Manifest
 from gateway.plan import Contributions, QueryPlan
 from gateway.policy import Policy, policy_hash
 from gateway.policy.epsilon import check_epsilon
 from gateway.release_store import ReleaseStore, TuningStore, question
-from gateway.vet import vet
 from gateway.vet.bounds import fix_bounds
+from gateway.vet.kept import KeptPlans, kept_vet
 
 if TYPE_CHECKING:
     from gateway.analyses.collect import CollectedAnalysis
@@ -95,7 +97,7 @@ def usable_extract(
     Refused when expired, stale (members' rights changed since the build) or
     built under another policy.
     """
-    manifest, key = reader.usable_extract(extract, settings)
+    manifest, key = usable.usable_extract(extract, settings)
     if manifest.policy_hash != policy_hash(policy):
         raise ExtractError(
             "policy_mismatch",
@@ -156,6 +158,7 @@ def run_query(
     sandbox: Sandbox | None = None,
     contributions: Contributions | None = None,
     clamps: Mapping[str, tuple[float, float]] | None = None,
+    plans: KeptPlans | None = None,
 ) -> Release:
     """Answer one SQL query over ``extract`` with a DP release costing ``epsilon``.
 
@@ -164,8 +167,9 @@ def run_query(
     store at no cost. ``contributions`` and ``clamps`` (measure -> range) fix
     bounds the engine would otherwise choose with DP; they are put on the
     vetted plan and refused if outside the policy (``gateway.vet.bounds``).
+    ``plans``, if given, keeps vetted plans across processes (``gateway.vet.kept``).
     """
-    plan = vet(sql, policy)
+    plan = kept_vet(sql, policy, plans)
     if contributions is not None or clamps:
         plan = fix_bounds(plan, policy, contributions=contributions, clamps=clamps)
     check_epsilon(policy, epsilon)

@@ -18,16 +18,38 @@ import contextlib
 import datetime as dt
 import hashlib
 
-from sqlalchemy import DateTime, Float, String, Text
+from sqlalchemy import Column, DateTime, Float, String, Table, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.config import Settings
-from gateway.db import Base, session
+from gateway.db import METADATA, connection
 from gateway.dp.release import Release, engine_version
 from gateway.dp.tuning import Tuning
 from gateway.plan import QueryPlan
 from gateway.policy import Policy, policy_hash
+
+RELEASES = Table(
+    "dp_releases",
+    METADATA,
+    Column("key", String(64), primary_key=True),
+    Column("plan_hash", String(64), nullable=False),
+    Column("extract_hash", String(64), nullable=False),
+    Column("epsilon", Float, nullable=False),
+    Column("policy_hash", String(64), nullable=False),
+    Column("engine", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("release", Text, nullable=False),
+)
+"""Every release kept, by the question it answers."""
+
+TUNINGS = Table(
+    "dp_tunings",
+    METADATA,
+    Column("key", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("tuning", Text, nullable=False),
+)
+"""Every calibration outcome kept, by the search it answers (``tuning_key``)."""
 
 
 def question(plan: QueryPlan, policy: Policy, epsilon: float, extract_hash: str) -> str:
@@ -42,19 +64,6 @@ def question(plan: QueryPlan, policy: Policy, epsilon: float, extract_hash: str)
     return hashlib.sha256(asked.encode()).hexdigest()
 
 
-class StoredRelease(Base):
-    __tablename__ = "dp_releases"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    plan_hash: Mapped[str] = mapped_column(String(64))
-    extract_hash: Mapped[str] = mapped_column(String(64))
-    epsilon: Mapped[float] = mapped_column(Float)
-    policy_hash: Mapped[str] = mapped_column(String(64))
-    engine: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    release: Mapped[str] = mapped_column(Text)
-
-
 class ReleaseStore:
     """Releases in the metadata database of ``settings``."""
 
@@ -63,16 +72,16 @@ class ReleaseStore:
 
     def get(self, key: str) -> Release | None:
         """The stored release for the question ``key`` (``question``), charged nothing."""
-        with session(self.settings) as s:
-            row = s.get(StoredRelease, key)
-            return None if row is None else _from_store(Release.model_validate_json(row.release))
+        with connection(self.settings) as c:
+            found = c.execute(select(RELEASES.c.release).where(RELEASES.c.key == key)).scalar()
+        return None if found is None else _from_store(Release.model_validate_json(found))
 
     def put(self, key: str, release: Release) -> Release:
         """Keep ``release`` as the answer to ``key``; if it was answered meanwhile, return that."""
         try:
-            with session(self.settings) as s:
-                s.add(
-                    StoredRelease(
+            with connection(self.settings) as c:
+                c.execute(
+                    insert(RELEASES).values(
                         key=key,
                         plan_hash=release.plan_hash,
                         extract_hash=release.extract_hash,
@@ -90,14 +99,6 @@ class ReleaseStore:
         return release
 
 
-class StoredTuning(Base):
-    __tablename__ = "dp_tunings"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    tuning: Mapped[str] = mapped_column(Text)
-
-
 class TuningStore:
     """Calibration outcomes in the metadata database of ``settings``, by ``tuning_key``.
 
@@ -110,20 +111,20 @@ class TuningStore:
         self.settings = settings
 
     def get(self, key: str) -> Tuning | None:
-        with session(self.settings) as s:
-            row = s.get(StoredTuning, key)
-            return None if row is None else Tuning.model_validate_json(row.tuning)
+        with connection(self.settings) as c:
+            found = c.execute(select(TUNINGS.c.tuning).where(TUNINGS.c.key == key)).scalar()
+        return None if found is None else Tuning.model_validate_json(found)
 
     def put(self, key: str, tuning: Tuning) -> None:
         """Keep ``tuning`` for ``key``, replacing what was kept before.
 
         If another process keeps one for the same key at the same moment, theirs stays.
         """
-        row = StoredTuning(
-            key=key, created_at=dt.datetime.now(dt.UTC), tuning=tuning.model_dump_json()
-        )
-        with contextlib.suppress(IntegrityError), session(self.settings) as s:
-            s.merge(row)
+        row = {"created_at": dt.datetime.now(dt.UTC), "tuning": tuning.model_dump_json()}
+        with contextlib.suppress(IntegrityError), connection(self.settings) as c:
+            replaced = c.execute(update(TUNINGS).where(TUNINGS.c.key == key).values(row))
+            if replaced.rowcount == 0:
+                c.execute(insert(TUNINGS).values(key=key, **row))
 
 
 def _from_store(release: Release) -> Release:

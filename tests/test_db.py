@@ -15,7 +15,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from gateway.config import Settings
-from gateway.db import MODEL_MODULES, Base, alembic_config, engine_for, head_revision, migrate
+from gateway.db import METADATA, MODEL_MODULES, alembic_config, engine_for, head_revision, migrate
 from tests.conftest import postgres_url
 
 
@@ -24,14 +24,14 @@ def _pending_changes(engine_url: str, settings: Settings) -> list[object]:
         importlib.import_module(module)
     engine = migrate(settings)
     with engine.connect() as connection:
-        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+        return list(compare_metadata(MigrationContext.configure(connection), METADATA))
 
 
 def test_sqlite_migrations_create_every_model_table(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     assert _pending_changes(settings.metadata_url, settings) == []
     tables = set(inspect(migrate(settings)).get_table_names())
-    assert set(Base.metadata.tables) <= tables
+    assert set(METADATA.tables) <= tables
     assert "alembic_version" in tables
 
 

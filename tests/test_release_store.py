@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -33,8 +32,9 @@ def health_policy() -> Policy:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "state")
+def settings(backend: Settings) -> Settings:
+    """Each test on SQLite and on PostgreSQL: the store is read and written with Core."""
+    return backend
 
 
 @pytest.fixture

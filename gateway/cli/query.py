@@ -138,19 +138,22 @@ def run_command(
     """
     from gateway.pipeline import run_query
     from gateway.policy import load_policy
+    from gateway.vet.kept import KeptPlans
 
     with refusals(as_json):
         text = read_sql(sql, sql_file)
         loaded = load_policy(policy)
         bounds = fixed_bounds(rows_per_group, groups, clamp)
+        settings = settings_for(insecure_no_sandbox)
         release = run_query(
             text,
             extract,
             loaded,
             epsilon,
-            settings_for(insecure_no_sandbox),
+            settings,
             contributions=bounds.contributions if bounds else None,
             clamps=bounds.clamps if bounds else None,
+            plans=KeptPlans(settings),
         )
 
     def human() -> None:  # rich and the table load only for people, not for --json

@@ -13,14 +13,13 @@ shape calibrated again.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from gateway.dp.release import engine_version
+from gateway.kept import Kept, KeptEntry
 from gateway.plan import QueryPlan
 from gateway.policy.epsilon import check_epsilon
 from gateway.policy.load import policy_hash
@@ -36,12 +35,9 @@ FOLDER = "calibrations"
 """Where in the data directory ``KeptAccuracy`` keeps its files."""
 
 
-class KeptPrediction(BaseModel):
-    """What ``predict_accuracy`` said of one shape."""
+class KeptPrediction(KeptEntry):
+    """What ``predict_accuracy`` said of one shape, kept by ``shape_key``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    key: str = Field(description="what decides the shape (``shape_key``)")
     predicted: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]]
 
 
@@ -53,7 +49,7 @@ def shape_key(plan: QueryPlan, policy: Policy, epsilon: float) -> str:
     return hashlib.sha256(decided.encode()).hexdigest()
 
 
-class KeptAccuracy:
+class KeptAccuracy(Kept[KeptPrediction]):
     """Predictions in the data directory of ``settings``, one JSON file per shape.
 
     Nothing here can fail a prediction: a file that cannot be read or written
@@ -61,27 +57,15 @@ class KeptAccuracy:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self.folder = settings.data_dir / FOLDER
+        super().__init__(settings.data_dir / FOLDER, KeptPrediction)
 
     def get(self, key: str) -> dict[str, float] | None:
         """The prediction kept for ``key``, if a valid file holds it."""
-        try:
-            kept = KeptPrediction.model_validate_json((self.folder / f"{key}.json").read_bytes())
-        except (OSError, ValidationError):
-            return None
-        return kept.predicted if kept.key == key else None
+        kept = self.read(key)
+        return None if kept is None else kept.predicted
 
     def put(self, key: str, predicted: dict[str, float]) -> None:
-        """Keep ``predicted``, whole or not at all: a reader never sees half a file."""
-        partial = self.folder / f"{key}.{os.getpid()}.tmp"
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            text = KeptPrediction(key=key, predicted=predicted).model_dump_json()
-            partial.write_text(text, encoding="utf-8")
-            partial.replace(self.folder / f"{key}.json")
-        except OSError:
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
+        self.write(KeptPrediction(key=key, predicted=predicted))
 
 
 def kept_accuracy(

@@ -36,7 +36,7 @@ import duckdb
 from gateway.config import Settings
 from gateway.errors import ExtractError
 from gateway.extract import derive
-from gateway.extract._sql import ident, literal
+from gateway.extract._sql import ident, literal, naive
 from gateway.extract.encryption import writer_connection
 from gateway.extract.keys import (
     check_out_path,
@@ -48,7 +48,7 @@ from gateway.extract.keys import (
 from gateway.extract.ledger import ledger_entries
 from gateway.extract.manifest import Manifest, manifest_path
 from gateway.extract.rights import load_rights, member_states_sql
-from gateway.extract.source import SOURCE, attach_source, naive, source_snapshot_at
+from gateway.extract.source import SOURCE, attach_source, source_snapshot_at
 from gateway.policy import Policy, policy_hash
 from gateway.source.geography import CITY_PROVINCE
 

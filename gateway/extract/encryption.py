@@ -11,7 +11,6 @@ build stops. Reading an encrypted file needs no extension.
 from __future__ import annotations
 
 import pathlib
-import re
 from functools import lru_cache
 
 import duckdb
@@ -26,9 +25,6 @@ CLOSED_CONFIG: DuckConfig = {
     "autoload_known_extensions": False,
 }
 """No connection of ours fetches or loads an extension behind our back."""
-
-HEX_KEY = re.compile(r"^[0-9a-f]{64}$")
-"""An extract's encryption key: 256 random bits as hex."""
 
 
 @lru_cache(maxsize=1)

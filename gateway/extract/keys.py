@@ -18,7 +18,7 @@ from pathlib import Path
 
 from gateway.config import Settings, check_private, ensure_private_dir
 from gateway.errors import ConfigError, ExtractError
-from gateway.extract.encryption import HEX_KEY
+from gateway.extract._sql import HEX_KEY
 
 PROJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 KEY_ID = re.compile(r"^[0-9a-f]{32}$")

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -29,15 +31,33 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, Text, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    Row,
+    String,
+    Table,
+    Text,
+    and_,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.config import Settings
-from gateway.db import Base, session
+from gateway.db import METADATA, connection, session
 from gateway.errors import Issue, SourceError, field_message
-from gateway.extract.source import naive, utc
+from gateway.extract._sql import naive, utc
 from gateway.source.schema import PURPOSES
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 Timestamp = Annotated[dt.datetime, AfterValidator(utc)]
 """ISO 8601; without an offset it is read as UTC."""
@@ -105,22 +125,34 @@ RightsChange = Annotated[AnyChange, Field(discriminator="type")]
 _CHANGE: TypeAdapter[AnyChange] = TypeAdapter(RightsChange)
 
 
-class LedgerEntry(Base):
-    """One imported rights change. Times are naive UTC."""
+RIGHTS_CHANGES = Table(
+    "rights_changes",
+    METADATA,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("change_id", String(200), unique=True, nullable=False),
+    Column("kind", String(32), index=True, nullable=False),
+    Column("account_id", BigInteger, index=True, nullable=False),
+    Column("purpose", String(64)),
+    Column("granted", Boolean),
+    Column("scope", String(16)),
+    Column("effective_at", DateTime, nullable=False, doc="when the change took effect"),
+    Column("until", DateTime),
+    Column("imported_at", DateTime, index=True, nullable=False),
+    Column("payload", Text, nullable=False, doc="the change as imported, canonical JSON"),
+)
+"""One row per imported rights change. Times are naive UTC."""
 
-    __tablename__ = "rights_changes"
+LedgerEntry = Row[Any]
+"""One row of ``RIGHTS_CHANGES``."""
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    change_id: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
-    account_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    purpose: Mapped[str | None] = mapped_column(String(64))
-    granted: Mapped[bool | None] = mapped_column(Boolean)
-    scope: Mapped[str | None] = mapped_column(String(16))
-    effective_at: Mapped[dt.datetime] = mapped_column(DateTime, doc="when the change took effect")
-    until: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
-    payload: Mapped[str] = mapped_column(Text, doc="the change as imported, canonical JSON")
+
+class Change(StrEnum):
+    """Rights changes that make an extract built before them stale."""
+
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    RESTRICTION = "restriction"
+    ERASURE = "erasure"
+    ACCOUNT_DELETION = "account_deletion"
 
 
 class ImportResult(BaseModel):
@@ -220,10 +252,13 @@ def _store(
     """Add the changes not yet in the ledger; ``(imported, already present)``."""
     imported = already = 0
     ids = [c.change_id for c in changes]
-    existing = {
-        entry.change_id: entry.payload
+    ledger = RIGHTS_CHANGES.c
+    existing: dict[str, str] = {
+        change_id: payload
         for chunk in _chunks(ids, 500)
-        for entry in s.scalars(select(LedgerEntry).where(LedgerEntry.change_id.in_(chunk)))
+        for change_id, payload in s.execute(
+            select(ledger.change_id, ledger.payload).where(ledger.change_id.in_(chunk))
+        )
     }
     conflicts = [
         c.change_id
@@ -237,42 +272,72 @@ def _store(
             f"content ({len(conflicts)} such id(s)); nothing imported",
             hint="a change_id names one change forever; give a new change a new id",
         )
+    rows = []
     for change in changes:
         if change.change_id in existing:
             already += 1
             continue
         existing[change.change_id] = _canonical(change)
-        s.add(_entry(change, imported_at))
+        rows.append(_row(change, imported_at))
         imported += 1
+    if rows:
+        s.execute(insert(RIGHTS_CHANGES), rows)
     return imported, already
+
+
+def changes_imported_after(
+    settings: Settings, built_at: dt.datetime, purpose: str
+) -> Counter[Change]:
+    """Ledger changes imported after ``built_at``, by kind: the build cannot have seen them.
+
+    Counted by the database; only a withdrawal of consent for ``purpose`` counts of consents.
+    """
+    ledger = RIGHTS_CHANGES.c
+    withdrawn = and_(ledger.kind == "consent", ledger.granted == false(), ledger.purpose == purpose)
+    counted = (
+        select(ledger.kind, func.count())
+        .where(ledger.imported_at > naive(built_at))
+        .where(or_(ledger.kind.in_(("restriction", "erasure", "account_deletion")), withdrawn))
+        .group_by(ledger.kind)
+    )
+    with connection(settings) as c:
+        rows = c.execute(counted).all()
+    return Counter(
+        {Change.CONSENT_WITHDRAWN if kind == "consent" else Change(kind): n for kind, n in rows}
+    )
 
 
 def ledger_entries(settings: Settings) -> list[LedgerEntry]:
     """Every change in the ledger, oldest import first."""
-    with session(settings) as s:
-        return list(s.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)))
+    with connection(settings) as c:
+        return list(c.execute(select(RIGHTS_CHANGES).order_by(RIGHTS_CHANGES.c.seq)))
 
 
-def _entry(change: AnyChange, imported_at: dt.datetime) -> LedgerEntry:
-    entry = LedgerEntry(
-        change_id=change.change_id,
-        kind=change.type,
-        account_id=change.account_id,
-        imported_at=imported_at,
-        payload=_canonical(change),
-    )
+def _row(change: AnyChange, imported_at: dt.datetime) -> dict[str, Any]:
+    """The ledger row of ``change``: every column but ``seq``."""
+    row: dict[str, Any] = {
+        "change_id": change.change_id,
+        "kind": change.type,
+        "account_id": change.account_id,
+        "purpose": None,
+        "granted": None,
+        "scope": None,
+        "until": None,
+        "imported_at": imported_at,
+        "payload": _canonical(change),
+    }
     match change:
         case ConsentChange():
-            entry.purpose, entry.granted = change.purpose, change.granted
-            entry.effective_at = naive(change.changed_at)
+            row |= {"purpose": change.purpose, "granted": change.granted}
+            row["effective_at"] = naive(change.changed_at)
         case RestrictionChange():
-            entry.effective_at = naive(change.since)
-            entry.until = naive(change.until) if change.until is not None else None
+            row["effective_at"] = naive(change.since)
+            row["until"] = naive(change.until) if change.until is not None else None
         case ErasureRequest():
-            entry.scope, entry.effective_at = change.scope, naive(change.requested_at)
+            row |= {"scope": change.scope, "effective_at": naive(change.requested_at)}
         case AccountDeletion():
-            entry.effective_at = naive(change.deleted_at)
-    return entry
+            row["effective_at"] = naive(change.deleted_at)
+    return row
 
 
 def _canonical(change: BaseModel) -> str:

@@ -8,7 +8,7 @@ back (``lock_configuration``). The engine is one layer of defence; the vetter
 and the sandbox are others.
 
 ``open_extract`` is the trusted side's entry: it refuses a stale or expired
-extract before fetching its key.
+extract before fetching its key (``gateway.extract.usable``).
 
 The sandbox imports this module to call ``attach``, so its module-level
 imports stay light (DuckDB and pydantic): the key store, the metadata
@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from gateway.errors import ExtractError
-from gateway.extract._sql import literal
-from gateway.extract.encryption import CLOSED_CONFIG, HEX_KEY, DuckConfig, load_crypto
-from gateway.extract.manifest import Manifest, load_manifest
+from gateway.extract._sql import HEX_KEY, literal
+from gateway.extract.encryption import CLOSED_CONFIG, DuckConfig, load_crypto
+from gateway.extract.manifest import Manifest
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -78,33 +78,11 @@ def attach(
     return con
 
 
-def extract_key(manifest: Manifest, settings: Settings) -> str:
-    """The extract's encryption key, e.g. to pass to the sandbox over a pipe."""
-    from gateway.extract.keys import read_extract_key
-
-    if manifest.dummy:
-        raise ExtractError("dummy_has_no_key", "a dummy extract is not encrypted")
-    return read_extract_key(manifest.key_id, settings)
-
-
-def usable_extract(
-    path: Path, settings: Settings, *, now: dt.datetime | None = None
-) -> tuple[Manifest, str | None]:
-    """The manifest and key (None for a dummy) of ``path``, if it may still be queried.
-
-    Refused when expired or stale by the ledger; the trusted side calls this
-    before anything reads the extract, in-process or in the sandbox.
-    """
-    from gateway.extract.status import check_usable
-
-    manifest = load_manifest(path)
-    check_usable(path, manifest, settings, now=now)
-    return manifest, None if manifest.dummy else extract_key(manifest, settings)
-
-
 def open_extract(
     path: Path, settings: Settings, *, now: dt.datetime | None = None
 ) -> tuple[duckdb.DuckDBPyConnection, Manifest]:
     """Attach ``path`` if it may still be queried: not expired, not stale by the ledger."""
+    from gateway.extract.usable import usable_extract
+
     manifest, key = usable_extract(path, settings, now=now)
     return attach(path, key), manifest

@@ -12,22 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
-from enum import StrEnum
 
 import duckdb
 
-from gateway.extract._sql import literal
-from gateway.extract.ledger import LedgerEntry
-from gateway.extract.source import SOURCE, naive
-
-
-class Change(StrEnum):
-    """Rights changes that make an extract built before them stale."""
-
-    CONSENT_WITHDRAWN = "consent_withdrawn"
-    RESTRICTION = "restriction"
-    ERASURE = "erasure"
-    ACCOUNT_DELETION = "account_deletion"
+from gateway.extract._sql import literal, naive
+from gateway.extract.ledger import Change, LedgerEntry
+from gateway.extract.source import SOURCE
 
 
 def load_rights(con: duckdb.DuckDBPyConnection, ledger: Sequence[LedgerEntry]) -> None:
@@ -143,22 +133,6 @@ def source_changes_after(
     ).fetchone()
     assert row is not None
     return _counter(row)
-
-
-def ledger_changes_after(
-    ledger: Sequence[LedgerEntry], built_at: dt.datetime, purpose: str
-) -> Counter[Change]:
-    """Ledger changes imported after ``built_at``: the build cannot have seen them."""
-    cutoff = naive(built_at)
-    counts: Counter[Change] = Counter()
-    for entry in ledger:
-        if entry.imported_at <= cutoff:
-            continue
-        if entry.kind == "consent" and not entry.granted and entry.purpose == purpose:
-            counts[Change.CONSENT_WITHDRAWN] += 1
-        elif entry.kind in ("restriction", "erasure", "account_deletion"):
-            counts[Change(entry.kind)] += 1
-    return counts
 
 
 def _counter(row: tuple[int, ...]) -> Counter[Change]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from gateway.errors import Issue, SourceError
-from gateway.extract._sql import ident, literal
+from gateway.extract._sql import ident, literal, utc
 from gateway.source.schema import SOURCE_TABLES
 
 SOURCE = "src"
@@ -109,15 +109,3 @@ def source_snapshot_at(con: duckdb.DuckDBPyConnection) -> dt.datetime:
             hint="a source needs at least one account",
         )
     return utc(row[0])
-
-
-def utc(value: dt.datetime) -> dt.datetime:
-    """Source timestamps are naive UTC; the gateway speaks aware UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
-def naive(value: dt.datetime) -> dt.datetime:
-    """Aware UTC -> the naive UTC that source and metadata tables store."""
-    return utc(value).replace(tzinfo=None)

@@ -6,7 +6,7 @@ import importlib
 
 from alembic import context
 
-from gateway.db import MODEL_MODULES, Base
+from gateway.db import METADATA, MODEL_MODULES
 
 for module in MODEL_MODULES:
     importlib.import_module(module)
@@ -14,7 +14,7 @@ for module in MODEL_MODULES:
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=METADATA,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )

@@ -9,6 +9,11 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+try:  # libyaml's parser, with the same safe constructor: a policy is read on every command
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader  # type: ignore[assignment]
+
 from gateway.errors import PolicyError, field_message
 from gateway.policy.model import Policy
 
@@ -49,7 +54,7 @@ def section(loc: tuple[int | str, ...]) -> str:
 def load_policy(path: str | Path) -> Policy:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
     except FileNotFoundError:
         raise PolicyError(
             "policy_not_found",

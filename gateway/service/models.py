@@ -26,10 +26,16 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from gateway.db import Base
+from gateway.db import METADATA
 from gateway.service.status import State, StatusCode
+
+
+class Base(DeclarativeBase):
+    """The service's ORM models, declared on the metadata database's one ``METADATA``."""
+
+    metadata = METADATA
 
 
 def utcnow() -> dt.datetime:

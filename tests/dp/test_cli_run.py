@@ -14,10 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.db import engine_for
 from gateway.plan import Contributions
 from gateway.policy import load_policy
 from gateway.vet import vet
 from gateway.vet.bounds import fix_bounds
+from tests.conftest import postgres_url
 from tests.dp.factories import POLICY_PATH
 
 QUERY = "SELECT theme, COUNT(*) AS tips FROM tips GROUP BY theme ORDER BY tips DESC"
@@ -43,11 +45,13 @@ def root(built: Path, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _run(root: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
+def _run(
+    root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> tuple[int, str]:
     result = CliRunner().invoke(
         app,
         ["run", "--extract", str(root / "e.duckdb"), "--policy", str(POLICY_PATH), *args],
-        env={"GATEWAY_DATA_DIR": str(root / "state")},
+        env=env or {"GATEWAY_DATA_DIR": str(root / "state")},
         input=stdin,
     )
     return result.exit_code, result.output
@@ -88,26 +92,53 @@ from gateway.cli import app
 try:
     app(sys.argv[1:])
 finally:
-    heavy = ("opendp", "polars", "gateway.dp.engine", "gateway.sandbox")
+    heavy = (
+        *("opendp", "polars", "gateway.dp.engine", "gateway.sandbox"),
+        *("sqlglot", "gateway.vet.vetting", "sqlalchemy.orm", "alembic", "duckdb", "rich"),
+    )
     print(json.dumps([name for name in sys.modules if name.startswith(heavy)]), file=sys.stderr)
 """
-"""``gateway run`` in a process of its own that tells which engine or sandbox modules it loaded."""
+"""``gateway run`` in a process of its own that tells which heavy modules it loaded."""
 
 
-def test_a_repeat_is_answered_before_a_sandbox_starts_or_opendp_loads(root: Path) -> None:
-    first = _json(_run(root, "--sql", QUERY, "--epsilon", "1.0", "--json")[1])
-    asked = ["run", "--extract", str(root / "e.duckdb"), "--policy", str(POLICY_PATH)]
-    repeat = subprocess.run(
-        [sys.executable, "-c", REPEAT, *asked, "--sql", QUERY, "--epsilon", "1.0", "--json"],
-        env={**os.environ, "GATEWAY_DATA_DIR": str(root / "state")},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert repeat.returncode == 0, repeat.stderr
-    again = _json(repeat.stdout)
-    assert (again["from_store"], again["rows"]) == (True, first["rows"])
-    assert json.loads(repeat.stderr.splitlines()[-1]) == []
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_repeat_is_answered_before_a_sandbox_starts_or_opendp_loads(
+    root: Path, database: str, request: pytest.FixtureRequest
+) -> None:
+    """Nor does it parse the query again (sqlglot), load the ORM or Alembic, or open the
+    extract (DuckDB): its plan was kept, and the store and the ledger are read with Core.
+    It still checks the ledger: a rights change imported since the build refuses it."""
+    env = {"GATEWAY_DATA_DIR": str(root / "state")}
+    if database == "postgres":
+        env["GATEWAY_DATABASE_URL"] = postgres_url(request.getfixturevalue("postgres_schema"))
+    try:
+        first = _json(_run(root, "--sql", QUERY, "--epsilon", "1.0", "--json", env=env)[1])
+        asked = ["run", "--extract", str(root / "e.duckdb"), "--policy", str(POLICY_PATH)]
+        repeat = [sys.executable, "-c", REPEAT, *asked, "--sql", QUERY, "--epsilon", "1.0"]
+        again = subprocess.run(
+            [*repeat, "--json"], env={**os.environ, **env}, capture_output=True, text=True
+        )
+        assert again.returncode == 0, again.stderr
+        assert (_json(again.stdout)["from_store"], _json(again.stdout)["rows"]) == (
+            True,
+            first["rows"],
+        )
+        assert json.loads(again.stderr.splitlines()[-1]) == []
+        erasure = {"change_id": "e1", "type": "erasure", "account_id": 3, "scope": "content"}
+        changes = root / "changes.jsonl"
+        changes.write_text(json.dumps({**erasure, "requested_at": "2026-01-01T00:00:00Z"}))
+        imported = CliRunner().invoke(app, ["rights", "import", "--file", str(changes)], env=env)
+        assert imported.exit_code == 0, imported.output
+        stale = subprocess.run(
+            [*repeat, "--json"], env={**os.environ, **env}, capture_output=True, text=True
+        )
+        assert stale.returncode == 1
+        assert _json(stale.stdout)["error"]["code"] == "extract_stale"
+    finally:
+        if "GATEWAY_DATABASE_URL" in env:
+            engine_for(env["GATEWAY_DATABASE_URL"]).dispose()
 
 
 def test_the_table_shows_each_value_with_its_interval(root: Path) -> None:

@@ -15,7 +15,8 @@ import duckdb
 
 from gateway.config import Settings
 from gateway.extract.manifest import Manifest
-from gateway.extract.reader import attach, extract_key
+from gateway.extract.reader import attach
+from gateway.extract.usable import extract_key
 from gateway.source.schema import SOURCE_TABLES, THEMES
 
 T0 = dt.datetime(2026, 3, 1, 12, 0)

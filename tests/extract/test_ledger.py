@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import Settings
 from gateway.errors import SourceError
-from gateway.extract.ledger import import_changes, ledger_entries
+from gateway.extract.ledger import Change, changes_imported_after, import_changes, ledger_entries
 from tests.extract.conftest import PROJECT, Build, pseudonym
 from tests.extract.factories import BUILT_AT, read_tables
 
@@ -214,3 +214,29 @@ def test_a_concurrent_import_of_the_same_ids_is_refused_cleanly(
         import_changes(jsonl(tmp_path / "2.jsonl", [CHANGES[1], CHANGES[0]]), settings)
     assert err.value.code == "concurrent_import"
     assert [e.change_id for e in ledger_entries(settings)] == ["a"]
+
+
+def test_only_changes_imported_after_a_build_are_counted_and_by_kind(
+    backend: Settings, tmp_path: Path
+) -> None:
+    """The check before every query counts in the database, on SQLite and PostgreSQL alike."""
+    built_at = BUILT_AT + dt.timedelta(hours=1)
+    import_changes(jsonl(tmp_path / "before.jsonl", CHANGES[:2]), backend, now=BUILT_AT)
+    granted = {**CHANGES[0], "change_id": "g", "granted": True}
+    other_purpose = {**CHANGES[0], "change_id": "m", "purpose": "research_contact"}
+    after = [*CHANGES, granted, other_purpose, {**CHANGES[2], "change_id": "c2"}]
+    import_changes(jsonl(tmp_path / "after.jsonl", after), backend, now=built_at)
+    assert changes_imported_after(backend, built_at, "external_research") == {}
+    counted = changes_imported_after(backend, BUILT_AT, "external_research")
+    assert counted == {Change.ERASURE: 2, Change.ACCOUNT_DELETION: 1}
+    later = {**CHANGES[0], "change_id": "w"}
+    import_changes(jsonl(tmp_path / "later.jsonl", [later]), backend, now=built_at)
+    assert changes_imported_after(backend, BUILT_AT, "external_research") == {
+        Change.CONSENT_WITHDRAWN: 1,
+        Change.ERASURE: 2,
+        Change.ACCOUNT_DELETION: 1,
+    }
+    assert changes_imported_after(backend, BUILT_AT, "mission") == {
+        Change.ERASURE: 2,
+        Change.ACCOUNT_DELETION: 1,
+    }

@@ -11,7 +11,8 @@ import pytest
 from gateway.config import Settings
 from gateway.errors import ExtractError
 from gateway.extract.manifest import load_manifest, manifest_path
-from gateway.extract.reader import attach, extract_key, open_extract
+from gateway.extract.reader import attach, open_extract
+from gateway.extract.usable import extract_key
 from tests.extract.conftest import Built
 from tests.extract.factories import BUILT_AT, identifying_values
 
