@@ -5,15 +5,22 @@ cell, in how many cells, and where to clamp a measure trade bias against
 noise, and the right trade depends on the data: fixed bounds made counts
 20-30 % too low and averages mostly noise. So each query spends a share of its
 ε (``Shape.bounds_epsilon``) on reading the bounds off the data, in OpenDP,
-over one row per member (``frame.Reduction.members``; ``contributions=1``):
+over one row per member (``frame.Reduction.members``; ``contributions=1``),
+or two for the rows of a count or sum (``FULLEST``):
 
-1. a DP count of the members, n̂;
-2. DP quantiles of each member's most rows in one cell, of their number of
-   cells, and of one of their values per measure, at the rank
-   α = 1 − cells · σ₁ / n̂. σ₁ is the noise of a count with one row per
-   member, from OpenDP's calibration of the query itself; one more unit of
-   bound adds about that much noise to each of the ``cells`` released, so a
-   bound is worth raising while more members than that lie above it;
+1. a DP count of the members, n̂ (and of their rows);
+2. DP quantiles of each member's number of cells, of their rows per cell,
+   and of one of their values per measure. σ₁ is the noise of a count with
+   one row per member, from OpenDP's calibration of the query itself. For
+   counts and sums, one more row per cell adds about σ₁ of noise to each of
+   the ``cells`` released and gives back a row in every cell where a member
+   has more: the bound is where ``cells · σ₁`` of the members' cells lie
+   above it. Those are read off each member's two fullest cells (two rows
+   per member: a member above the bound in more cells is counted twice,
+   and the bound leans low). One more cell per member adds about σ/2G to
+   each cell (noise grows with √G) and gives back one cell of each member
+   above it; a clamp, one unit for each value above it. The ε for these is
+   shared by the quantiles the query needs;
 3. after the query's own release, DP sums of what the chosen bounds cut per
    member (each member's part capped at ``CUT_CAP`` times one cell's bound),
    from which each output's ``cut_share`` is estimated.
@@ -35,7 +42,7 @@ from opendp.extras.polars import dp_len
 
 from gateway.dp.frame import Reduction
 from gateway.dp.mechanism import release_per_member
-from gateway.dp.shape import Measure, Output, Pipeline, Shape, additive, shape_of
+from gateway.dp.shape import Measure, Output, Pipeline, Shape, StatKind, additive, shape_of
 from gateway.plan import Contributions, QueryPlan
 from gateway.policy.model import Aggregation, Policy
 
@@ -50,6 +57,8 @@ RANK = (0.5, 0.999)
 """The quantile's rank stays within these, however few or many members there are."""
 ROWS_CAP = 64
 """A member's rows count up to this many in the DP total of rows."""
+FULLEST = 2
+"""A member's fullest cells (``k``, ``k2``) a count's row bound is read from, one row each."""
 
 
 @dataclass(frozen=True)
@@ -75,22 +84,23 @@ def choose(
     choice = shape.choice
     data = reduction.members()
     part = shape.bounds_epsilon / sum(WEIGHTS.values())
-    step = part * WEIGHTS["bounds"] / 3  # cells, rows, clamp ranges: one after the other
-    counted = _release(
-        data,
-        part * WEIGHTS["members"],
-        [
-            dp_len(signed=True).alias("n"),
-            _noisy(pl.col("t").clip(0, ROWS_CAP)).sum((0, ROWS_CAP)).alias("t"),
-        ],
-    )
     cells = len(shape.public_keys) if shape.public_keys is not None else shape.num_groups
     on_cells = shape.pipeline is Pipeline.CELLS
     trade = on_cells and additive(plan)
+    fullest = trade and choice.rows  # rows per cell traded against noise: over fullest cells
+    steps = choice.groups + choice.rows + bool(choice.measures)  # the quantiles asked for
+    step = part * WEIGHTS["bounds"] / max(steps, 1)  # each; one after the other
+    counts = [
+        dp_len(signed=True).alias("n"),
+        _noisy(pl.col("t").clip(0, ROWS_CAP)).sum((0, ROWS_CAP)).alias("t"),
+    ]
+    if fullest:  # rows of the members' fullest cells: one, or two with two cells or more
+        counts.append(_noisy(pl.col("g").clip(1, FULLEST)).sum((1, FULLEST)).alias("top"))
+    counted = _release(data, part * WEIGHTS["members"], counts)
 
     def rank(tail: float, of: str = "n") -> float:
-        """The quantile's rank when about ``tail`` of the members (``n``) or rows (``t``)
-        should lie above the bound."""
+        """The quantile's rank when about ``tail`` of the members (``n``), rows (``kept``)
+        or members' fullest cells (``top``) should lie above the bound."""
         return min(max(1 - tail / max(counted[of], 1.0), RANK[0]), RANK[1])
 
     def noise(groups: int) -> float:
@@ -99,8 +109,9 @@ def choose(
     # 1. cells per member, then rows per cell. A level (a mean, a quantile) keeps its value
     #    when a member's rows are sampled, so it takes what most members have (the median).
     #    For counts and sums one more row per cell adds about σ₁ of noise to each cell and
-    #    is worth it while more members than that lie above the bound; one more cell adds
-    #    only about σ/2G to each (noise grows with √G), and gives back a whole cell's rows.
+    #    is worth it while more of the members' cells than that lie above the bound; one
+    #    more cell adds only about σ/2G to each (noise grows with √G), and gives back a
+    #    whole cell's rows for each member above it.
     first: list[pl.Expr] = []
     if choice.groups:
         most = shape.num_groups
@@ -109,17 +120,22 @@ def choose(
     found = _release(data, step, first) if first else {}
     groups = int(found.get("g", shape.num_groups))
     unit = noise(groups)
-    second: list[pl.Expr] = []
-    if choice.rows:
-        at = rank(cells * unit / 2) if trade else RANK[0]
-        second.append(_quantile("k", at, _row_candidates(shape.per_group)))
-    found |= _release(data, step, second) if second else {}
+    if fullest:
+        at, candidates = rank(cells * unit, of="top"), _row_candidates(shape.per_group)
+        found |= _release(_fullest(data), step, [_quantile("k", at, candidates)], FULLEST)
+    elif choice.rows:
+        found |= _release(data, step, [_quantile("k", RANK[0], _row_candidates(shape.per_group))])
     rows = int(found.get("k", shape.per_group))
-    # 2. clamp ranges: one more unit adds k·σ₁/2 to a centred sum's noise in each cell, and
-    #    takes back one unit from every value above it, a share of all rows
+    # 2. clamp ranges: one more unit adds k·σ₁ to a sum's noise in each cell (k·σ₁/2 to a
+    #    mean's, centred), and takes back one unit from every value above it, a share of all
+    #    rows
     counted["kept"] = min(counted["t"], counted["n"] * rows * groups)  # rows the bounds keep
     third = [
-        _quantile(f"v{i}", rank(cells * rows * unit / 2, of="kept"), _value_candidates(measure))
+        _quantile(
+            f"v{i}",
+            rank(cells * rows * unit * _noise_per_unit(shape, i), of="kept"),
+            _value_candidates(measure),
+        )
         for i, measure in enumerate(shape.measures)
         if i in choice.measures
     ]
@@ -197,9 +213,24 @@ def cuts(shape: Shape, reduction: Reduction, alpha: float) -> dict[str, Cut]:
     return {name: Cut(float(released[name]), float(errors[name] or 0.0)) for name in caps}
 
 
-def _release(data: pl.LazyFrame, epsilon: float, expressions: list[pl.Expr]) -> dict[str, float]:
-    released, _ = release_per_member(data, expressions, epsilon)
+def _release(
+    data: pl.LazyFrame, epsilon: float, expressions: list[pl.Expr], contributions: int = 1
+) -> dict[str, float]:
+    released, _ = release_per_member(data, expressions, epsilon, contributions=contributions)
     return {name: float(value) for name, value in released.items()}
+
+
+def _fullest(data: pl.LazyFrame) -> pl.LazyFrame:
+    """Each member's rows in their fullest cell and their second fullest (``k``, ``k2``;
+    null without one), as ``FULLEST`` rows of ``k``."""
+    return data.select(pl.concat_list("k", "k2").alias("k")).explode("k")
+
+
+def _noise_per_unit(shape: Shape, measure: int) -> float:
+    """Noise a unit more of ``measure``'s upper clamp adds, in rows' σ₁: a whole unit to a
+    sum, half to a mean's sum centred on the middle of the range (the middle moves too)."""
+    kinds = {s.kind for s in shape.statistics if s.measure == measure}
+    return 1.0 if StatKind.SUM in kinds else 0.5
 
 
 def _quantile(column: str, alpha: float, candidates: Any) -> pl.Expr:

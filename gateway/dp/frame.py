@@ -359,15 +359,16 @@ class _Sql:
         return f"(t{i} - coalesce(o{i}, 0) + coalesce(u{i}, 0))"
 
     def members(self, table: str) -> tuple[str, list[object]]:
-        """One row per member: their most rows in one cell ``k``, their cells ``g``, their
-        rows ``t``, and one of their values ``v<i>`` of each measure whose clamp is to
-        be chosen, drawn at random.
+        """One row per member: their most rows in one cell ``k`` and in another ``k2``
+        (null with one cell), their cells ``g``, their rows ``t``, and one of their
+        values ``v<i>`` of each measure whose clamp is to be chosen, drawn at random.
 
         What bounds to choose is read from this (``bounding``); each row is a
         function of one member's records only.
         """
         select = [
             "CAST(max(x) AS BIGINT) AS k",
+            "CAST(max(x, 2)[2] AS BIGINT) AS k2",
             "CAST(count(*) AS BIGINT) AS g",
             "CAST(sum(x) AS BIGINT) AS t",
         ]

@@ -170,9 +170,15 @@ def release(calibration: Calibration, data: pl.LazyFrame) -> pl.DataFrame:
 
 
 def release_per_member(
-    data: pl.LazyFrame, expressions: list[pl.Expr], epsilon: float, alpha: float | None = None
+    data: pl.LazyFrame,
+    expressions: list[pl.Expr],
+    epsilon: float,
+    alpha: float | None = None,
+    *,
+    contributions: int = 1,
 ) -> tuple[dict[str, Any], dict[str, float | None]]:
-    """Release ``expressions`` over ``data``, one row per member, at pure ``epsilon``.
+    """Release ``expressions`` over ``data``, ``contributions`` rows per member, at pure
+    ``epsilon``.
 
     For the engine's own small questions (``bounding``): the least global
     scale OpenDP certifies within ε (the same short search as a query's), then
@@ -181,7 +187,8 @@ def release_per_member(
     try:
         schema = pl.LazyFrame(schema=data.collect_schema())
         domain = with_margin(domain_of(schema, infer=True), Margin(max_length=U32_MAX))
-        context = _context(data, unit_of(contributions=1), domain, loss_of(epsilon=epsilon))
+        unit = unit_of(contributions=contributions)
+        context = _context(data, unit, domain, loss_of(epsilon=epsilon))
         build = _builder(context.query().select(*expressions), context)
         d_in, d_out = context.d_in, context.d_mids[0]
         measurement = build(_smallest(lambda s: build(s, None).check(d_in, d_out)), None)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Cell = str | int | float | None
 
-ENGINE_FORMAT = 2
+ENGINE_FORMAT = 3
 """Raise it whenever the same question could get another release (bounds, noise, rounding)."""
 
 

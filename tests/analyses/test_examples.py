@@ -132,7 +132,8 @@ def test_a_shape_is_calibrated_once_and_a_kept_tuning_used_only_if_it_holds(
         )
         assert release.from_store is False
         value, (_, high) = release.rows[0][0], release.ci[0][0] or (0.0, 0.0)
-        assert isinstance(value, int) and value > 0
+        assert isinstance(value, int)
+        assert value > 0
         return high - value
 
     fixed = vet(tips.format(0), policy).model_copy(update={"contributions": FIXED})
