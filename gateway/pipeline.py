@@ -42,7 +42,6 @@ from gateway.plan import Contributions, QueryPlan
 from gateway.policy import Policy, policy_hash
 from gateway.policy.epsilon import check_epsilon
 from gateway.release_store import ReleaseStore, TuningStore, question
-from gateway.vet.bounds import fix_bounds
 from gateway.vet.kept import KeptPlans, kept_vet
 
 if TYPE_CHECKING:
@@ -171,6 +170,8 @@ def run_query(
     """
     plan = kept_vet(sql, policy, plans)
     if contributions is not None or clamps:
+        from gateway.vet.bounds import fix_bounds
+
         plan = fix_bounds(plan, policy, contributions=contributions, clamps=clamps)
     check_epsilon(policy, epsilon)
     access = usable_extract(extract, policy, settings)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from gateway.cli import main
 from tests.vet.factories import POLICY_PATH
 
 HEAVY = {"polars", "opendp", "fastapi", "sqlalchemy", "duckdb", "numpy", "pyarrow", "uvicorn"}
@@ -46,3 +51,20 @@ def test_vet_predicts_a_shape_seen_before_without_the_dp_libraries(tmp_path: Pat
     warm, second = imported_by(*vet[:4], filtered, *fixed, data_dir=tmp_path)
     assert HEAVY & warm == set()
     assert second.splitlines()[-2:] == first.splitlines()[-2:]
+
+
+def test_the_command_freezes_what_it_holds_as_it_exits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``gateway`` (the installed command, and ``python -m gateway.cli``) keeps Python's search
+    for reference cycles off what it loaded before the command, and off all that is left at
+    exit, which an exit handler freezes."""
+    registered: list[object] = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    monkeypatch.setattr(sys, "argv", ["gateway", "--help"])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main()
+        assert gc.get_freeze_count() > 0  # what was loaded before the command is frozen
+    finally:
+        gc.unfreeze()
+    assert exited.value.code == 0
+    assert registered == [gc.freeze]

@@ -9,6 +9,9 @@ JSON object) and exit 1.
 
 from __future__ import annotations
 
+import atexit
+import gc
+
 import typer
 
 from gateway.cli import (
@@ -37,3 +40,21 @@ app.add_typer(query.analysis_app, name="analysis")
 app.add_typer(backup.audit_app, name="audit")
 app.add_typer(users.app, name="user")
 app.add_typer(remote.app, name="remote")
+
+
+def main() -> None:
+    """The ``gateway`` command: ``app``, with Python's search for garbage kept to what is new.
+
+    A command's process starts by loading hundreds of modules and ends soon
+    after it answers. Python's collector would search all their objects for
+    reference cycles, again and again while a command imports what it needs,
+    and once more at exit, only for the process to free them: about a third of
+    a repeated ``gateway run``'s CPU time. What the command line has loaded
+    before a command starts lives as long as the process, so it is frozen out
+    of those searches; whatever is left when the process exits is frozen too.
+    Exit handlers still run, and what a command writes it has closed or
+    committed.
+    """
+    gc.freeze()
+    atexit.register(gc.freeze)
+    app()

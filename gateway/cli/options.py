@@ -98,6 +98,8 @@ def fixed_bounds(
     rows_per_group: int | None, groups: int | None, clamp: list[str] | None
 ) -> FixedBounds | None:
     """The bounds fixed with ``--rows-per-group``, ``--groups`` and ``--clamp``; None if none."""
+    if rows_per_group is None and groups is None and not clamp:
+        return None
     from gateway.vet.bounds import FixedBounds, parse_clamps
 
     try:
