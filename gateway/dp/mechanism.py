@@ -109,14 +109,16 @@ def calibrate_bounded(shape: Shape, confidence: float, template: Calibration) ->
     """
     if shape.pipeline is Pipeline.ROWS or shape.num_groups != template.shape.num_groups:
         return calibrate(shape, confidence)
+    return _rescaled(shape, confidence, template.shape, template.tuning)
+
+
+@lru_cache(maxsize=64)
+def _rescaled(shape: Shape, confidence: float, maxima: Shape, tuning: Tuning) -> Calibration:
+    """``calibrate_bounded`` on the template's cells, once per process: chosen bounds recur."""
     options = []
     try:
         for noise in Noise:
-            found = (
-                template.tuning
-                if template.noise is noise
-                else _tuning_for(template.shape, noise, confidence)
-            )
+            found = tuning if tuning.noise is noise else _tuning_for(maxima, noise, confidence)
             if found is None:
                 continue
             unthresholded = found.model_copy(update={"threshold": None})

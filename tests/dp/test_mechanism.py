@@ -283,3 +283,22 @@ def test_a_chosen_shape_gets_the_noise_a_search_would_find(
     assert bounded.noise is searched.noise
     assert bounded.tuning.scale == pytest.approx(searched.tuning.scale, rel=1e-5)
     assert bounded.accuracy == pytest.approx(searched.accuracy, rel=1e-5)
+
+
+def test_chosen_bounds_over_private_keys_search_their_threshold_once(health_policy: Policy) -> None:
+    """The threshold of chosen bounds is searched once per process, however the maxima came.
+
+    Chosen bounds recur from query to query (they come from a grid); the
+    template may be searched for or rebuilt from a kept tuning, as in a new
+    sandbox process: either gives the calibration found the first time.
+    """
+    months = [f.by("tips", "created_month", "month", bucket="month")]
+    template = shape_of(f.plan("tips", f.count(), group_by=months), health_policy, epsilon=1.0)
+    chosen = replace(template, per_group=3)
+    searched = calibrate(template, 0.95)
+    first = mechanism.calibrate_bounded(chosen, 0.95, searched)
+    rebuilt = calibrate(template, 0.95, searched.tuning)
+    assert rebuilt is not searched
+    with mock.patch.object(mechanism, "_threshold", side_effect=AssertionError("searched again")):
+        assert mechanism.calibrate_bounded(chosen, 0.95, rebuilt) is first
+    assert first.threshold is not None
