@@ -150,13 +150,23 @@ class Reduction:
             self.connection.execute(*_Sql(self.plan, self.policy, self.shape).reduce(self.name))
         return self.name
 
+    @cached_property
+    def totals(self) -> str:
+        """A second temporary table, of one row per member (``_Sql.members``)."""
+        name = f"{self.name}_members"
+        with _refusing_data_in_errors():
+            sql = _Sql(self.plan, self.policy, self.shape)
+            self.connection.execute(sql.members(name, self.table))
+        return name
+
     def members(self) -> pl.LazyFrame:
-        """One row per member, to choose bounds from (``_Sql.members``)."""
-        return self._per_member(_Sql(self.plan, self.policy, self.shape).members(self.table))
+        """One row per member, to choose bounds from (``totals`` without the member)."""
+        return self._per_member((f"SELECT * EXCLUDE (pid) FROM {_quote(self.totals)}", []))
 
     def cuts(self, shape: Shape) -> pl.LazyFrame:
         """One row per member: what ``shape``'s bounds cut from them (``_Sql.cuts``)."""
-        return self._per_member(_Sql(self.plan, self.policy, shape).cuts(self.table))
+        sql = _Sql(self.plan, self.policy, shape)
+        return self._per_member(sql.cuts(self.table, self.totals))
 
     def frame(self, shape: Shape, directory: Path) -> Frame:
         """Reduce to ``shape``'s bounds into a file in ``directory``, for OpenDP to read.
@@ -166,14 +176,10 @@ class Reduction:
         should be private to this query and removed after the release.
         """
         sql = _Sql(self.plan, self.policy, shape)
-        cells = shape.pipeline is Pipeline.CELLS
-        source = self.table if cells else self.plan.table
         path = directory / "frame.parquet"
         with _refusing_data_in_errors(), contextlib.ExitStack() as stack:
-            parts = self._parts(source)
             writer: pq.ParquetWriter | None = None
-            for part in range(parts):
-                query = sql.bounded(self.table, part, parts) if cells else sql.sampled(part, parts)
+            for query in self._frame_queries(sql):
                 reader = self.connection.execute(*query).fetch_record_batch(BATCH_ROWS)
                 if writer is None:
                     writer = stack.enter_context(
@@ -195,9 +201,22 @@ class Reduction:
         return Frame(data, self._keys(sql))
 
     def drop(self) -> None:
-        """Free the table's memory; the query's connection may be used again."""
-        if "table" in self.__dict__:
-            self.connection.execute(f"DROP TABLE IF EXISTS {_quote(self.name)}")
+        """Free the tables' memory; the query's connection may be used again."""
+        for made in ("totals", "table"):
+            if made in self.__dict__:
+                self.connection.execute(f"DROP TABLE IF EXISTS {_quote(self.__dict__[made])}")
+
+    def _frame_queries(self, sql: _Sql) -> Iterator[tuple[str, list[object]]]:
+        """The queries whose rows, together, are the frame (``_Sql.bounded``, ``_Sql.sampled``)."""
+        if sql.shape.pipeline is Pipeline.ROWS:
+            parts = self._parts(f"SELECT count(*) FROM {_quote(self.plan.table)}")
+            yield from (sql.sampled(part, parts) for part in range(parts))
+        elif not sql.shape.grouped:
+            yield sql.bounded(self.table)
+        else:
+            yield sql.bounded(self.table, self.totals, many=False)
+            parts = self._parts(sql.many_rows(self.totals))
+            yield from (sql.bounded(self.table, self.totals, part, parts) for part in range(parts))
 
     def _keys(self, sql: _Sql) -> dict[int, tuple[Cell, ...]]:
         if not self.shape.grouped:
@@ -219,14 +238,14 @@ class Reduction:
             table = self.connection.execute(*query).fetch_arrow_table()
         return pl.from_arrow(table).lazy()  # type: ignore[union-attr]
 
-    def _parts(self, table: str) -> int:
+    def _parts(self, count: str) -> int:
         """How many passes over members keep DuckDB's per-member work in bounded memory.
 
-        A window over members holds their rows; in passes of ``PART_ROWS``
-        rows a 10M-row table peaks at about 0.6 GB instead of 1.1 GB, for
-        about the same time.
+        A window over members holds their rows (as many as ``count`` counts);
+        in passes of ``PART_ROWS`` rows a 10M-row table peaks at about 0.6 GB
+        instead of 1.1 GB, for about the same time.
         """
-        counted = self.connection.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()
+        counted = self.connection.execute(count).fetchone()
         rows = int(counted[0]) if counted is not None else 0
         return max(1, math.ceil(rows / PART_ROWS))
 
@@ -263,13 +282,22 @@ class _Sql:
         query = f"CREATE TEMPORARY TABLE {_quote(name)} AS SELECT {', '.join(select)} {body}"
         return f"{query} GROUP BY ALL", params
 
-    def bounded(self, table: str, part: int = 0, parts: int = 1) -> tuple[str, list[object]]:
-        """The frame of pipeline ``cells`` for the members in ``part`` of ``parts``, from
-        the reduced ``table``: counts capped at ``per_group``; sums clamped, and a
-        member with more than ``per_group`` values in a cell scaled down to that
-        many at their mean; ``d`` sums the clamped values less the middle of their
-        range, for means. Members are split by their hash, so each part holds whole
-        members and the parts together are the frame."""
+    def bounded(
+        self, table: str, totals: str = "", part: int = 0, parts: int = 1, *, many: bool = True
+    ) -> tuple[str, list[object]]:
+        """Frame rows of pipeline ``cells`` from the reduced ``table``: counts capped at
+        ``per_group``; sums clamped, and a member with more than ``per_group`` values
+        in a cell scaled down to that many at their mean; ``d`` sums the clamped
+        values less the middle of their range, for means.
+
+        Grouped, the members with more cells than ``num_groups`` (by ``totals``)
+        keep a random ``num_groups`` of them: ``many`` gives their rows, for those
+        in ``part`` of ``parts`` (split by member hash, so each part holds whole
+        members), ranked by a window; ``many=False`` gives the rows of all other
+        members, which keep every cell and need no window. A window sorts all
+        the rows it ranks, so it is spared the two thirds of rows that belong
+        to members within the bound.
+        """
         k = self.shape.per_group
         select = ["pid", "cell"] if self.shape.grouped else ["pid"]
         select.append(f"CAST(least(x, {k}) AS BIGINT) AS n")
@@ -279,12 +307,26 @@ class _Sql:
             for name, value in (("s", clamped), ("d", f"{clamped} - {measure.middle} * c{i}")):
                 scaled = self._scaled(value, f"c{i}")
                 select.append(f"CAST(coalesce(round({scaled}), 0) AS BIGINT) AS {name}{i}")
-        source, params = self._source(table)
-        share = f" WHERE pid % {parts} = {part}" if parts > 1 else ""
-        query = f"SELECT {', '.join(select)} FROM {source}{share}"
         if not self.shape.grouped:
+            source, params = self._source(_quote(table))
+            return f"SELECT {', '.join(select)} FROM {source}", params
+        join = "SEMI" if many else "ANTI"
+        members = f"(SELECT * FROM {_quote(table)} {join} JOIN {self._many(totals)} USING (pid))"
+        source, params = self._source(members)
+        query = f"SELECT {', '.join(select)} FROM {source}"
+        if not many:
             return query, params
-        return f"{query} QUALIFY {self._cells()}", [*params, self.salt]
+        share = f" WHERE pid % {parts} = {part}" if parts > 1 else ""
+        return f"{query}{share} QUALIFY {self._cells()}", [*params, self.salt]
+
+    def many_rows(self, totals: str) -> str:
+        """How many rows of the reduced table ``bounded(many=True)`` ranks."""
+        groups = self.shape.num_groups
+        return f"SELECT coalesce(sum(g), 0) FROM {_quote(totals)} WHERE g > {groups}"
+
+    def _many(self, totals: str) -> str:
+        """The members with more cells than ``num_groups``."""
+        return f"(SELECT pid FROM {_quote(totals)} WHERE g > {self.shape.num_groups})"
 
     def sampled(self, part: int = 0, parts: int = 1) -> tuple[str, list[object]]:
         """The frame of pipeline ``rows`` for the members in ``part`` of ``parts``:
@@ -335,12 +377,12 @@ class _Sql:
             rank = f"dense_rank() OVER (PARTITION BY pid ORDER BY {order}, cell)"
         return f"{rank} <= {self.shape.num_groups}"
 
-    def _source(self, table: str) -> tuple[str, list[object]]:
-        """The reduced ``table`` with, per member and cell, how far its records lie
-        beyond a clamp: ``o<i>`` above measure i's, ``u<i>`` below (null in a cell
+    def _source(self, rows: str) -> tuple[str, list[object]]:
+        """``rows`` of the reduced table with, per member and cell, how far its records
+        lie beyond a clamp: ``o<i>`` above measure i's, ``u<i>`` below (null in a cell
         with none). Only those records are read again."""
         if not self.shape.measures:
-            return _quote(table), []
+            return rows, []
         beyond, select = [], [f"hash({self.unit}) AS pid"]
         select.append(f"hash({self.keys}) AS cell" if self.shape.grouped else "0 AS cell")
         for i, measure in enumerate(self.shape.measures):
@@ -352,14 +394,15 @@ class _Sql:
             ]
         body, params = self._body(f"({' OR '.join(beyond)})")
         over = f"(SELECT {', '.join(select)} {body} GROUP BY ALL)"
-        return f"{_quote(table)} LEFT JOIN {over} USING (pid, cell)", params
+        return f"{rows} LEFT JOIN {over} USING (pid, cell)", params
 
     def _clamped(self, i: int) -> str:
         """A cell's sum of measure i with its values clamped (null with no values)."""
         return f"(t{i} - coalesce(o{i}, 0) + coalesce(u{i}, 0))"
 
-    def members(self, table: str) -> tuple[str, list[object]]:
-        """One row per member: their most rows in one cell ``k`` and in another ``k2``
+    def members(self, name: str, table: str) -> str:
+        """The temporary table ``name`` of one row per member ``pid``: their most rows
+        in one cell ``k`` and in another ``k2``
         (null with one cell), their cells ``g``, their rows ``t``, and one of their
         values ``v<i>`` of each measure whose clamp is to be chosen, drawn at random.
 
@@ -376,10 +419,11 @@ class _Sql:
             select.append(
                 f"CAST(arg_min(v{i}, random()) FILTER (WHERE v{i} IS NOT NULL) AS BIGINT) AS v{i}"
             )
-        return f"SELECT {', '.join(select)} FROM {_quote(table)} GROUP BY pid", []
+        query = f"SELECT pid, {', '.join(select)} FROM {_quote(table)} GROUP BY pid"
+        return f"CREATE TEMPORARY TABLE {_quote(name)} AS {query}"
 
-    def cuts(self, table: str) -> tuple[str, list[object]]:
-        """One row per member: what the shape's bounds cut from them.
+    def cuts(self, table: str, totals: str) -> tuple[str, list[object]]:
+        """A row per member with something cut: what the shape's bounds cut from them.
 
         ``rows``: records not counted (a random ``num_groups`` of their cells
         are kept, so cells beyond it are cut in expectation); ``cells``:
@@ -387,6 +431,10 @@ class _Sql:
         is counted, and ``over<i>``: how far the values a mean counts lie above
         the clamp, weighed as the mean weighs them (a member's rows in a cell
         at most ``per_group``, in the cells kept).
+
+        Only what can be cut is read: the rows of members beyond the row or
+        cell bound (by ``totals``), and the cells with values beyond a clamp.
+        Every other row adds 0 to every column, so the sums are the same.
         """
         k, groups = self.shape.per_group, self.shape.num_groups
         kept = f"least(1.0, {groups} / count(*))"
@@ -394,6 +442,7 @@ class _Sql:
             f"CAST(round(sum(x) - sum(least(x, {k})) * {kept}) AS BIGINT) AS rows",
             f"CAST(greatest(count(*) - {groups}, 0) AS BIGINT) AS cells",
         ]
+        cut = ["deep"]
         for i in range(len(self.shape.measures)):
             counted = f"sum(coalesce({self._scaled(self._clamped(i), f'c{i}')}, 0))"
             over = f"coalesce({self._scaled(f'o{i}', f'c{i}')}, 0)"
@@ -401,8 +450,12 @@ class _Sql:
                 f"CAST(round(coalesce(sum(t{i}), 0) - {counted} * {kept}) AS BIGINT) AS sum{i}",
                 f"CAST(round(sum({over}) * {kept}) AS BIGINT) AS over{i}",
             ]
-        source, params = self._source(table)
-        return f"SELECT {', '.join(select)} FROM {source} GROUP BY pid", params
+            cut += [f"o{i} IS NOT NULL", f"u{i} IS NOT NULL"]
+        deep = f"(SELECT pid, TRUE AS deep FROM {_quote(totals)} WHERE g > {groups} OR k > {k})"
+        rows = f"(SELECT * FROM {_quote(table)} LEFT JOIN {deep} USING (pid))"
+        source, params = self._source(rows)
+        where = " OR ".join(cut)
+        return f"SELECT {', '.join(select)} FROM {source} WHERE {where} GROUP BY pid", params
 
     def _scaled(self, total: str, count: str) -> str:
         """``total`` over a member's ``count`` values in a cell, as if they had at most

@@ -11,6 +11,7 @@ most those bounds, and OpenDP's guarantee on the frame is one on the extract.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from typing import Any
 from unittest import mock
@@ -21,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.dp.frame import reduced
 from gateway.dp.mechanism import bounds
 from gateway.dp.shape import Pipeline, shape_of
 from gateway.errors import DpError
@@ -328,3 +330,58 @@ def test_members_keep_their_cells_independently_of_each_other() -> None:
     assert all(33 <= n <= 100 for n in kept.values()), kept
     temporary = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()
     assert temporary == (0,)  # the per-member reduction is dropped with its query
+
+
+def _round(value: float) -> int:
+    """DuckDB's ``round``: halves away from zero."""
+    return int(math.copysign(math.floor(abs(value) + 0.5), value))
+
+
+@settings(max_examples=40, deadline=None)
+@given(tips=tips_strategy)
+def test_the_cuts_read_only_what_is_cut_and_add_up_to_the_whole_cut(
+    tips: list[tuple[int, str, dt.date, int | None]],
+) -> None:
+    """``Reduction.cuts`` leaves out rows that cannot be cut; its sums are the whole cut's.
+
+    Worked out here member by member from the records: cells beyond the cell
+    bound, rows beyond the row bound, values beyond the clamp, as the frame
+    keeps them (a random G of a member's cells: each cell kept with chance G/g).
+    """
+    shape = shape_of(CELLS_PLAN, TIGHT, epsilon=1.0)
+    k, groups, votes = shape.per_group, shape.num_groups, shape.measures[0]
+    with reduced(CELLS_PLAN, TIGHT, shape, _extract(TIGHT, tips)) as reduction:
+        released = reduction.cuts(shape).collect()
+    cells: dict[int, dict[Any, list[int | None]]] = {}
+    for member, theme, day, value in tips:
+        cells.setdefault(member, {}).setdefault((theme, day.month), []).append(value)
+    expected = Counter[str]()
+    for member_cells in cells.values():
+        kept = min(1.0, groups / len(member_cells))
+        rows = counted = over = whole = 0.0
+        for values in member_cells.values():
+            present = [v for v in values if v is not None]
+            scale = 1.0 if len(present) <= k else k / len(present)
+            rows += len(values) - min(len(values), k)
+            clamped = sum(min(max(v, votes.lower), votes.upper) for v in present)
+            whole += sum(present)
+            counted += clamped * scale
+            over += sum(max(v - votes.upper, 0) for v in present) * scale
+        expected["rows"] += _round(rows * kept + sum(map(len, member_cells.values())) * (1 - kept))
+        expected["cells"] += max(len(member_cells) - groups, 0)
+        expected["sum0"] += _round(whole - counted * kept)
+        expected["over0"] += _round(over * kept)
+    totals = {name: int(released[name].sum()) for name in ("rows", "cells", "sum0", "over0")}
+    assert totals == {name: expected[name] for name in totals}
+    within = [
+        member_cells
+        for member_cells in cells.values()
+        if len(member_cells) <= groups
+        and all(len(values) <= k for values in member_cells.values())
+        and all(
+            v is None or votes.lower <= v <= votes.upper
+            for values in member_cells.values()
+            for v in values
+        )
+    ]
+    assert released.height == len(cells) - len(within)  # members with nothing cut: not read
