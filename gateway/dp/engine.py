@@ -85,7 +85,7 @@ def execute(
     with (
         _charged_from_here(),
         tempfile.TemporaryDirectory(prefix="gateway-dp-") as directory,
-        reduced(plan, policy, shape, connection) as reduction,
+        reduced(plan, policy, shape, connection, Path(directory)) as reduction,
     ):
         if shape.choice.any:
             bounded = bounding.choose(
@@ -94,7 +94,7 @@ def execute(
             final = calibrate_bounded(
                 bounding.bounded_shape(bounded, policy, shape), confidence, calibration
             )
-        frame = reduction.frame(final.shape, Path(directory))
+        frame = reduction.frame(final.shape)
         noisy = release(final, frame.data)
         table = _Table(final.shape, final, policy.release.min_group_members)
         for record in noisy.iter_rows(named=True):

@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import math
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -107,16 +107,24 @@ def load_frame(
     directory: Path,
 ) -> Frame:
     """The frame of ``plan`` within ``shape``'s bounds, for a query that reads nothing else."""
-    with reduced(plan, policy, shape, connection) as reduction:
-        return reduction.frame(shape, directory)
+    with reduced(plan, policy, shape, connection, directory) as reduction:
+        return reduction.frame(shape)
 
 
 @contextmanager
 def reduced(
-    plan: QueryPlan, policy: Policy, shape: Shape, connection: duckdb.DuckDBPyConnection
+    plan: QueryPlan,
+    policy: Policy,
+    shape: Shape,
+    connection: duckdb.DuckDBPyConnection,
+    directory: Path,
 ) -> Iterator[Reduction]:
-    """The filtered extract of ``plan``, reduced per member and cell while the block runs."""
-    reduction = Reduction(plan, policy, shape, connection)
+    """The filtered extract of ``plan``, reduced per member and cell while the block runs.
+
+    What OpenDP is to read is written to files in ``directory``, which should
+    be private to this query and removed after the release.
+    """
+    reduction = Reduction(plan, policy, shape, connection, directory)
     try:
         yield reduction
     finally:
@@ -138,9 +146,10 @@ class Reduction:
         policy: Policy,
         shape: Shape,
         connection: duckdb.DuckDBPyConnection,
+        directory: Path,
     ) -> None:
         self.plan, self.policy, self.shape = plan, policy, shape
-        self.connection = connection
+        self.connection, self.directory = connection, directory
         self.name = f"member_cells_{secrets.token_hex(8)}"
 
     @cached_property
@@ -161,39 +170,18 @@ class Reduction:
 
     def members(self) -> pl.LazyFrame:
         """One row per member, to choose bounds from (``totals`` without the member)."""
-        return self._per_member((f"SELECT * EXCLUDE (pid) FROM {_quote(self.totals)}", []))
+        everyone = f"SELECT * EXCLUDE (pid) FROM {_quote(self.totals)}"
+        return self._written("members", [(everyone, [])])
 
     def cuts(self, shape: Shape) -> pl.LazyFrame:
         """One row per member: what ``shape``'s bounds cut from them (``_Sql.cuts``)."""
         sql = _Sql(self.plan, self.policy, shape)
-        return self._per_member(sql.cuts(self.table, self.totals))
+        return self._written("cuts", [sql.cuts(self.table, self.totals)])
 
-    def frame(self, shape: Shape, directory: Path) -> Frame:
-        """Reduce to ``shape``'s bounds into a file in ``directory``, for OpenDP to read.
-
-        OpenDP runs on its own build of Polars: an in-memory frame would be
-        copied into it, a Parquet file is read there directly. ``directory``
-        should be private to this query and removed after the release.
-        """
+    def frame(self, shape: Shape) -> Frame:
+        """Reduce to ``shape``'s bounds, into a file for OpenDP to read (``_written``)."""
         sql = _Sql(self.plan, self.policy, shape)
-        path = directory / "frame.parquet"
-        with _refusing_data_in_errors(), contextlib.ExitStack() as stack:
-            writer: pq.ParquetWriter | None = None
-            for query in self._frame_queries(sql):
-                reader = self.connection.execute(*query).fetch_record_batch(BATCH_ROWS)
-                if writer is None:
-                    writer = stack.enter_context(
-                        pq.ParquetWriter(
-                            path,
-                            reader.schema,
-                            compression="none",
-                            use_dictionary=False,
-                            write_statistics=False,
-                        )
-                    )
-                for batch in reader:
-                    writer.write_batch(batch)
-        data = pl.scan_parquet(path)
+        data = self._written("frame", self._frame_queries(sql))
         if data.collect_schema() != schema(shape):
             raise DpError(
                 "frame_schema", "the frame does not have the columns OpenDP was calibrated for"
@@ -232,11 +220,31 @@ class Reduction:
             )
         return keys
 
-    def _per_member(self, query: tuple[str, list[object]]) -> pl.LazyFrame:
-        """A few columns, a row per member: held in memory."""
-        with _refusing_data_in_errors():
-            table = self.connection.execute(*query).fetch_arrow_table()
-        return pl.from_arrow(table).lazy()  # type: ignore[union-attr]
+    def _written(self, name: str, queries: Iterable[tuple[str, list[object]]]) -> pl.LazyFrame:
+        """The rows of ``queries``, one after the other, in a Parquet file of the directory.
+
+        OpenDP runs on its own build of Polars: an in-memory frame would be
+        copied into it for every release (a quarter of a second for half a
+        million members), a Parquet file is read there directly.
+        """
+        path = self.directory / f"{name}.parquet"
+        with _refusing_data_in_errors(), contextlib.ExitStack() as stack:
+            writer: pq.ParquetWriter | None = None
+            for query in queries:
+                reader = self.connection.execute(*query).fetch_record_batch(BATCH_ROWS)
+                if writer is None:
+                    writer = stack.enter_context(
+                        pq.ParquetWriter(
+                            path,
+                            reader.schema,
+                            compression="none",
+                            use_dictionary=False,
+                            write_statistics=False,
+                        )
+                    )
+                for batch in reader:
+                    writer.write_batch(batch)
+        return pl.scan_parquet(path)
 
     def _parts(self, count: str) -> int:
         """How many passes over members keep DuckDB's per-member work in bounded memory.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import statistics
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -158,7 +160,10 @@ def test_a_count_keeps_rows_while_more_members_cells_than_its_noise_lie_above(
     shape = shape_of(plan, health_policy, epsilon=50.0)
     assert shape.num_groups == 12
     assert shape.choice.rows
-    with reduced(plan, health_policy, shape, data) as reduction:
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        reduced(plan, health_policy, shape, data, Path(directory)) as reduction,
+    ):
         chosen = bounding.choose(plan, shape, reduction, lambda _: 5.0)
     assert low <= (chosen.contributions.rows_per_group or 0) <= high
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import tempfile
 from collections import Counter
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -350,7 +352,10 @@ def test_the_cuts_read_only_what_is_cut_and_add_up_to_the_whole_cut(
     """
     shape = shape_of(CELLS_PLAN, TIGHT, epsilon=1.0)
     k, groups, votes = shape.per_group, shape.num_groups, shape.measures[0]
-    with reduced(CELLS_PLAN, TIGHT, shape, _extract(TIGHT, tips)) as reduction:
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        reduced(CELLS_PLAN, TIGHT, shape, _extract(TIGHT, tips), Path(directory)) as reduction,
+    ):
         released = reduction.cuts(shape).collect()
     cells: dict[int, dict[Any, list[int | None]]] = {}
     for member, theme, day, value in tips:
@@ -385,3 +390,25 @@ def test_the_cuts_read_only_what_is_cut_and_add_up_to_the_whole_cut(
         )
     ]
     assert released.height == len(cells) - len(within)  # members with nothing cut: not read
+
+
+def test_what_opendp_reads_is_a_file_in_the_querys_own_directory(
+    health_policy: Policy, tmp_path: Path
+) -> None:
+    """OpenDP's Polars would copy an in-memory frame on every release; a file it reads directly.
+
+    Members, frame and cuts are each scanned from a Parquet file in the
+    directory the query was given, and nowhere else.
+    """
+    tips = [(m, theme, MONTHS[0], 3) for m in range(4) for theme in THEMES]
+    shape = shape_of(CELLS_PLAN, TIGHT, epsilon=1.0)
+    with reduced(CELLS_PLAN, TIGHT, shape, _extract(TIGHT, tips), tmp_path) as reduction:
+        read = [reduction.members(), reduction.frame(shape).data, reduction.cuts(shape)]
+    for data in read:
+        assert "Parquet SCAN" in data.explain()
+        assert str(tmp_path) in data.explain()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "cuts.parquet",
+        "frame.parquet",
+        "members.parquet",
+    ]
