@@ -276,9 +276,9 @@ class _Sql:
     def reduce(self, name: str) -> tuple[str, list[object]]:
         """The temporary table ``name``: per member and cell, the rows ``x`` and, per
         measure, the non-null values ``c<i>``, their sum ``t<i>`` and, where its
-        clamp is to be chosen, one of them drawn at random ``v<i>``. Sums are
-        doubles: arithmetic on DuckDB's 128-bit integer sums is several times
-        slower, and a double is exact to 2⁵³."""
+        clamp is to be chosen, one of them drawn at random ``v<i>`` (``arg_min``
+        passes over nulls). Sums are doubles: arithmetic on DuckDB's 128-bit
+        integer sums is several times slower, and a double is exact to 2⁵³."""
         body, params = self._body()
         cell = f"hash({self.keys})" if self.shape.grouped else "0"
         select = [f"hash({self.unit}) AS pid", f"{cell} AS cell", "count(*) AS x"]
@@ -286,7 +286,7 @@ class _Sql:
             x = self.ref(measure.column)
             select += [f"count({x}) AS c{i}", f"CAST(sum({x}) AS DOUBLE) AS t{i}"]
             if i in self.shape.choice.measures:
-                select.append(f"arg_min({x}, random()) FILTER (WHERE {x} IS NOT NULL) AS v{i}")
+                select.append(f"arg_min({x}, random()) AS v{i}")
         query = f"CREATE TEMPORARY TABLE {_quote(name)} AS SELECT {', '.join(select)} {body}"
         return f"{query} GROUP BY ALL", params
 
@@ -424,9 +424,7 @@ class _Sql:
             "CAST(sum(x) AS BIGINT) AS t",
         ]
         for i in self.shape.choice.measures:
-            select.append(
-                f"CAST(arg_min(v{i}, random()) FILTER (WHERE v{i} IS NOT NULL) AS BIGINT) AS v{i}"
-            )
+            select.append(f"CAST(arg_min(v{i}, random()) AS BIGINT) AS v{i}")
         query = f"SELECT pid, {', '.join(select)} FROM {_quote(table)} GROUP BY pid"
         return f"CREATE TEMPORARY TABLE {_quote(name)} AS {query}"
 

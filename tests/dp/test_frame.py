@@ -412,3 +412,20 @@ def test_what_opendp_reads_is_a_file_in_the_querys_own_directory(
         "frame.parquet",
         "members.parquet",
     ]
+
+
+def test_each_member_draws_one_of_their_values_never_a_missing_one(tmp_path: Path) -> None:
+    """A clamp is chosen from one value per member: one they have, even among many nulls."""
+    plan = f.plan(
+        "tips",
+        f.measure(Aggregation.MEAN, "tips", "helpful_votes", "votes"),
+        group_by=[f.by("tips", "theme")],
+    )
+    shape = shape_of(plan, TIGHT, epsilon=1.0)
+    assert shape.choice.measures
+    tips = [(m, THEMES[m], MONTHS[1], 7 + m) for m in range(3)]
+    tips += [(m, theme, MONTHS[0], None) for m in range(3) for theme in THEMES for _ in range(30)]
+    tips += [(3, THEMES[0], MONTHS[0], None)]  # a member with no value at all
+    with reduced(plan, TIGHT, shape, _extract(TIGHT, tips), tmp_path) as reduction:
+        drawn = reduction.members().collect()
+    assert sorted(drawn["v0"].to_list(), key=lambda v: (v is None, v)) == [7, 8, 9, None]
