@@ -7,14 +7,21 @@ column is marked in its header, and a median or quantile says that it has no
 interval. Each column also says what its interval covers: the bounded
 statistic, or, for counts and sums the engine widened by their estimated cut,
 the unbounded answer when the estimate holds.
+
+The line above the table and the words under it are paragraphs of their own,
+wrapped at the terminal's width: as a table's title and caption they wrapped
+at the table's, which a one-column table makes a few words wide, splitting
+phrases such as "95% confidence interval" across lines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from gateway.dp.release import Cell, ColumnBounds, Release
 from gateway.policy.model import Aggregation
@@ -25,15 +32,14 @@ def render_release(
     *,
     table: str | None = None,
     aggregates: Mapping[str, Aggregation] | None = None,
-) -> Table:
+) -> Group:
     """Group keys as they are; DP values as ``value [low, high]``.
 
     ``table`` is the extract table the query counted rows of (``tips``) and
     ``aggregates`` each column's function, for the words under the table;
     without them the words say "rows" and read every column as counting rows.
     """
-    caption = _caption(release, table, aggregates or {})
-    shown = Table(title=_title(release), caption=caption, title_justify="left")
+    shown = Table()
     released = _aggregates(release)
     for column in release.columns:
         header = escape(column)
@@ -50,7 +56,12 @@ def render_release(
                 for value, interval in zip(row, intervals, strict=True)
             )
         )
-    return shown
+    notes = _caption(release, table, aggregates or {})
+    return Group(
+        Text(_title(release), style="table.title"),
+        shown,
+        *(Text(note, style="table.caption") for note in notes),
+    )
 
 
 def _aggregates(release: Release) -> set[str]:
@@ -81,13 +92,15 @@ def _title(release: Release) -> str:
         loss += f", ρ = {release.rho:.4g}"
     origin = "from the release store, charged ε = 0" if release.from_store else "new release"
     dummy = "; DUMMY DATA, not an insight" if release.dummy else ""
-    return escape(f"{loss}; {release.mechanism}; {origin}{dummy}")
+    return f"{loss}; {release.mechanism}; {origin}{dummy}"
 
 
-def _caption(release: Release, table: str | None, aggregates: Mapping[str, Aggregation]) -> str:
+def _caption(
+    release: Release, table: str | None, aggregates: Mapping[str, Aggregation]
+) -> list[str]:
     withheld = release.suppressed_groups
     groups = f"{withheld} group{'s' if withheld != 1 else ''} withheld" if withheld else ""
-    level = escape(f"[low, high]: {release.confidence:.0%} confidence interval")
+    level = f"[low, high]: {release.confidence:.0%} confidence interval"
     selection = release.selection
     shown = (
         f"groups of fewer than about {selection.threshold:,} {selection.size} are not shown"
@@ -98,19 +111,15 @@ def _caption(release: Release, table: str | None, aggregates: Mapping[str, Aggre
     keys = _keys(release)
     for column, bounds in release.bounds.items():
         function = aggregates.get(column)
-        lines.append(escape(describe_bounds(column, bounds, keys, table, function)))
+        lines.append(describe_bounds(column, bounds, keys, table, function))
     for column in without_interval(release):
-        lines.append(
-            escape(f"{column}: a DP median or quantile has no interval; read it as a rough value")
-        )
+        lines.append(f"{column}: a DP median or quantile has no interval; read it as a rough value")
     if release.bounds_epsilon > 0:
         lines.append(
-            escape(
-                f"ε = {release.bounds_epsilon:g} of the ε = {release.epsilon:g} was spent "
-                "choosing bounds and estimating what they cut"
-            )
+            f"ε = {release.bounds_epsilon:g} of the ε = {release.epsilon:g} was spent "
+            "choosing bounds and estimating what they cut"
         )
-    return "\n".join(line for line in lines if line)
+    return [line for line in lines if line]
 
 
 def describe_bounds(

@@ -48,10 +48,11 @@ def root(built: Path, tmp_path: Path) -> Path:
 def _run(
     root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> tuple[int, str]:
+    """``gateway run`` on the copied extract, in a terminal 80 columns wide (rich reads COLUMNS)."""
     result = CliRunner().invoke(
         app,
         ["run", "--extract", str(root / "e.duckdb"), "--policy", str(POLICY_PATH), *args],
-        env=env or {"GATEWAY_DATA_DIR": str(root / "state")},
+        env={"COLUMNS": "80", **(env or {"GATEWAY_DATA_DIR": str(root / "state")})},
         input=stdin,
     )
     return result.exit_code, result.output

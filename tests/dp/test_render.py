@@ -106,6 +106,18 @@ def test_a_biased_column_is_marked_in_its_header_and_its_words() -> None:
     assert "likely an underestimate" in describe_bounds("n", biased_count, ["theme"], "tips")
 
 
+def test_the_notes_keep_their_phrases_whole_under_a_narrow_table() -> None:
+    """The words under a one-column table wrap at the terminal's width, not the table's."""
+    flagged = COUNTED.model_copy(update={"biased": True, "cut_share": 0.3})
+    release = _release(columns=["n"], rows=[[120]], ci=[[(100.0, 140.0)]], budget_split={"n": 1.0})
+    console = Console(record=True, width=40)
+    console.print(render_release(release.model_copy(update={"bounds": {"n": flagged}})))
+    lines = console.export_text().splitlines()
+    assert any("[low, high]: 95% confidence interval" in line for line in lines)
+    assert any(line.startswith("n (BIASED): at most 50 rows per member") for line in lines)
+    assert max(len(line.rstrip()) for line in lines) > 30  # wider than the table's 18 columns
+
+
 def test_medians_say_plainly_that_they_have_no_interval() -> None:
     for release in (_release(), _release(bounds={"median_words": MEDIAN})):
         assert "median_words: a DP median or quantile has no interval" in _text(release)
