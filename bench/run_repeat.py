@@ -18,7 +18,6 @@ docs/benchmarks.md, section "gateway run, repeated".
 
 from __future__ import annotations
 
-import compileall
 import os
 import subprocess
 import sys
@@ -28,8 +27,7 @@ from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 
-import gateway
-from bench.report import cpu_table, start_up_main
+from bench.report import compile_gateway, cpu_table, start_up_main
 from bench.vet import STARTS, process_cpu_s
 from tests.vet.factories import POLICY_PATH
 
@@ -54,7 +52,7 @@ def _gateway(*args: str, env: Mapping[str, str]) -> None:
 def measure(starts: int = STARTS) -> tuple[dict[str, float], float]:
     """Median CPU seconds per process of each command, ``python -c pass`` first, and the wall
     seconds of the first ``gateway run`` (its sandbox's CPU is not the command's own)."""
-    compileall.compile_dir(Path(gateway.__file__).parent, quiet=1)
+    compile_gateway()
     with tempfile.TemporaryDirectory(prefix="bench-run-") as scratch:
         root = Path(scratch)
         env = {**os.environ, "GATEWAY_DATA_DIR": str(root / "state")}
