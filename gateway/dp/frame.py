@@ -47,6 +47,7 @@ from gateway.dp.release import Cell
 from gateway.dp.shape import (
     Pipeline,
     Shape,
+    StatKind,
     filter_column,
     filter_value,
     key_sql,
@@ -90,13 +91,18 @@ def schema(shape: Shape) -> pl.Schema:
         columns["n"] = pl.Int64()
         for i in range(len(shape.measures)):
             columns[f"c{i}"] = pl.Int64()
-            columns[f"s{i}"] = pl.Int64()
-            columns[f"d{i}"] = pl.Int64()
+            columns.update({f"{name}{i}": pl.Int64() for name in _sums(shape, i)})
     else:
         columns["f"] = pl.Int64()
         for i in range(len(shape.measures)):
             columns[f"x{i}"] = pl.Int64()
     return pl.Schema(columns)
+
+
+def _sums(shape: Shape, measure: int) -> list[str]:
+    """The sums of a measure that OpenDP reads: ``s`` for a sum, ``d`` (centred) for a mean."""
+    kinds = {stat.kind for stat in shape.statistics if stat.measure == measure}
+    return [name for name, kind in (("s", StatKind.SUM), ("d", StatKind.CENTRED)) if kind in kinds]
 
 
 def load_frame(
@@ -296,7 +302,8 @@ class _Sql:
         """Frame rows of pipeline ``cells`` from the reduced ``table``: counts capped at
         ``per_group``; sums clamped, and a member with more than ``per_group`` values
         in a cell scaled down to that many at their mean; ``d`` sums the clamped
-        values less the middle of their range, for means.
+        values less the middle of their range, for means. Only the sums that the
+        shape's statistics read are written (``_sums``).
 
         Grouped, the members with more cells than ``num_groups`` (by ``totals``)
         keep a random ``num_groups`` of them: ``many`` gives their rows, for those
@@ -312,8 +319,9 @@ class _Sql:
         for i, measure in enumerate(self.shape.measures):
             clamped = self._clamped(i)
             select.append(f"CAST(least(c{i}, {k}) AS BIGINT) AS c{i}")
-            for name, value in (("s", clamped), ("d", f"{clamped} - {measure.middle} * c{i}")):
-                scaled = self._scaled(value, f"c{i}")
+            sums = {"s": clamped, "d": f"{clamped} - {measure.middle} * c{i}"}
+            for name in _sums(self.shape, i):
+                scaled = self._scaled(sums[name], f"c{i}")
                 select.append(f"CAST(coalesce(round({scaled}), 0) AS BIGINT) AS {name}{i}")
         if not self.shape.grouped:
             source, params = self._source(_quote(table))
