@@ -281,7 +281,10 @@ def section(
         "rows that can be cut. The noise scale is calibrated once per query shape and "
         "reused, so the warm run does no search; a new process (each sandbox job is one) "
         "is given the tuning the search found, kept by the trusted side, and only "
-        "rebuilds that one measurement.",
+        "rebuilds that one measurement. A `gateway run` adds a sandbox process: its "
+        "start, the import of OpenDP and Polars, and the calibration of the chosen bounds' "
+        "shape, which each new process searches for again (about a second; only the shape "
+        "of the policy's maxima is kept).",
         "",
         f"Goal (issue 19): the warm DP query no slower than {GOAL_BEFORE}× its time before "
         "bounds were chosen per query (then fixed by the policy at 20 rows × 24 cells: "
