@@ -120,7 +120,8 @@ def _compute(
 
     ``shape`` is the plan's, derived once before (``shape_of``); it travels
     with the job. The engine is given how it calibrated this shape before,
-    if it did, and tells how it calibrated it now; both only spare a search.
+    if it did, and what its searches found (for the shapes of chosen bounds
+    too), and tells both again; they only spare searches.
     """
     from gateway.dp.tuning import tuning_key
     from gateway.sandbox import QueryJob
@@ -129,7 +130,7 @@ def _compute(
     manifest, key = access
     tunings = TuningStore(settings)
     searched = tuning_key(shape, policy.release.confidence)
-    tuning = tunings.get(searched)
+    tuning, searches = tunings.get(searched), tunings.searches(searched)
     job = QueryJob(
         plan=plan,
         policy=policy,
@@ -139,11 +140,14 @@ def _compute(
         extract_hash=manifest.content_hash,
         key=key,
         tuning=tuning,
+        searched=searches,
         dummy=manifest.dummy,
     )
     output = run_query_job(sandbox, job)
     if output.tuning is not None and output.tuning != tuning:
         tunings.put(searched, output.tuning)
+    if output.searched.items() - searches.items():
+        tunings.keep_searches(searched, output.searched)
     return output.release
 
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 
+from pydantic import TypeAdapter
 from sqlalchemy import Column, DateTime, Float, String, Table, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -104,27 +106,52 @@ class TuningStore:
 
     They hold no data and bind nothing: the engine uses one only if OpenDP
     finds it within the loss asked for, so a wrong or outdated entry costs a
-    search, never privacy.
+    search, never privacy. Beside each shape's tuning, the searches its jobs
+    did (``searches``): a query with chosen bounds calibrates shapes that only
+    its data name.
     """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     def get(self, key: str) -> Tuning | None:
-        with connection(self.settings) as c:
-            found = c.execute(select(TUNINGS.c.tuning).where(TUNINGS.c.key == key)).scalar()
+        found = self._read(key)
         return None if found is None else Tuning.model_validate_json(found)
 
     def put(self, key: str, tuning: Tuning) -> None:
-        """Keep ``tuning`` for ``key``, replacing what was kept before.
+        """Keep ``tuning`` for ``key``, replacing what was kept before."""
+        self._write(key, tuning.model_dump_json())
 
-        If another process keeps one for the same key at the same moment, theirs stays.
-        """
-        row = {"created_at": dt.datetime.now(dt.UTC), "tuning": tuning.model_dump_json()}
+    def searches(self, key: str) -> dict[str, Tuning]:
+        """What the jobs of ``key``'s shape searched for, by ``search_key``."""
+        found = self._read(_searches_key(key))
+        return {} if found is None else SEARCHES.validate_json(found)
+
+    def keep_searches(self, key: str, searched: Mapping[str, Tuning]) -> None:
+        """Add ``searched`` to what the jobs of ``key``'s shape searched for."""
+        merged = self.searches(key) | dict(searched)
+        self._write(_searches_key(key), SEARCHES.dump_json(merged).decode())
+
+    def _read(self, key: str) -> str | None:
+        with connection(self.settings) as c:
+            found = c.execute(select(TUNINGS.c.tuning).where(TUNINGS.c.key == key)).scalar()
+        return None if found is None else str(found)
+
+    def _write(self, key: str, value: str) -> None:
+        """If another process writes the same key at the same moment, theirs stays."""
+        row = {"created_at": dt.datetime.now(dt.UTC), "tuning": value}
         with contextlib.suppress(IntegrityError), connection(self.settings) as c:
             replaced = c.execute(update(TUNINGS).where(TUNINGS.c.key == key).values(row))
             if replaced.rowcount == 0:
                 c.execute(insert(TUNINGS).values(key=key, **row))
+
+
+SEARCHES: TypeAdapter[dict[str, Tuning]] = TypeAdapter(dict[str, Tuning])
+
+
+def _searches_key(key: str) -> str:
+    """Where the searches of ``key``'s shape are kept: a key of the same length."""
+    return hashlib.sha256(f"searches {key}".encode()).hexdigest()
 
 
 def _from_store(release: Release) -> Release:

@@ -190,3 +190,18 @@ def test_a_kept_tuning_is_read_back_replaced_and_survives_a_race(backend: Settin
     assert all(tunings.get(key) == first for key in keys)
     with engine_for(backend.metadata_url).connect() as con:
         assert con.execute(text("SELECT count(*) FROM dp_tunings")).scalar_one() == 1 + len(keys)
+
+
+def test_a_shapes_searches_are_kept_beside_its_tuning_and_added_to(backend: Settings) -> None:
+    """What a shape's jobs searched for grows with each job; its own tuning is left alone."""
+    tunings = TuningStore(backend)
+    shape_key = "a" * 64
+    laplace = Tuning(noise=Noise.LAPLACE, scale=3.0)
+    gaussian = Tuning(noise=Noise.GAUSSIAN, scale=17.5, threshold=209)
+    assert tunings.searches(shape_key) == {}
+    tunings.put(shape_key, laplace)
+    tunings.keep_searches(shape_key, {"s1/laplace": laplace})
+    tunings.keep_searches(shape_key, {"s2/gaussian": gaussian, "s1/laplace": laplace})
+    assert tunings.searches(shape_key) == {"s1/laplace": laplace, "s2/gaussian": gaussian}
+    assert tunings.get(shape_key) == laplace
+    assert tunings.searches("b" * 64) == {}  # another shape's are its own

@@ -52,6 +52,8 @@ class Outcome(NamedTuple):
     release: Release
     tuning: Tuning
     """Kept by the trusted side for the next query of this shape, to spare the search."""
+    searched: dict[str, Tuning]
+    """Every search's result (``mechanism.SEARCHED``): kept too, for the shapes of chosen bounds."""
 
 
 def execute(
@@ -64,20 +66,24 @@ def execute(
     extract_hash: str,
     dummy: bool = False,
     tuning: Tuning | None = None,
+    searched: Mapping[str, Tuning] | None = None,
 ) -> Outcome:
     """Release ``plan`` over the extract behind ``connection`` at privacy loss ``epsilon``.
 
     ``connection`` sees the extract's tables unqualified. ``shape`` is the
     plan's at ``epsilon`` (``shape_of``), derived once by the caller.
     ``tuning`` is what an earlier calibration of that shape found, to spare
-    the search. ``dummy`` says the extract is synthetic (its manifest says
-    so): the release is labelled so and spends nothing.
+    the search, and ``searched`` what earlier searches of any shape found.
+    ``dummy`` says the extract is synthetic (its manifest says so): the
+    release is labelled so and spends nothing.
     """
     check_epsilon(policy, epsilon)
     # OpenDP and Polars load only now: a refusal does not wait for them.
     from gateway.dp import bounding
     from gateway.dp.frame import reduced
-    from gateway.dp.mechanism import calibrate, calibrate_bounded, release
+    from gateway.dp.mechanism import SEARCHED, calibrate, calibrate_bounded, release
+
+    SEARCHED.update(searched or {})
 
     confidence = policy.release.confidence
     calibration = calibrate(shape, confidence, tuning)
@@ -127,7 +133,7 @@ def execute(
         created_at=dt.datetime.now(dt.UTC),
         dummy=dummy,
     )
-    return Outcome(result, calibration.tuning)
+    return Outcome(result, calibration.tuning, dict(SEARCHED))
 
 
 @contextmanager

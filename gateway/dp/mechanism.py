@@ -39,10 +39,18 @@ from opendp.mod import (
 
 from gateway.dp.frame import schema
 from gateway.dp.shape import Pipeline, Shape, Statistic, StatKind
-from gateway.dp.tuning import Noise, Tuning
+from gateway.dp.tuning import Noise, Tuning, search_key
 from gateway.errors import BudgetError, DpError
 
 enable_features("contrib")
+
+SEARCHED: dict[str, Tuning] = {}
+"""What each search found (``search_key``), in this process or, given with a job, in another.
+
+A query with chosen bounds calibrates shapes that only its data decide, so
+the trusted side cannot name them ahead; it keeps what the sandbox searched
+and gives it all to the next job of the same query shape.
+"""
 
 U32_MAX = 2**32 - 1
 """OpenDP's ``max_length``: a bound on rows per group that assumes nothing about the data.
@@ -223,10 +231,8 @@ def _calibrate(
     loss = _loss(noise, shape)
     context = _context(pl.LazyFrame(schema=schema(shape)), unit, domain, loss)
     build = _builder(_query(context, shape), context)
-    if tuning is None:
-        tuning = _search(build, context, noise)
-    elif tuning.threshold is None and _private_keys(shape):
-        tuning = tuning.model_copy(update={"threshold": _threshold(build, context, tuning.scale)})
+    if tuning is None or (tuning.threshold is None and _private_keys(shape)):
+        tuning = _searched(search_key(shape, noise, confidence), build, context, noise, tuning)
     measurement = build(tuning.scale, tuning.threshold)
     if not _within(measurement.map(context.d_in), context.d_mids[0]):
         return None
@@ -295,6 +301,33 @@ def _builder(query: Any, context: Any) -> Callable[[float, int | None], Any]:
         )
 
     return build
+
+
+def _searched(
+    key: str,
+    build: Callable[[float, int | None], Any],
+    context: Any,
+    noise: Noise,
+    scaled: Tuning | None,
+) -> Tuning:
+    """``_search``, or ``_threshold`` at ``scaled``'s scale, unless it was done before.
+
+    What an earlier search found is used if OpenDP finds it within the loss;
+    otherwise the search is done again.
+    """
+    known = SEARCHED.get(key)
+    if (
+        known is not None
+        and (scaled is None or known.scale == scaled.scale)
+        and _within(build(known.scale, known.threshold).map(context.d_in), context.d_mids[0])
+    ):
+        return known
+    if scaled is None:
+        found = _search(build, context, noise)
+    else:
+        found = scaled.model_copy(update={"threshold": _threshold(build, context, scaled.scale)})
+    SEARCHED[key] = found
+    return found
 
 
 def _search(build: Callable[[float, int | None], Any], context: Any, noise: Noise) -> Tuning:

@@ -44,3 +44,8 @@ def tuning_key(shape: Shape, confidence: float) -> str:
     """Names the search a ``Tuning`` answers: the shape, the confidence and OpenDP's version."""
     searched = f"{FORMAT} {version('opendp')} {confidence!r} {shape!r}"
     return hashlib.sha256(searched.encode()).hexdigest()
+
+
+def search_key(shape: Shape, noise: Noise, confidence: float) -> str:
+    """Names one kind of noise's search for ``shape`` (``tuning_key``: the better of both)."""
+    return f"{tuning_key(shape, confidence)}/{noise.name.lower()}"

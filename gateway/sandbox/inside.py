@@ -124,8 +124,9 @@ def run_query(spec: QuerySpec) -> QueryOutput:
         extract_hash=spec.extract_hash,
         dummy=spec.dummy,
         tuning=spec.tuning,
+        searched=spec.searched,
     )
-    return QueryOutput(release=outcome.release, tuning=outcome.tuning)
+    return QueryOutput(release=outcome.release, tuning=outcome.tuning, searched=outcome.searched)
 
 
 def run_analysis(spec: AnalysisSpec) -> AnalysisOutput:

@@ -54,6 +54,10 @@ class QueryJob(_Data):
     tuning: Tuning | None = Field(
         default=None, description="an earlier calibration of the plan's shape, to spare a search"
     )
+    searched: dict[str, Tuning] = Field(
+        default_factory=dict,
+        description="what earlier jobs of the shape searched for, by `search_key`",
+    )
     dummy: bool = Field(
         default=False,
         description="the extract's manifest says it is a dummy: the release says so and "
@@ -85,6 +89,7 @@ class QuerySpec(_Data):
     duckdb_memory_bytes: int
     duckdb_threads: int
     tuning: Tuning | None
+    searched: dict[str, Tuning]
     dummy: bool
 
 
@@ -102,6 +107,9 @@ class QueryOutput(_Data):
     release: Release
     tuning: Tuning | None = Field(
         default=None, description="how the engine calibrated the plan, for the next job"
+    )
+    searched: dict[str, Tuning] = Field(
+        default_factory=dict, description="every search the engine knows, for the next job"
     )
 
 
@@ -152,5 +160,6 @@ def make_spec(
         duckdb_memory_bytes=duckdb_memory_bytes,
         duckdb_threads=duckdb_threads,
         tuning=job.tuning,
+        searched=job.searched,
         dummy=job.dummy,
     )

@@ -50,9 +50,16 @@ INSIDE_ENV = {
     "LANG": "C.UTF-8",
     "HOME": SCRATCH_INSIDE,
     "TMPDIR": SCRATCH_INSIDE,
+    "MALLOC_ARENA_MAX": "2",
     **ALLOCATOR_ENV,
 }
-"""The whole environment of the job."""
+"""The whole environment of the job.
+
+glibc's allocator reserves an arena of 64 MB of address space for each new
+thread: under the job's address-space limit, a job starting threads would run
+out of it before reaching the task limit, and crash instead of being refused
+clearly. Two arenas keep its address space predictable.
+"""
 
 _CHUNK = 65536
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
+from typing import Any
+from unittest import mock
 
 import duckdb
 import pytest
 
-from gateway.dp import Release, execute, predict_accuracy
+from gateway.dp import Release, execute, mechanism, predict_accuracy
+from gateway.dp.engine import Outcome
 from gateway.dp.mechanism import calibrate
 from gateway.dp.release import MEAN_GROUP
 from gateway.dp.shape import shape_of
+from gateway.dp.tuning import Tuning
 from gateway.errors import DpError, EpsilonError
 from gateway.plan import Compare, OrderBy
 from gateway.policy import Policy
@@ -327,3 +331,61 @@ def test_execute_returns_how_it_calibrated_the_shape_it_was_given(
     outcome = execute(plan, health_policy, tips_extract, shape=shape, epsilon=1.0, extract_hash="e")
     assert outcome.tuning == calibrate(shape, health_policy.release.confidence).tuning
     assert outcome.release.plan_hash == plan.plan_hash()
+
+
+def _new_process() -> None:
+    """Forget every calibration, as a new sandbox process starts without them."""
+    for cached in (mechanism.calibrate, mechanism._tuning_for, mechanism._rescaled):
+        cached.cache_clear()
+    mechanism.SEARCHED.clear()
+
+
+def test_a_new_process_given_the_searches_of_earlier_jobs_never_repeats_one(
+    health_policy: Policy, tips_extract: duckdb.DuckDBPyConnection
+) -> None:
+    """Chosen bounds over private keys need a threshold searched for the chosen shape.
+
+    Each job runs in a new process; what one job's engine searched comes back
+    with its outcome, and a job given it searches none of those again (a
+    search found before is reused as the very same object). Without them, a
+    new process searches again.
+    """
+    months = [f.by("tips", "created_month", "month", bucket="month")]  # no public domain
+    plan = f.plan("tips", f.count(), group_by=months)
+    shape = shape_of(plan, health_policy, epsilon=1.0)
+    assert shape.choice.any
+    real = mechanism._searched
+
+    def run(**kept: Any) -> tuple[Outcome, set[str]]:
+        _new_process()
+        searched: set[str] = set()
+
+        def spy(key: str, *args: Any) -> Tuning:
+            before = mechanism.SEARCHED.get(key)
+            found = real(key, *args)
+            if found is not before:
+                searched.add(key)
+            return found
+
+        with mock.patch.object(mechanism, "_searched", side_effect=spy):
+            outcome = execute(
+                plan,
+                health_policy,
+                tips_extract,
+                shape=shape,
+                epsilon=1.0,
+                extract_hash="e1",
+                **kept,
+            )
+        return outcome, searched
+
+    first, searched = run()
+    assert searched == set(first.searched)  # the maxima's shape, and the chosen one's threshold
+    assert len(searched) >= 2
+    for _ in range(3):  # each new process is given what the ones before searched
+        given = dict(first.searched)
+        first, searched = run(tuning=first.tuning, searched=given)
+        assert not searched & set(given)
+        assert set(given) <= set(first.searched)
+    _, without = run(tuning=first.tuning)
+    assert without  # a new process without them searches for the chosen shape again

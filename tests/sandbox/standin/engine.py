@@ -8,6 +8,7 @@ SQL. Its numbers are not private; it only exercises the sandbox.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import duckdb
 
@@ -30,6 +31,7 @@ def execute(
     extract_hash: str,
     dummy: bool = False,
     tuning: Tuning | None = None,
+    searched: Mapping[str, Tuning] | None = None,
 ) -> Outcome:
     (count,) = connection.execute(f"SELECT count(*) FROM {plan.table}").fetchone() or (None,)
     release = Release(
@@ -47,4 +49,4 @@ def execute(
         created_at=dt.datetime.now(dt.UTC),
         dummy=dummy,
     )
-    return Outcome(release, tuning or Tuning(noise=Noise.LAPLACE, scale=1.0))
+    return Outcome(release, tuning or Tuning(noise=Noise.LAPLACE, scale=1.0), dict(searched or {}))
