@@ -229,8 +229,7 @@ def _fullest(data: pl.LazyFrame) -> pl.LazyFrame:
 def _noise_per_unit(shape: Shape, measure: int) -> float:
     """Noise a unit more of ``measure``'s upper clamp adds, in rows' σ₁: a whole unit to a
     sum, half to a mean's sum centred on the middle of the range (the middle moves too)."""
-    kinds = {s.kind for s in shape.statistics if s.measure == measure}
-    return 1.0 if StatKind.SUM in kinds else 0.5
+    return 1.0 if StatKind.SUM in shape.kinds(measure) else 0.5
 
 
 def _quantile(column: str, alpha: float, candidates: Any) -> pl.Expr:

@@ -101,7 +101,7 @@ def schema(shape: Shape) -> pl.Schema:
 
 def _sums(shape: Shape, measure: int) -> list[str]:
     """The sums of a measure that OpenDP reads: ``s`` for a sum, ``d`` (centred) for a mean."""
-    kinds = {stat.kind for stat in shape.statistics if stat.measure == measure}
+    kinds = shape.kinds(measure)
     return [name for name, kind in (("s", StatKind.SUM), ("d", StatKind.CENTRED)) if kind in kinds]
 
 
@@ -418,9 +418,9 @@ class _Sql:
 
     def members(self, name: str, table: str) -> str:
         """The temporary table ``name`` of one row per member ``pid``: their most rows
-        in one cell ``k`` and in another ``k2``
-        (null with one cell), their cells ``g``, their rows ``t``, and one of their
-        values ``v<i>`` of each measure whose clamp is to be chosen, drawn at random.
+        in one cell ``k`` and in another ``k2`` (null with one cell), their cells
+        ``g``, their rows ``t``, and one of their values ``v<i>`` of each measure
+        whose clamp is to be chosen, drawn at random.
 
         What bounds to choose is read from this (``bounding``); each row is a
         function of one member's records only.

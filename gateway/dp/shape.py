@@ -135,6 +135,10 @@ class Shape:
     def statistic(self, name: str) -> Statistic:
         return next(s for s in self.statistics if s.name == name)
 
+    def kinds(self, measure: int) -> set[StatKind]:
+        """What is released of ``measure`` (its sum, centred sum, count, quantiles)."""
+        return {s.kind for s in self.statistics if s.measure == measure}
+
 
 def shape_of(plan: QueryPlan, policy: Policy, *, epsilon: float) -> Shape:
     """The data-free mechanism for ``plan`` at total loss ``epsilon``; refuses what it cannot bound.
